@@ -1,0 +1,158 @@
+"""Typed, validated ``params.yaml``.
+
+Every stage loads the *whole* file through :func:`load_params` before doing any
+work, so a typo anywhere (an unknown key, a wrong type, a value out of range)
+stops the pipeline at once with a message that names the key path and what is
+allowed. Models are strict (``extra="forbid"``): silence about an unknown key
+is how a sweep quietly runs the wrong experiment.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from aloe.errors import AloeError
+
+ROLES = ("persona_writer", "user", "inducer", "responder", "judge")
+Role = Literal["persona_writer", "user", "inducer", "responder", "judge"]
+PositiveInt = Annotated[int, Field(gt=0)]
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BaseModelParams(Strict):
+    """Where ``models/base`` comes from."""
+
+    source: str = Field(
+        "embedded",
+        description="'embedded' (SmolLM2-135M-Instruct from a pinned PyPI wheel), a hub id, or a local dir",
+    )
+    revision: str | None = Field(None, description="hub revision when source is a hub id")
+
+
+class TransformersBackendParams(Strict):
+    type: Literal["transformers"]
+    model: str = Field("models/base", description="local model dir (or hub id when online)")
+    batch_size: PositiveInt = 16
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    repetition_penalty: Annotated[float, Field(ge=1.0, le=2.0)] = 1.0
+
+
+class OpenAIBackendParams(Strict):
+    type: Literal["openai"]
+    model: str
+    base_url: str | None = Field(None, description="None means api.openai.com")
+    api_key_env: str = Field("OPENAI_API_KEY", description="NAME of the env var holding the key")
+    concurrency: Annotated[int, Field(gt=0, le=1024)] = 16
+    timeout_s: Annotated[float, Field(gt=0)] = 60.0
+    max_retries: Annotated[int, Field(ge=0, le=20)] = 5
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _env_name(cls, v: str) -> str:
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", v):
+            raise ValueError("must be the NAME of an environment variable, never the key itself")
+        return v
+
+
+BackendParams = Annotated[
+    Union[TransformersBackendParams, OpenAIBackendParams], Field(discriminator="type")
+]
+
+
+class LLMParams(Strict):
+    backends: dict[str, BackendParams] = Field(
+        default_factory=lambda: {"local": TransformersBackendParams(type="transformers")}
+    )
+    roles: dict[Role, str] = Field(default_factory=lambda: {r: "local" for r in ROLES})
+
+    @model_validator(mode="after")
+    def _roles_resolve(self) -> "LLMParams":
+        for role in ROLES:
+            if role not in self.roles:
+                raise ValueError(f"roles.{role} is missing (one of: {sorted(self.backends)})")
+        for role, backend in self.roles.items():
+            if backend not in self.backends:
+                raise ValueError(
+                    f"roles.{role}: backend {backend!r} is not defined in llm.backends "
+                    f"(defined: {sorted(self.backends)})"
+                )
+        return self
+
+
+class Params(Strict):
+    seed: int = 0
+    base_model: BaseModelParams = BaseModelParams()
+    llm: LLMParams = LLMParams()
+
+
+def load_params(path: str | os.PathLike = "params.yaml") -> Params:
+    """Parse and validate the params file; raise :class:`AloeError` naming the bad key."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except FileNotFoundError:
+        raise AloeError(f"{path}: file not found") from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise AloeError(f"{where}: not valid YAML ({getattr(e, 'problem', e)})") from None
+    if not isinstance(raw, dict):
+        raise AloeError(f"{path}: top level must be a mapping of sections")
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as e:
+        raise AloeError(f"{path}: invalid params\n" + format_errors(e)) from None
+
+
+def format_errors(error: ValidationError) -> str:
+    lines = []
+    for err in error.errors():
+        loc = ".".join(str(p) for p in err["loc"] if not _is_union_tag(p))
+        if err["type"] == "extra_forbidden":
+            allowed = _allowed_keys(err["loc"][:-1])
+            hint = f"; allowed here: {', '.join(allowed)}" if allowed else ""
+            lines.append(f"  {loc}: unknown key{hint}")
+        else:
+            got = err.get("input")
+            secret = "key" in loc.lower()  # never echo what may be a pasted API key
+            plain = not (secret or got is None or isinstance(got, (dict, list)))
+            shown = f" (got {got!r})" if plain else ""
+            lines.append(f"  {loc or '<top>'}: {err['msg']}{shown}")
+    return "\n".join(lines)
+
+
+def _is_union_tag(part: Any) -> bool:
+    """Pydantic puts the discriminator value in the error path; users never wrote it."""
+    return part in ("transformers", "openai")
+
+
+def _allowed_keys(parent_loc: tuple) -> list[str]:
+    """Walk the schema along ``parent_loc`` to list the keys a strict model accepts."""
+    model: Any = Params
+    for part in parent_loc:
+        if isinstance(model, type) and issubclass(model, BaseModel) and part in model.model_fields:
+            model = model.model_fields[part].annotation
+        elif part == "transformers":
+            model = TransformersBackendParams
+        elif part == "openai":
+            model = OpenAIBackendParams
+        elif getattr(model, "__origin__", None) is dict:
+            model = model.__args__[1]
+        else:
+            return []
+        if getattr(model, "__origin__", None) is Annotated:
+            model = model.__args__[0]
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return list(model.model_fields)
+    return []

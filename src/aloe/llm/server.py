@@ -22,6 +22,7 @@ from aiohttp import web
 
 from aloe.llm.base import ChatRequest, ChatResult
 
+BATCHER = web.AppKey("batcher", asyncio.Task)
 FAULTS = ("rate_limit", "server_error", "timeout", "truncated", "malformed")
 
 
@@ -86,10 +87,10 @@ class ChatServer:
 
     async def _start_batcher(self, app: web.Application) -> None:
         self._queue = asyncio.Queue()
-        app["batcher"] = asyncio.create_task(self._batcher())
+        app[BATCHER] = asyncio.create_task(self._batcher())
 
     async def _stop_batcher(self, app: web.Application) -> None:
-        app["batcher"].cancel()
+        app[BATCHER].cancel()
 
     async def _batcher(self) -> None:
         """Gather requests that arrive within one window into one generate call."""

@@ -1,0 +1,34 @@
+import pytest
+
+from aloe.errors import AloeError
+from aloe.files import atomic_path, read_jsonl, write_json
+
+
+def test_atomic_path_leaves_old_output_on_failure(tmp_path):
+    target = tmp_path / "out.json"
+    write_json(target, {"v": 1})
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("killed")
+    assert target.read_text().strip().startswith("{")
+    assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
+
+
+def test_atomic_path_replaces_a_directory(tmp_path):
+    target = tmp_path / "model"
+    for version in ("a", "b"):
+        with atomic_path(target) as tmp:
+            tmp.mkdir()
+            (tmp / "weights").write_text(version)
+    assert (target / "weights").read_text() == "b"
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]
+
+
+def test_read_jsonl_names_file_and_line(tmp_path):
+    path = tmp_path / "seeds.jsonl"
+    path.write_text('"one"\n\n{"text": "two"}\n{"text": "three"\n')
+    with pytest.raises(AloeError, match=r"seeds\.jsonl:4: not valid JSON"):
+        read_jsonl(path)
+    path.write_text('"one"\n\n{"text": "two"}\n')
+    assert read_jsonl(path) == [(1, "one"), (3, {"text": "two"})]

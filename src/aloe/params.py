@@ -90,10 +90,55 @@ class LLMParams(Strict):
         return self
 
 
+WordRange = Annotated[tuple[PositiveInt, PositiveInt], Field(description="[min, max] words")]
+
+
+class PersonaFiles(Strict):
+    profile: str | None = None
+    personality: str | None = None
+
+
+class PersonaGenerateParams(Strict):
+    examples_per_prompt: Annotated[int, Field(ge=1, le=20)] = 3
+    candidates_per_call: Annotated[int, Field(ge=1, le=50)] = 5
+    calls_per_round: PositiveInt = 8
+    target_size: PositiveInt = 80
+    patience: PositiveInt = 2
+    min_new_per_round: Annotated[int, Field(ge=0)] = 2
+    max_rounds: Annotated[int, Field(ge=0)] = 2
+    temperature: Annotated[float, Field(ge=0.0, le=2.0)] = 1.0
+    max_tokens: PositiveInt = 256
+    novelty_threshold: Annotated[float, Field(gt=0.0, le=1.0)] = 0.6
+
+
+class PersonaFilterParams(Strict):
+    embedding_model: str = "all-MiniLM-L6-v2"
+    threshold: Annotated[float, Field(gt=0.0, le=1.0)] = 0.6
+    profile_words: WordRange = (12, 120)
+    personality_words: WordRange = (5, 60)
+    max_sentences: PositiveInt = 6
+
+
+class PersonaSplitParams(Strict):
+    eval_profiles: PositiveInt = 20
+    eval_personalities: PositiveInt = 5
+    train_personas: PositiveInt = 64
+
+
+class PersonasParams(Strict):
+    seeds: PersonaFiles = PersonaFiles(profile="data/seeds/profiles.jsonl",
+                                       personality="data/seeds/personalities.jsonl")
+    import_files: PersonaFiles = Field(PersonaFiles(), description="existing pools (paper format) added to the seeds")
+    generate: PersonaGenerateParams = PersonaGenerateParams()
+    filter: PersonaFilterParams = PersonaFilterParams()
+    split: PersonaSplitParams = PersonaSplitParams()
+
+
 class Params(Strict):
     seed: int = 0
     base_model: BaseModelParams = BaseModelParams()
     llm: LLMParams = LLMParams()
+    personas: PersonasParams = PersonasParams()
 
 
 def load_params(path: str | os.PathLike = "params.yaml") -> Params:

@@ -1,0 +1,3 @@
+"""Persona pool: seeds, iterative self-generation, filtering, composition, splits."""
+
+KINDS = ("profile", "personality")

@@ -1,0 +1,88 @@
+"""Iterative self-generation of persona texts (profiles or personalities).
+
+Each round asks the persona writer for new texts, showing it a few examples
+sampled from the pool kept so far; a candidate joins the pool only if it is
+novel (cosine similarity to everything in the pool at most a threshold). The
+loop stops at the target size, after ``patience`` rounds that add too little,
+or after ``max_rounds``. Every fragment the model produced is returned with its
+round, call and status, so the filter stage and a human can audit it.
+
+Determinism: example sampling is seeded by (seed, kind, round, call) and every
+request carries its own seed, so with the response cache a rerun after a kill
+replays the finished rounds for free and produces identical candidates.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from importlib import resources
+
+import numpy as np
+
+from aloe.llm.base import ChatRequest
+from aloe.llm.client import LLM
+from aloe.personas.embeddings import Embedder
+from aloe.personas.novelty import greedy_novel
+from aloe.personas.parsing import parse_candidates
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class GrowthConfig:
+    examples_per_prompt: int
+    candidates_per_call: int
+    calls_per_round: int
+    target_size: int
+    patience: int
+    min_new_per_round: int
+    max_rounds: int
+    temperature: float
+    max_tokens: int
+    novelty_threshold: float
+    seed: int
+
+
+def prompt_template(kind: str) -> str:
+    return resources.files("aloe.prompts").joinpath(f"persona_{kind}.txt").read_text()
+
+
+def grow(kind: str, start: list[tuple[str, str]], llm: LLM, embedder: Embedder, cfg: GrowthConfig) -> list[dict]:
+    """Grow the pool of ``kind`` from ``start`` = [(text, source)]; return every candidate row."""
+    rows = [dict(kind=kind, text=t, source=src, round=0, call=-1, status="ok") for t, src in start]
+    start_emb = embedder.encode([t for t, _ in start])
+    novel = greedy_novel(start_emb, cfg.novelty_threshold)
+    pool = [t for (t, _), n in zip(start, novel) if n]
+    pool_emb = start_emb[novel]
+    template = prompt_template(kind)
+    stale = 0
+    for rnd in range(1, cfg.max_rounds + 1):
+        if len(pool) >= cfg.target_size:
+            break
+        requests = []
+        for call in range(cfg.calls_per_round):
+            rng = random.Random(f"{cfg.seed}/{kind}/{rnd}/{call}")
+            examples = rng.sample(pool, min(cfg.examples_per_prompt, len(pool)))
+            content = template.format(n=cfg.candidates_per_call,
+                                      examples="\n".join(f"- {e}" for e in examples))
+            requests.append(ChatRequest.from_messages(
+                [{"role": "user", "content": content}], max_tokens=cfg.max_tokens,
+                temperature=cfg.temperature, top_p=0.95, seed=rng.randrange(2**31)))
+        fresh = []
+        for call, result in enumerate(llm.chat("persona_writer", requests)):
+            for text, status in parse_candidates(result.text) if result.ok else [(result.error, "llm_error")]:
+                rows.append(dict(kind=kind, text=text, source="generated", round=rnd, call=call, status=status))
+                if status == "ok":
+                    fresh.append(text)
+        fresh_emb = embedder.encode(fresh)
+        keep = greedy_novel(fresh_emb, cfg.novelty_threshold, kept=pool_emb)
+        pool += [t for t, k in zip(fresh, keep) if k]
+        pool_emb = np.concatenate([pool_emb.reshape(-1, fresh_emb.shape[1]), fresh_emb[keep]])
+        log.info("%s round %d: %d candidates, %d novel, pool %d", kind, rnd, len(fresh), int(keep.sum()), len(pool))
+        stale = stale + 1 if keep.sum() < cfg.min_new_per_round else 0
+        if stale >= cfg.patience:
+            log.info("%s: saturated after %d rounds", kind, rnd)
+            break
+    return rows

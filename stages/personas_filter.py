@@ -1,0 +1,61 @@
+"""Stage personas_filter: dedupe and filter candidates, compose personas, hold out eval."""
+
+from pathlib import Path
+
+import click
+import pandas as pd
+
+from aloe.errors import AloeError
+from aloe.files import atomic_path, write_json
+from aloe.personas import KINDS
+from aloe.personas.embeddings import Embedder
+from aloe.personas.filtering import filter_candidates, rejection_counts
+from aloe.personas.novelty import mean_pairwise_similarity
+from aloe.personas.splits import split
+from aloe.stage import setup
+
+PLURAL = {"profile": "profiles", "personality": "personalities"}
+
+
+def write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        frame.to_parquet(tmp, index=False)
+
+
+@click.command()
+@click.option("--params", "params_path", default="params.yaml", show_default=True)
+@click.option("--candidates", default="data/personas/candidates.parquet", show_default=True)
+@click.option("--out-dir", default="data/personas", show_default=True)
+@click.option("--metrics", default="metrics/personas.json", show_default=True)
+def main(params_path: str, candidates: str, out_dir: str, metrics: str) -> None:
+    params = setup(params_path)
+    cfg = params.personas
+    frame = pd.read_parquet(candidates)
+    embedder = Embedder(cfg.filter.embedding_model)
+    ruled = filter_candidates(frame, cfg.filter, embedder)
+    report, pools = {}, {}
+    for kind in KINDS:
+        kept = ruled[(ruled["kind"] == kind) & ruled["reason"].isna()].reset_index(drop=True)
+        if kept.empty:
+            raise AloeError(f"{candidates}: no {PLURAL[kind]} left after filtering; loosen personas.filter")
+        kept.insert(0, "id", [f"{kind[:4]}-{i:05d}" for i in range(len(kept))])
+        pools[kind] = kept[["id", "text", "source", "round"]]
+        report[PLURAL[kind]] = rejection_counts(ruled, kind, int((frame["kind"] == kind).sum()))
+        report[PLURAL[kind]]["mean_pairwise_similarity"] = round(
+            mean_pairwise_similarity(embedder.encode(kept["text"].tolist())), 4)
+    emb = {i: v for kind in KINDS for i, v in zip(pools[kind]["id"], embedder.encode(pools[kind]["text"].tolist()))}
+    train, evals, leak = split(pools["profile"], pools["personality"], emb, cfg.split, params.seed,
+                               cfg.filter.threshold)
+    for kind in KINDS:
+        pool = pools[kind].assign(split=lambda d: d["id"].isin(evals[f"{kind}_id"]).map({True: "eval", False: "train"}))
+        write_parquet(pool, Path(out_dir) / f"{PLURAL[kind]}.parquet")
+    write_parquet(train, Path(out_dir) / "train.parquet")
+    write_parquet(evals, Path(out_dir) / "eval.parquet")
+    report.update(train_personas=len(train), eval_examples=len(evals), eval_train_max_similarity=round(leak, 4),
+                  threshold=cfg.filter.threshold, texts_encoded=embedder.encoded)
+    write_json(metrics, report)
+    click.echo(f"personas: {len(train)} train, {len(evals)} eval; max eval-train similarity {leak:.3f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from aloe.errors import AloeError
 from aloe.stage import setup
 
 
@@ -19,6 +20,35 @@ def check_params(path: str) -> None:
     """Validate a params file against the schema."""
     setup(path)
     click.echo(f"{path}: valid")
+
+
+@main.group()
+def tree() -> None:
+    """Inspect conversation trees."""
+
+
+@tree.command("show")
+@click.argument("path", default="data/trees/trees.jsonl")
+@click.option("--index", "-n", default=0, show_default=True, help="which tree (0-based line among trees)")
+@click.option("--id", "tree_id", default=None, help="select by persona id instead")
+def tree_show(path: str, index: int, tree_id: str | None) -> None:
+    """Print one tree: persona, then every turn with both replies and the judge's verdicts."""
+    from rich.console import Console
+
+    from aloe.conversations.pairs import load_conversations
+    from aloe.conversations.render import render_tree
+
+    records = load_conversations(path)
+    if tree_id is not None:
+        matches = [r for r in records if r.get("id") == tree_id]
+        if not matches:
+            raise AloeError(f"{path}: no tree with id {tree_id!r}")
+        record = matches[0]
+    elif not 0 <= index < len(records):
+        raise AloeError(f"{path}: has {len(records)} trees; --index {index} is out of range")
+    else:
+        record = records[index]
+    Console().print(render_tree(record))
 
 
 @main.command()

@@ -134,11 +134,49 @@ class PersonasParams(Strict):
     split: PersonaSplitParams = PersonaSplitParams()
 
 
+class RoleSettings(Strict):
+    user: float = 0.8
+    inducer: float = 0.2
+    responder: float = 0.7
+    judge: float = 0.0
+
+
+class RoleTokens(Strict):
+    user: PositiveInt = 64
+    inducer: PositiveInt = 96
+    responder: PositiveInt = 80
+    judge: PositiveInt = 4
+
+
+class TreesParams(Strict):
+    personas: PositiveInt | None = Field(16, description="first N training personas; null = all")
+    turns: Annotated[int, Field(ge=1, le=50)] = 3
+    min_turns: PositiveInt = 1
+    max_attempts: PositiveInt = 3
+    judge_disagreement: Literal["tie", "hinted"] = "tie"
+    judge_logprobs: bool = True
+    temperature: RoleSettings = RoleSettings()
+    max_tokens: RoleTokens = RoleTokens()
+
+    @model_validator(mode="after")
+    def _min_le_turns(self) -> "TreesParams":
+        if self.min_turns > self.turns:
+            raise ValueError(f"min_turns ({self.min_turns}) must be <= turns ({self.turns})")
+        return self
+
+
+class PairsParams(Strict):
+    conversations: str | None = Field(None, description="paper-format conversations.jsonl; null = our trees")
+    validation_fraction: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.15
+
+
 class Params(Strict):
     seed: int = 0
     base_model: BaseModelParams = BaseModelParams()
     llm: LLMParams = LLMParams()
     personas: PersonasParams = PersonasParams()
+    trees: TreesParams = TreesParams()
+    pairs: PairsParams = PairsParams()
 
 
 def load_params(path: str | os.PathLike = "params.yaml") -> Params:

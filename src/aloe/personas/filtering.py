@@ -34,7 +34,7 @@ def rule_sql(cfg) -> str:
     return f"""
     WITH base AS (
         SELECT *,
-            regexp_replace(lower(trim(text)), '[^a-z0-9]+', ' ', 'g') AS norm,
+            trim(regexp_replace(lower(text), '[^a-z0-9]+', ' ', 'g')) AS norm,
             len(string_split(trim(text), ' ')) AS n_words,
             len(regexp_extract_all(text, '[.!?](\\s|$)')) AS n_sentences
         FROM candidates WHERE status = 'ok'

@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import random
 from dataclasses import dataclass
-from importlib import resources
 
 import numpy as np
 
@@ -26,6 +25,7 @@ from aloe.llm.client import LLM
 from aloe.personas.embeddings import Embedder
 from aloe.personas.novelty import greedy_novel
 from aloe.personas.parsing import parse_candidates
+from aloe.prompts import render
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +45,6 @@ class GrowthConfig:
     seed: int
 
 
-def prompt_template(kind: str) -> str:
-    return resources.files("aloe.prompts").joinpath(f"persona_{kind}.txt").read_text()
-
-
 def grow(kind: str, start: list[tuple[str, str]], llm: LLM, embedder: Embedder, cfg: GrowthConfig) -> list[dict]:
     """Grow the pool of ``kind`` from ``start`` = [(text, source)]; return every candidate row."""
     rows = [dict(kind=kind, text=t, source=src, round=0, call=-1, status="ok") for t, src in start]
@@ -56,7 +52,6 @@ def grow(kind: str, start: list[tuple[str, str]], llm: LLM, embedder: Embedder, 
     novel = greedy_novel(start_emb, cfg.novelty_threshold)
     pool = [t for (t, _), n in zip(start, novel) if n]
     pool_emb = start_emb[novel]
-    template = prompt_template(kind)
     stale = 0
     for rnd in range(1, cfg.max_rounds + 1):
         if len(pool) >= cfg.target_size:
@@ -65,8 +60,8 @@ def grow(kind: str, start: list[tuple[str, str]], llm: LLM, embedder: Embedder, 
         for call in range(cfg.calls_per_round):
             rng = random.Random(f"{cfg.seed}/{kind}/{rnd}/{call}")
             examples = rng.sample(pool, min(cfg.examples_per_prompt, len(pool)))
-            content = template.format(n=cfg.candidates_per_call,
-                                      examples="\n".join(f"- {e}" for e in examples))
+            content = render(f"persona_{kind}", n=str(cfg.candidates_per_call),
+                             examples="\n".join(f"- {e}" for e in examples))
             requests.append(ChatRequest.from_messages(
                 [{"role": "user", "content": content}], max_tokens=cfg.max_tokens,
                 temperature=cfg.temperature, top_p=0.95, seed=rng.randrange(2**31)))

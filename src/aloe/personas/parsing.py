@@ -1,7 +1,7 @@
 """Turn a persona writer's free-form output into candidate texts.
 
-Models number their answers, use bullets, add headings and preambles, wrap
-lines, or refuse. Every fragment is kept with a status so that nothing the
+Models number their answers, use bullets, add headings and preambles, or
+refuse. Every fragment is kept with a status so that nothing the
 model said is silently dropped: ``ok`` fragments become candidates, the rest
 are recorded in candidates.parquet with the reason.
 """
@@ -18,7 +18,7 @@ PREAMBLE = re.compile(r"^(here (are|is)|sure[,!.]|certainly|below (are|is)|okay[
 def parse_candidates(text: str, min_chars: int = 40) -> list[tuple[str, str]]:
     """Return ``(fragment, status)`` pairs; status is ok|refusal|preamble|heading|fragment."""
     out = []
-    for raw in re.split(r"\n\s*\n|\n(?=\s*(?:[-*•]|\(?\d{1,3}[.):]))", text.strip()):
+    for raw in text.strip().splitlines():  # the prompts ask for one text per line
         line = " ".join(raw.split())
         if not line:
             continue

@@ -1,0 +1,1 @@
+"""Conversation trees built by several LLM roles, and their flattening into SFT/DPO data."""

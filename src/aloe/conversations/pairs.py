@@ -1,0 +1,80 @@
+"""Flatten conversation trees into trl's conversational DPO and SFT formats.
+
+For turn k of a conversation, the prompt is the history along the branch that
+actually continued, ending with user message k; ``chosen``/``rejected`` are the
+two assistant replies at that turn (DPO), and the SFT completion is the
+preferred one. Ties (the judge disagreed with itself) and identical replies
+carry no preference and are dropped. Works on our trees.jsonl and on the
+paper's released conversations.jsonl (where ``rejected`` may also be a list).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from aloe.errors import AloeError
+from aloe.files import read_jsonl
+
+
+def conversation_id(record: dict) -> str:
+    if record.get("id"):
+        return str(record["id"])
+    text = f"{record['profile'].strip()}\0{record['personality'].strip()}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def load_conversations(path: str | Path) -> list[dict]:
+    """Read trees.jsonl or the paper's conversations.jsonl, checking the fields we use."""
+    records = []
+    for lineno, rec in read_jsonl(path):
+        where = f"{path}:{lineno}"
+        if not isinstance(rec, dict) or not isinstance(rec.get("conversations"), list):
+            raise AloeError(f"{where}: expected an object with a 'conversations' list")
+        for k, turn in enumerate(rec["conversations"]):
+            reply = turn.get("assistant") if isinstance(turn, dict) else None
+            if not isinstance(turn, dict) or not isinstance(turn.get("user"), str) or not isinstance(reply, dict) \
+                    or "preferred" not in reply or "rejected" not in reply:
+                raise AloeError(f"{where}: turn {k + 1} needs 'user' and 'assistant': {{preferred, rejected}}")
+            if turn.get("chosen", "preferred") not in ("preferred", "rejected"):
+                raise AloeError(f"{where}: turn {k + 1}: 'chosen' must be 'preferred' or 'rejected'")
+        rec.setdefault("profile", "")
+        rec.setdefault("personality", "")
+        records.append(rec)
+    return records
+
+
+def _as_list(value) -> list[str]:
+    return [v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str)]
+
+
+def flatten(record: dict) -> tuple[list[dict], list[dict], dict]:
+    """(DPO rows, SFT rows, counts of what was dropped) for one conversation."""
+    cid = conversation_id(record)
+    dpo, sft, dropped = [], [], {"ties": 0, "identical": 0}
+    history: list[dict] = []
+    for k, turn in enumerate(record["conversations"]):
+        history.append({"role": "user", "content": turn["user"].strip()})
+        preferred = turn["assistant"]["preferred"].strip()
+        rejected = [r.strip() for r in _as_list(turn["assistant"]["rejected"])]
+        meta = {"conversation_id": cid, "turn": k + 1}
+        if turn.get("tie"):
+            dropped["ties"] += 1
+        else:
+            answer = [{"role": "assistant", "content": preferred}]
+            sft.append({"prompt": list(history), "completion": answer, **meta})
+            for r in rejected:
+                if r == preferred:
+                    dropped["identical"] += 1
+                    continue
+                dpo.append({"prompt": list(history), "chosen": answer,
+                            "rejected": [{"role": "assistant", "content": r}], **meta})
+        continued = preferred if turn.get("chosen", "preferred") == "preferred" else rejected[0]
+        history.append({"role": "assistant", "content": continued})
+    return dpo, sft, dropped
+
+
+def is_validation(cid: str, fraction: float, seed: int) -> bool:
+    """Deterministic conversation-level split: every pair of a conversation lands together."""
+    h = int.from_bytes(hashlib.sha256(f"{seed}/{cid}".encode()).digest()[:8], "little")
+    return h / 2**64 < fraction

@@ -1,0 +1,86 @@
+"""Parsing role outputs and flattening conversations into DPO/SFT rows."""
+
+import math
+from pathlib import Path
+
+import pytest
+
+from aloe.conversations.pairs import flatten, is_validation, load_conversations
+from aloe.conversations.parsing import clean_message, parse_inducer, parse_verdict, verdict_from_logprobs
+from aloe.errors import AloeError
+
+PAPER_FILE = Path(__file__).parent / "data" / "paper_conversations.jsonl"
+
+
+def test_clean_message_strips_actions_and_speakers():
+    assert clean_message('A: *waves* "Hey there, long day!"') == "Hey there, long day!"
+    assert clean_message("*smiles*") is None
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("Profile: She is a nurse.\nPersonality: None", ("She is a nurse.", "None")),
+    ("**Profile** - a nurse in Leeds\n**Personalities**: chatty, warm", ("a nurse in Leeds", "chatty, warm")),
+    ("profile:\npersonality:", ("None", "None")),
+    ("I think she is a nurse.", None),
+])
+def test_parse_inducer(text, expected):
+    assert parse_inducer(text) == expected
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("first", "first"), ("Second.", "second"), ("**First**", "first"), ("Message 2", "second"),
+    ("1", "first"), ("first or second?", None), ("I cannot decide", None),
+])
+def test_parse_verdict(text, expected):
+    assert parse_verdict(text) == expected
+
+
+def test_verdict_from_logprobs_sums_variants():
+    lp = {"first": math.log(0.3), " First": math.log(0.1), "second": math.log(0.5), "The": math.log(0.1)}
+    verdict, p_first = verdict_from_logprobs(lp)
+    assert verdict == "second" and p_first == pytest.approx(0.4 / 0.9)
+    assert verdict_from_logprobs({"The": -0.1}) == (None, verdict_from_logprobs({"The": -0.1})[1])
+
+
+def test_paper_file_flattens_to_exact_prompts():
+    records = load_conversations(PAPER_FILE)
+    dpo, sft, dropped = flatten(records[0])
+    u1 = {"role": "user", "content": "Long shift today, my feet are killing me!"}
+    # turn 1 continued with the *rejected* reply, so turn 2's prompt carries it
+    a1 = {"role": "assistant", "content": "I'm sorry to hear that. Rest is important."}
+    u2 = {"role": "user", "content": "Ha, thanks. Thinking of a spa day on Sunday."}
+    assert [r["prompt"] for r in dpo] == [[u1], [u1, a1, u2]]
+    assert dpo[0]["chosen"] == [{"role": "assistant",
+                                 "content": "Oof, twelve hours on a ward? Put those feet up, you earned it!"}]
+    assert dpo[0]["rejected"] == [a1]
+    assert dpo[1]["chosen"] == [{"role": "assistant", "content": "Yes! A spa day sounds perfect, treat yourself."}]
+    assert dpo[1]["rejected"] == [{"role": "assistant", "content": "Spa days are relaxing."}]
+    assert dropped == {"ties": 0, "identical": 1}  # the list's second rejected equals preferred
+    assert [r["prompt"] for r in sft] == [[u1], [u1, a1, u2]]
+    assert sft[1]["completion"] == dpo[1]["chosen"]
+    assert all(r["prompt"][-1]["role"] == "user" for r in dpo + sft)
+    assert {r["conversation_id"] for r in dpo} == {dpo[0]["conversation_id"]}
+
+
+def test_ties_are_dropped_and_history_still_follows_the_branch():
+    rec = {"conversations": [
+        {"user": "u1", "assistant": {"preferred": "p1", "rejected": "r1"}, "chosen": "preferred", "tie": True},
+        {"user": "u2", "assistant": {"preferred": "p2", "rejected": "r2"}, "chosen": "rejected"}],
+        "id": "x"}
+    dpo, sft, dropped = flatten(rec)
+    assert dropped["ties"] == 1 and len(dpo) == 1 and len(sft) == 1
+    assert [m["content"] for m in dpo[0]["prompt"]] == ["u1", "p1", "u2"]
+
+
+def test_malformed_conversation_names_file_and_line(tmp_path):
+    path = tmp_path / "c.jsonl"
+    path.write_text(PAPER_FILE.read_text() + '{"profile": "x", "conversations": [{"user": "hi"}]}\n')
+    with pytest.raises(AloeError, match=r"c\.jsonl:3: turn 1 needs"):
+        load_conversations(path)
+
+
+def test_validation_split_is_by_conversation_and_deterministic():
+    ids = [f"conv-{i}" for i in range(400)]
+    picks = [is_validation(c, 0.25, seed=0) for c in ids]
+    assert picks == [is_validation(c, 0.25, seed=0) for c in ids]
+    assert 60 < sum(picks) < 140

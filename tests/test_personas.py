@@ -1,0 +1,114 @@
+"""Persona pool: loaders, parsing, the DuckDB/embedding filter and the splits."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from aloe.errors import AloeError
+from aloe.params import PersonaFilterParams, PersonaSplitParams
+from aloe.personas.embeddings import Embedder
+from aloe.personas.filtering import filter_candidates, rejection_counts
+from aloe.personas.novelty import greedy_novel, mean_pairwise_similarity
+from aloe.personas.parsing import parse_candidates
+from aloe.personas.splits import split
+from aloe.personas.texts import load_texts
+
+
+def test_load_texts_accepts_both_formats_and_names_bad_lines(tmp_path):
+    path = tmp_path / "p.jsonl"
+    path.write_text('"I am a baker in Lyon."\n{"text": "I am a nurse."}\n')
+    assert load_texts(path) == ["I am a baker in Lyon.", "I am a nurse."]
+    path.write_text('"ok"\n{"name": "no text field"}\n')
+    with pytest.raises(AloeError, match=r"p\.jsonl:2: expected a JSON string"):
+        load_texts(path)
+    path.write_text("\n\n")
+    with pytest.raises(AloeError, match="empty"):
+        load_texts(path)
+
+
+def test_parse_candidates_strips_numbering_and_records_rejects():
+    out = parse_candidates(
+        "Sure! Here are three profiles:\n"
+        "1. I am a 40-year-old plumber in Leeds with two sons who loves darts.\n"
+        "2) I am a retired nurse in Oslo who knits and walks her dog every morning.\n"
+        "- too short\n\n"
+        "Profile 4: I am a 31-year-old violinist in Vienna who teaches children on weekends.\n"
+        "I'm sorry, but as an AI I cannot write more profiles.")
+    ok = [t for t, s in out if s == "ok"]
+    assert ok == ["I am a 40-year-old plumber in Leeds with two sons who loves darts.",
+                  "I am a retired nurse in Oslo who knits and walks her dog every morning.",
+                  "I am a 31-year-old violinist in Vienna who teaches children on weekends."]
+    assert sorted(s for _, s in out if s != "ok") == ["fragment", "preamble", "refusal"]
+
+
+def test_greedy_novel_is_order_dependent_like_the_paper():
+    a, b = np.array([1.0, 0.0]), np.array([0.0, 1.0])
+    near_a = np.array([0.8, 0.6])  # cos(a, near_a) = 0.8
+    emb = np.stack([a, near_a, b, a])
+    assert greedy_novel(emb, 0.6).tolist() == [True, False, True, False]
+    assert greedy_novel(emb[[1, 0, 2]], 0.6).tolist() == [True, False, True]
+    assert greedy_novel(np.stack([b]), 0.6, kept=np.stack([a])).tolist() == [True]
+    assert greedy_novel(emb, 0.6, block=1).tolist() == [True, False, True, False]
+
+
+def test_mean_pairwise_similarity_matches_brute_force():
+    rng = np.random.default_rng(0)
+    emb = rng.normal(size=(30, 8))
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    sims = emb @ emb.T
+    expected = (sims.sum() - np.trace(sims)) / (30 * 29)
+    assert mean_pairwise_similarity(emb) == pytest.approx(expected, abs=1e-6)
+
+
+@pytest.fixture(scope="module")
+def embedder(tmp_path_factory):
+    import os
+
+    os.environ["ALOE_CACHE_DIR"] = str(tmp_path_factory.mktemp("emb-cache"))
+    return Embedder()
+
+
+def test_filter_reasons(embedder):
+    texts = [
+        ("profile", "I am a 34-year-old carpenter in Cork. I build boats and coach hurling on Saturdays."),
+        ("profile", "i am a 34-year-old carpenter in cork!  I build boats and coach hurling on saturdays"),
+        ("profile", "I am a 34 year old carpenter living in Cork; I build boats and I coach hurling every Saturday."),
+        ("profile", "I am a cheerful and optimistic person with a very outgoing personality and a kind heart."),
+        ("profile", "Short one."),
+        ("profile", "I am a 61-year-old tax adviser in Singapore who swims at dawn and keeps orchids."),
+        ("personality", "Calm, patient, gentle, modest, thoughtful, quiet, loyal, reflective."),
+        ("personality", "I am 45 years old and I work as a pilot in Dubai with my two daughters."),
+    ]
+    frame = pd.DataFrame([dict(kind=k, text=t, status="ok", position=i) for i, (k, t) in enumerate(texts)])
+    ruled = filter_candidates(frame, PersonaFilterParams(), embedder)
+    assert ruled["reason"].where(ruled["reason"].notna(), None).tolist() == [None, "exact_duplicate", "near_duplicate", "rule:off_kind",
+                                        "rule:length", None, None, "rule:off_kind"]
+    counts = rejection_counts(ruled, "profile", 6)
+    assert counts["accepted"] == 2
+    assert counts["rejected"] == {"exact_duplicate": 1, "near_duplicate": 1, "rule": 2}
+
+
+def test_embeddings_are_cached_by_text(embedder):
+    before = embedder.encoded
+    embedder.encode(["a brand new sentence about kites", "another one about trains"])
+    embedder.encode(["another one about trains", "a brand new sentence about kites"])
+    assert embedder.encoded - before == 2
+
+
+def _pool(n, prefix, dim, offset):
+    emb = np.eye(dim)[offset : offset + n]
+    ids = [f"{prefix}-{i}" for i in range(n)]
+    return pd.DataFrame({"id": ids, "text": [f"{prefix} text {i}" for i in range(n)]}), dict(zip(ids, emb))
+
+
+def test_split_holds_out_whole_profiles_and_personalities():
+    profiles, e1 = _pool(8, "prof", 20, 0)
+    personalities, e2 = _pool(6, "pers", 20, 8)
+    cfg = PersonaSplitParams(eval_profiles=3, eval_personalities=2, train_personas=10)
+    train, evals, leak = split(profiles, personalities, {**e1, **e2}, cfg, seed=1, threshold=0.6)
+    assert len(evals) == 6 and len(train) == 10
+    assert not set(train["profile_id"]) & set(evals["profile_id"])
+    assert not set(train["personality_id"]) & set(evals["personality_id"])
+    assert leak == 0.0
+    with pytest.raises(AloeError, match="only 6 personalities survived"):
+        split(profiles, personalities, {**e1, **e2}, PersonaSplitParams(eval_profiles=3, eval_personalities=6), 1, 0.6)

@@ -21,6 +21,7 @@ def test_clean_message_strips_actions_and_speakers():
     ("Profile: She is a nurse.\nPersonality: None", ("She is a nurse.", "None")),
     ("**Profile** - a nurse in Leeds\n**Personalities**: chatty, warm", ("a nurse in Leeds", "chatty, warm")),
     ("profile:\npersonality:", ("None", "None")),
+    ("Profile: a nurse in Leeds.", ("a nurse in Leeds.", "None")),
     ("I think she is a nurse.", None),
 ])
 def test_parse_inducer(text, expected):

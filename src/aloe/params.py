@@ -170,6 +170,48 @@ class PairsParams(Strict):
     validation_fraction: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.15
 
 
+class LoraParams(Strict):
+    enabled: bool = True  # false = full fine-tuning
+    r: PositiveInt = 16
+    alpha: PositiveInt = 32
+    dropout: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.05
+    target_modules: list[str] | Literal["all-linear"] = "all-linear"
+
+
+class TrainParams(Strict):
+    epochs: Annotated[float, Field(gt=0)] = 1.0
+    max_steps: int = Field(-1, ge=-1, description="-1 = run the epochs")
+    learning_rate: Annotated[float, Field(gt=0, lt=1)] = 2e-4
+    batch_size: PositiveInt = 4
+    grad_accum: PositiveInt = 1
+    max_length: PositiveInt = 1024
+    warmup_ratio: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    logging_steps: PositiveInt = 1
+    gradient_checkpointing: Literal["auto", "on", "off"] = "auto"  # auto = on with a GPU
+    lora: LoraParams = LoraParams()
+
+
+class SFTParams(TrainParams):
+    pass
+
+
+class DPOParams(TrainParams):
+    init: Literal["sft", "base"] = "sft"
+    beta: Annotated[float, Field(gt=0)] = 0.1
+    loss_type: str = "sigmoid"
+    learning_rate: Annotated[float, Field(gt=0, lt=1)] = 5e-5
+
+
+class WandbParams(Strict):
+    project: str = "aloe"
+    entity: str | None = None
+    mode: Literal["auto", "online", "offline", "disabled"] = "auto"  # auto = online iff WANDB_API_KEY is set
+
+
+class TrainingParams(Strict):
+    accelerate: Literal["single", "cpu_ddp", "ddp", "deepspeed_zero3", "fsdp"] = "single"
+
+
 class Params(Strict):
     seed: int = 0
     base_model: BaseModelParams = BaseModelParams()
@@ -177,6 +219,10 @@ class Params(Strict):
     personas: PersonasParams = PersonasParams()
     trees: TreesParams = TreesParams()
     pairs: PairsParams = PairsParams()
+    train: TrainingParams = TrainingParams()
+    wandb: WandbParams = WandbParams()
+    sft: SFTParams = SFTParams()
+    dpo: DPOParams = DPOParams()
 
 
 def load_params(path: str | os.PathLike = "params.yaml") -> Params:

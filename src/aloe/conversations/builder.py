@@ -30,6 +30,16 @@ from aloe.conversations.parsing import clean_message, parse_inducer, parse_verdi
 log = logging.getLogger(__name__)
 
 
+# One worked example, as chat turns (the paper used two): small models copy the format.
+INDUCER_SHOT = [
+    {"role": "user", "content": render(
+        "inducer", conversation=render("inducer_example").strip(),
+        profile="A 19-year-old anthropology student who plays guitar, loves indie films and acts in a theatre group.",
+        personality="Curious, witty, sociable, a good listener.")},
+    {"role": "assistant", "content": render("inducer_example_answer").strip()},
+]
+
+
 def derive_seed(*parts) -> int:
     return int.from_bytes(hashlib.sha256("/".join(map(str, parts)).encode()).digest()[:4], "little") >> 1
 
@@ -125,8 +135,8 @@ class TreeBuilder:
     def _inducer(self, trees: list[Tree], turn: int) -> list[Tree]:
         def messages(t: Tree) -> list[dict]:
             conversation = t.transcript() + ("\n" if t.history else "") + f"A: {t.pending['user']}"
-            return [{"role": "user", "content": render("inducer", conversation=conversation, profile=t.profile,
-                                                      personality=t.personality)}]
+            return INDUCER_SHOT + [{"role": "user", "content": render(
+                "inducer", conversation=conversation, profile=t.profile, personality=t.personality)}]
 
         return self._retrying(trees, turn, "inducer", "inducer", messages, lambda r: parse_inducer(r.text))
 

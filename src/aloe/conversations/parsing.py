@@ -13,8 +13,8 @@ import re
 
 ACTION = re.compile(r"\*[^*]*\*")  # *smiles*, *waves* (the paper strips these too)
 SPEAKER = re.compile(r"^\s*(?:A|B|User|Me|Assistant)\s*:\s*", re.I)
-INDUCER = re.compile(r"profile\s*[:\-]\s*(?P<profile>.*?)\s*(?:\n|\b)personalit(?:y|ies)\s*[:\-]\s*(?P<personality>.*)",
-                     re.I | re.S)
+INDUCER = re.compile(r"profile\s*[:\-]\s*(?P<profile>.*?)\s*(?:(?:\n|\b)personalit(?:y|ies)\s*[:\-]\s*"
+                     r"(?P<personality>.*)|$)", re.I | re.S)
 VERDICT_WORDS = {"first": "first", "1": "first", "one": "first", "second": "second", "2": "second", "two": "second"}
 
 
@@ -31,7 +31,7 @@ def parse_inducer(text: str) -> tuple[str, str] | None:
     if not m:
         return None
     profile = " ".join(m["profile"].split()).strip() or "None"
-    personality = " ".join(m["personality"].split()).strip() or "None"
+    personality = " ".join((m["personality"] or "").split()).strip() or "None"  # unstated = nothing revealed
     return profile, personality
 
 

@@ -1,0 +1,1 @@
+"""SFT and DPO with trl + peft: the trainers run the loop, this package wires them."""

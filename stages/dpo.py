@@ -1,0 +1,45 @@
+"""Stage dpo: direct preference optimisation on the judged pairs.
+
+With LoRA the frozen reference is the adapter-disabled starting policy (no
+second copy of the weights); with full fine-tuning trl copies the policy.
+"""
+
+import click
+from trl import DPOConfig, DPOTrainer
+
+from aloe.stage import setup
+from aloe.training.run import (PeakMemory, hardware_args, load_model, load_splits, lora_config, save_merged,
+                               write_training_metrics)
+from aloe.training.tracking import configure_wandb
+
+
+@click.command()
+@click.option("--params", "params_path", default="params.yaml", show_default=True)
+@click.option("--data", default="data/pairs/dpo", show_default=True)
+@click.option("--out", default="models/dpo", show_default=True)
+@click.option("--metrics", default="metrics/train_dpo.json", show_default=True)
+@click.option("--curve", default="metrics/train_dpo_curve.json", show_default=True)
+def main(params_path, data, out, metrics, curve) -> None:
+    params = setup(params_path)
+    cfg = params.dpo
+    report_to, run_name = configure_wandb(params.wandb, "dpo")
+    model, tokenizer = load_model(f"models/{cfg.init}")
+    train, validation = load_splits(data)
+    args = DPOConfig(**hardware_args(cfg, params.seed, f"{out}.trainer"), beta=cfg.beta, loss_type=[cfg.loss_type],
+                     report_to=report_to, run_name=run_name)
+    trainer = DPOTrainer(model=model, args=args, train_dataset=train, eval_dataset=validation,
+                         processing_class=tokenizer, peft_config=lora_config(cfg), callbacks=[PeakMemory()])
+    result = trainer.train()
+    save_merged(trainer, tokenizer, out)
+    logs = [e for e in trainer.state.log_history if "rewards/accuracies" in e or "eval_rewards/accuracies" in e]
+    last = logs[-1] if logs else {}
+    prefix = "eval_" if "eval_rewards/accuracies" in last else ""
+    write_training_metrics(trainer, result, metrics, curve, {
+        "rewards_accuracy": last.get(f"{prefix}rewards/accuracies"),
+        "rewards_margin": last.get(f"{prefix}rewards/margins"),
+        "rewards_measured_on": "validation" if prefix else "train", "init": cfg.init, "lora": cfg.lora.enabled,
+    })
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+"""Stage sft: supervised fine-tuning on the preferred replies (loss on completions only)."""
+
+import click
+from trl import SFTConfig, SFTTrainer
+
+from aloe.stage import setup
+from aloe.training.run import (PeakMemory, hardware_args, load_model, load_splits, lora_config, save_merged,
+                               write_training_metrics)
+from aloe.training.tracking import configure_wandb
+
+
+@click.command()
+@click.option("--params", "params_path", default="params.yaml", show_default=True)
+@click.option("--data", default="data/pairs/sft", show_default=True)
+@click.option("--model", "model_dir", default="models/base", show_default=True)
+@click.option("--out", default="models/sft", show_default=True)
+@click.option("--metrics", default="metrics/train_sft.json", show_default=True)
+@click.option("--curve", default="metrics/train_sft_curve.json", show_default=True)
+def main(params_path, data, model_dir, out, metrics, curve) -> None:
+    params = setup(params_path)
+    cfg = params.sft
+    report_to, run_name = configure_wandb(params.wandb, "sft")
+    model, tokenizer = load_model(model_dir)
+    train, validation = load_splits(data)
+    args = SFTConfig(**hardware_args(cfg, params.seed, f"{out}.trainer"), completion_only_loss=True,
+                     report_to=report_to, run_name=run_name)
+    trainer = SFTTrainer(model=model, args=args, train_dataset=train, eval_dataset=validation,
+                         processing_class=tokenizer, peft_config=lora_config(cfg), callbacks=[PeakMemory()])
+    result = trainer.train()
+    save_merged(trainer, tokenizer, out)
+    write_training_metrics(trainer, result, metrics, curve, {"lora": cfg.lora.enabled})
+
+
+if __name__ == "__main__":
+    main()

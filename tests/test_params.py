@@ -71,3 +71,12 @@ def test_validate_stage_exits_nonzero_without_traceback(tmp_path):
     assert proc.returncode != 0
     assert "mystery_knob: unknown key" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_paper_scale_config_validates():
+    params = load_params(REPO / "configs/paper.yaml")
+    assert params.trees.turns == 10 and params.trees.personas is None
+    assert params.eval.turns == 10 and params.eval.examples is None
+    assert params.personas.split.eval_profiles * params.personas.split.eval_personalities == 100
+    assert params.llm.backends[params.llm.roles["judge"]].type == "openai"
+    assert params.train.accelerate == "deepspeed_zero3"

@@ -22,6 +22,81 @@ def check_params(path: str) -> None:
     click.echo(f"{path}: valid")
 
 
+@main.command("eval")
+@click.option("--model", required=True, help="a model dir, or openai:NAME for an OpenAI-compatible endpoint")
+@click.option("--base-url", default=None, help="endpoint for openai:NAME (default api.openai.com)")
+@click.option("--api-key-env", default="OPENAI_API_KEY", show_default=True, help="env var holding the key")
+@click.option("--params", "params_path", default="params.yaml", show_default=True,
+              help="user simulator, judge and eval settings come from here")
+@click.option("--eval-split", default="data/personas/eval.parquet", show_default=True)
+@click.option("--examples", type=int, default=None, help="override eval.examples")
+@click.option("--turns", type=int, default=None, help="override eval.turns")
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="also write the metrics JSON here")
+def eval_cmd(model, base_url, api_key_env, params_path, eval_split, examples, turns, out) -> None:
+    """Run the ALOE benchmark on any model and print AL by turn, IR and intervals."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from aloe.evaluation.benchmark import BenchConfig, run_benchmark
+    from aloe.evaluation.examples import load_examples
+    from aloe.evaluation.metrics import aloe_metrics
+    from aloe.files import write_json
+    from aloe.evaluation.subject import local_subject
+    from aloe.llm.client import LLM, make_backend
+    from aloe.params import OpenAIBackendParams
+
+    params = setup(params_path)
+    cfg = params.eval.model_copy(update={k: v for k, v in (("examples", examples), ("turns", turns)) if v})
+    if model.startswith("openai:"):
+        backend = make_backend("evaluated", OpenAIBackendParams(type="openai", model=model.split(":", 1)[1],
+                                                                base_url=base_url, api_key_env=api_key_env))
+    else:
+        backend = local_subject(model, params)
+    llm = LLM(params.llm, roles=("user", "judge"))
+    llm.add_role("model", backend)
+    _, scores = run_benchmark(llm, load_examples(cfg, eval_split), BenchConfig.from_params(cfg, params.seed))
+    metrics = {**aloe_metrics(scores, cfg.bootstrap, params.seed), "model": backend.model_id}
+    table = Table(title=f"ALOE: {model}")
+    table.add_column("turn", justify="right")
+    table.add_column("AL", justify="right")
+    for k, al in enumerate(metrics["AL"], start=1):
+        table.add_row(str(k), f"{al:.3f}")
+    console = Console()
+    console.print(table)
+    console.print(f"AL_mean {metrics['AL_mean']} {metrics['AL_mean_ci95']}  IR {metrics['IR']} "
+                  f"{metrics['IR_ci95']}  R2 {metrics['R2']}  N_IR {metrics['N_IR']}  "
+                  f"examples {metrics['n_examples']}  judge_missing {metrics['judge_missing']}")
+    if out:
+        write_json(out, metrics)
+    llm.close()
+
+
+@main.command()
+@click.option("--model", default="models/dpo", show_default=True, help="a model dir")
+@click.option("--max-tokens", default=200, show_default=True)
+@click.option("--temperature", default=0.7, show_default=True)
+def chat(model: str, max_tokens: int, temperature: float) -> None:
+    """Talk to a checkpoint in the terminal (empty line or Ctrl-D to quit)."""
+    from aloe.llm.base import ChatRequest
+    from aloe.llm.local import TransformersBackend
+    from aloe.params import TransformersBackendParams
+
+    backend = TransformersBackend(TransformersBackendParams(type="transformers", model=model))
+    history: list[dict] = []
+    while True:
+        try:
+            line = input("you> ").strip()
+        except EOFError:
+            break
+        if not line:
+            break
+        history.append({"role": "user", "content": line})
+        [reply] = backend.generate([ChatRequest.from_messages(history, max_tokens=max_tokens,
+                                                              temperature=temperature, seed=len(history))])
+        history.append({"role": "assistant", "content": reply.text})
+        click.echo(f"bot> {reply.text}")
+
+
 @main.group()
 def tree() -> None:
     """Inspect conversation trees."""

@@ -153,7 +153,7 @@ class TreesParams(Strict):
     turns: Annotated[int, Field(ge=1, le=50)] = 3
     min_turns: PositiveInt = 1
     max_attempts: PositiveInt = 3
-    judge_disagreement: Literal["tie", "hinted"] = "tie"
+    judge_disagreement: Literal["average", "tie", "hinted"] = "average"
     judge_logprobs: bool = True
     temperature: RoleSettings = RoleSettings()
     max_tokens: RoleTokens = RoleTokens()
@@ -212,6 +212,45 @@ class TrainingParams(Strict):
     accelerate: Literal["single", "cpu_ddp", "ddp", "deepspeed_zero3", "fsdp"] = "single"
 
 
+class EvalVariant(Strict):
+    """One evaluated model: a local model dir, or a backend from llm.backends."""
+
+    model: str | None = Field(None, description="a model dir (models/sft) served by the transformers backend")
+    backend: str | None = Field(None, description="a name in llm.backends (an API or vLLM model)")
+    track: str = Field(description="what DVC tracks for this variant: the model dir, or params.yaml")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "EvalVariant":
+        if (self.model is None) == (self.backend is None):
+            raise ValueError("give exactly one of model (a dir) or backend (a name in llm.backends)")
+        return self
+
+
+class EvalRoleFloats(Strict):
+    user: float = 0.8
+    model: float = 0.7
+    judge: float = 0.0
+
+
+class EvalRoleTokens(Strict):
+    user: PositiveInt = 48
+    model: PositiveInt = 64
+    judge: PositiveInt = 2
+
+
+class EvalParams(Strict):
+    paper_files: PersonaFiles = Field(PersonaFiles(), description="paper-format eval profiles/personalities")
+    examples: PositiveInt | None = Field(6, description="first N benchmark examples; null = all (paper: 100)")
+    turns: Annotated[int, Field(ge=1, le=50)] = 3
+    max_attempts: PositiveInt = 3
+    bootstrap: Annotated[int, Field(ge=0)] = 1000
+    batch_size: PositiveInt = 32
+    temperature: EvalRoleFloats = EvalRoleFloats()
+    max_tokens: EvalRoleTokens = EvalRoleTokens()
+    variants: dict[str, EvalVariant] = Field(default_factory=lambda: {
+        v: EvalVariant(model=f"models/{v}", track=f"models/{v}") for v in ("base", "sft", "dpo")})
+
+
 class Params(Strict):
     seed: int = 0
     base_model: BaseModelParams = BaseModelParams()
@@ -223,6 +262,15 @@ class Params(Strict):
     wandb: WandbParams = WandbParams()
     sft: SFTParams = SFTParams()
     dpo: DPOParams = DPOParams()
+    eval: EvalParams = EvalParams()
+
+    @model_validator(mode="after")
+    def _eval_backends_exist(self) -> "Params":
+        for name, v in self.eval.variants.items():
+            if v.backend is not None and v.backend not in self.llm.backends:
+                raise ValueError(f"eval.variants.{name}.backend: {v.backend!r} is not in llm.backends "
+                                 f"(defined: {sorted(self.llm.backends)})")
+        return self
 
 
 def load_params(path: str | os.PathLike = "params.yaml") -> Params:

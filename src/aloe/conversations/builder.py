@@ -6,7 +6,8 @@ One turn of one tree, as in the paper:
             what the user has revealed so far ("inferred" profile/personality);
   responder answers twice: once with the inferred persona as a hint, once without;
   judge     sees the true persona and picks the reply the user would prefer. It is
-            asked in both orders; the verdict counts only if the two agree.
+            asked in both orders; agreeing verdicts decide, disagreements follow
+            ``judge_disagreement`` (swap-averaged probability, tie, or hinted).
 Both replies are kept (the tree); a seeded coin picks which one continues.
 
 All active trees advance one role-step at a time, so each step is one batched
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import random
 from dataclasses import dataclass, field
 
@@ -65,7 +67,7 @@ class TreeConfig:
     turns: int
     min_turns: int
     max_attempts: int
-    judge_disagreement: str  # tie | hinted
+    judge_disagreement: str  # average | tie | hinted
     judge_logprobs: bool
     temperature: dict
     max_tokens: dict
@@ -93,7 +95,7 @@ class TreeBuilder:
 
     def _request(self, tree: Tree, role: str, turn: int, attempt: int, messages: list[dict],
                  top_logprobs: int = 0) -> ChatRequest:
-        key = "judge" if role.startswith("judge") else role
+        key = "judge" if role.startswith("judge") else "responder" if role in ("hinted", "plain") else role
         return ChatRequest.from_messages(
             messages, max_tokens=self.cfg.max_tokens[key], temperature=self.cfg.temperature[key],
             top_p=0.95 if self.cfg.temperature[key] > 0 else 1.0,
@@ -173,13 +175,19 @@ class TreeBuilder:
         for t in trees:
             ab, ba = t.pending.pop("judge_ab"), t.pending.pop("judge_ba")
             agree = ab["hinted_won"] == ba["hinted_won"]
+            # Swap-and-average: P(hinted preferred) over both orders cancels a pure position bias.
+            p_hinted = (ab["p_first"] + 1.0 - ba["p_first"]) / 2 if ab["p_first"] is not None \
+                and ba["p_first"] is not None and not math.isnan(ab["p_first"] + ba["p_first"]) else None
             if agree:
                 hinted_won = ab["hinted_won"]
             elif self.cfg.judge_disagreement == "hinted":
                 hinted_won = True
+            elif self.cfg.judge_disagreement == "average" and p_hinted is not None and p_hinted != 0.5:
+                hinted_won = p_hinted > 0.5
             else:
                 hinted_won = None  # a tie: kept in the tree, dropped from the pairs
-            t.pending["judge"] = {"order_ab": ab, "order_ba": ba, "agree": agree, "hinted_won": hinted_won}
+            t.pending["judge"] = {"order_ab": ab, "order_ba": ba, "agree": agree, "p_hinted": p_hinted,
+                                  "hinted_won": hinted_won}
         return trees
 
     def _continue(self, trees: list[Tree], turn: int) -> None:

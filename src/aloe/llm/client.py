@@ -50,10 +50,17 @@ class LLM:
         self.progress = progress
         self.stats: dict[str, RoleStats] = defaultdict(RoleStats)
         self._backends: dict[str, Backend] = {}
+        self._extra: dict[str, Backend] = {}
         for role in roles or tuple(params.roles):
             self.backend(role)
 
+    def add_role(self, role: str, backend: Backend) -> None:
+        """Serve ``role`` with a backend built elsewhere (the model under evaluation)."""
+        self._extra[role] = backend
+
     def backend(self, role: str) -> Backend:
+        if role in self._extra:
+            return self._extra[role]
         name = self.params.roles[role]
         if name not in self._backends:
             self._backends[name] = make_backend(name, self.params.backends[name])
@@ -97,6 +104,6 @@ class LLM:
                 for role, s in sorted(self.stats.items())}
 
     def close(self) -> None:
-        for b in self._backends.values():
+        for b in [*self._backends.values(), *self._extra.values()]:
             b.close()
         self.cache.close()

@@ -1,0 +1,129 @@
+"""Run the ALOE benchmark: a user simulator role-plays each held-out persona and
+chats with the evaluated model for T turns; after every reply a judge that sees
+the true persona scores it 1-5. The evaluated model sees only the conversation.
+
+Examples advance together one role-step at a time, so each step is one batched
+call per role; seeds derive from (seed, example, turn, role, attempt), so the
+response cache makes a killed run resume without repeating calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from aloe.conversations.builder import derive_seed
+from aloe.conversations.parsing import clean_message
+from aloe.evaluation.scoring import read_score
+from aloe.llm.base import ChatRequest
+from aloe.llm.client import LLM
+from aloe.prompts import render
+
+
+@dataclass
+class Dialogue:
+    example_id: str
+    profile: str
+    personality: str
+    seed: int
+    simulator: list[dict] = field(default_factory=list)
+    messages: list[dict] = field(default_factory=list)  # what the evaluated model sees
+    turns: list[dict] = field(default_factory=list)
+    stopped: str | None = None
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    turns: int
+    max_attempts: int
+    temperature: dict
+    max_tokens: dict
+    seed: int
+
+    @classmethod
+    def from_params(cls, cfg, seed: int) -> "BenchConfig":
+        return cls(turns=cfg.turns, max_attempts=cfg.max_attempts, temperature=cfg.temperature.model_dump(),
+                   max_tokens=cfg.max_tokens.model_dump(), seed=seed)
+
+
+def run_benchmark(llm: LLM, examples: list[dict], cfg: BenchConfig) -> tuple[list[Dialogue], np.ndarray]:
+    """Return the dialogues and the (examples x turns) score table (NaN = no score)."""
+    dialogues = [Dialogue(e["persona_id"], e["profile"], e["personality"], derive_seed(cfg.seed, e["persona_id"]))
+                 for e in examples]
+    for d in dialogues:
+        d.simulator = [{"role": "user", "content": render("user_simulator", profile=d.profile,
+                                                           personality=d.personality)}]
+    for turn in range(cfg.turns):
+        active = [d for d in dialogues if d.stopped is None]
+        users = _ask(llm, cfg, active, turn, "user", lambda d: d.simulator, clean_message)
+        active = _stop_missing(active, users, turn, "user simulator")
+        for d in active:
+            d.messages.append({"role": "user", "content": users[id(d)]})
+        replies = _ask(llm, cfg, active, turn, "model", lambda d: d.messages, lambda t: t.strip() or None)
+        active = _stop_missing(active, replies, turn, "evaluated model")
+        judged = _judge(llm, cfg, active, turn, users, replies)
+        for d in active:
+            score, method, raw = judged[id(d)]
+            d.turns.append({"turn": turn + 1, "user": users[id(d)], "reply": replies[id(d)], "score": score,
+                            "score_method": method, "judge_raw": raw})
+            d.messages.append({"role": "assistant", "content": replies[id(d)]})
+            d.simulator += [{"role": "assistant", "content": users[id(d)]},
+                            {"role": "user", "content": render("user_followup", message=replies[id(d)])}]
+    table = np.full((len(dialogues), cfg.turns), np.nan)
+    for i, d in enumerate(dialogues):
+        for t in d.turns:
+            table[i, t["turn"] - 1] = np.nan if t["score"] is None else t["score"]
+    return dialogues, table
+
+
+def _request(cfg: BenchConfig, d: Dialogue, turn: int, role: str, attempt: int, messages: list[dict],
+             top_logprobs: int = 0) -> ChatRequest:
+    t = cfg.temperature[role]
+    return ChatRequest.from_messages(messages, max_tokens=cfg.max_tokens[role], temperature=t,
+                                     top_p=0.95 if t > 0 else 1.0, top_logprobs=top_logprobs,
+                                     seed=derive_seed(d.seed, turn, role, attempt))
+
+
+def _ask(llm: LLM, cfg: BenchConfig, dialogues: list[Dialogue], turn: int, role: str, messages, parse) -> dict:
+    """Text per dialogue for ``role``, re-asking with a new seed while unusable."""
+    out, todo = {}, list(dialogues)
+    for attempt in range(cfg.max_attempts):
+        if not todo:
+            break
+        results = llm.chat(role, [_request(cfg, d, turn, role, attempt, messages(d)) for d in todo])
+        retry = []
+        for d, r in zip(todo, results):
+            value = parse(r.text) if r.ok else None
+            if value is None:
+                retry.append(d)
+            else:
+                out[id(d)] = value
+        todo = retry
+    return out
+
+
+def _stop_missing(dialogues: list[Dialogue], got: dict, turn: int, who: str) -> list[Dialogue]:
+    for d in dialogues:
+        if id(d) not in got:
+            d.stopped = f"turn {turn + 1}: {who} gave no usable output"
+    return [d for d in dialogues if d.stopped is None]
+
+
+def _judge(llm: LLM, cfg: BenchConfig, dialogues: list[Dialogue], turn: int, users: dict, replies: dict) -> dict:
+    """(score, method, raw) per dialogue; unusable output is retried, then left missing."""
+    out, todo = {}, list(dialogues)
+    for attempt in range(cfg.max_attempts):
+        if not todo:
+            break
+        requests = [_request(cfg, d, turn, "judge", attempt, [{"role": "user", "content": render(
+            "judge_score", profile=d.profile, personality=d.personality, message=users[id(d)],
+            reply=replies[id(d)])}], top_logprobs=20) for d in todo]
+        retry = []
+        for d, r in zip(todo, llm.chat("judge", requests)):
+            score, method = read_score(r.text, r.first_token_logprobs) if r.ok else (None, "missing")
+            out[id(d)] = (score, method, r.text if r.ok else r.error)
+            if score is None:
+                retry.append(d)
+        todo = retry
+    return out

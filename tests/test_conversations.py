@@ -40,7 +40,8 @@ def test_verdict_from_logprobs_sums_variants():
     lp = {"first": math.log(0.3), " First": math.log(0.1), "second": math.log(0.5), "The": math.log(0.1)}
     verdict, p_first = verdict_from_logprobs(lp)
     assert verdict == "second" and p_first == pytest.approx(0.4 / 0.9)
-    assert verdict_from_logprobs({"The": -0.1}) == (None, verdict_from_logprobs({"The": -0.1})[1])
+    assert verdict_from_logprobs({"The": -0.1}) == (None, None)
+    assert verdict_from_logprobs(None) == (None, None)
 
 
 def test_paper_file_flattens_to_exact_prompts():

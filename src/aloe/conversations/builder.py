@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 import random
 from dataclasses import dataclass, field
 
@@ -176,8 +175,9 @@ class TreeBuilder:
             ab, ba = t.pending.pop("judge_ab"), t.pending.pop("judge_ba")
             agree = ab["hinted_won"] == ba["hinted_won"]
             # Swap-and-average: P(hinted preferred) over both orders cancels a pure position bias.
-            p_hinted = (ab["p_first"] + 1.0 - ba["p_first"]) / 2 if ab["p_first"] is not None \
-                and ba["p_first"] is not None and not math.isnan(ab["p_first"] + ba["p_first"]) else None
+            p_hinted = None
+            if ab["p_first"] is not None and ba["p_first"] is not None:
+                p_hinted = (ab["p_first"] + 1.0 - ba["p_first"]) / 2
             if agree:
                 hinted_won = ab["hinted_won"]
             elif self.cfg.judge_disagreement == "hinted":

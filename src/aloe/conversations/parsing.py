@@ -46,14 +46,14 @@ def parse_verdict(text: str) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
-def verdict_from_logprobs(logprobs: dict[str, float] | None) -> tuple[str | None, float]:
+def verdict_from_logprobs(logprobs: dict[str, float] | None) -> tuple[str | None, float | None]:
     """Compare the probability mass on first-like and second-like first tokens.
 
-    Returns (verdict, P(first) / (P(first) + P(second))); verdict None when the
-    judge put no mass on either among its top tokens.
+    Returns (verdict, P(first) / (P(first) + P(second))); both None when the
+    judge put no mass on either among its top tokens (or gave no logprobs).
     """
     if not logprobs:
-        return None, math.nan
+        return None, None
     mass = {"first": 0.0, "second": 0.0}
     for token, lp in logprobs.items():
         word = token.strip().lower()
@@ -62,6 +62,6 @@ def verdict_from_logprobs(logprobs: dict[str, float] | None) -> tuple[str | None
                 mass[key] += math.exp(lp)
     total = mass["first"] + mass["second"]
     if total == 0:
-        return None, math.nan
+        return None, None
     p_first = mass["first"] / total
     return ("first" if p_first >= 0.5 else "second"), p_first

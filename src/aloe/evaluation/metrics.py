@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from aloe.errors import AloeError
+
 
 def ols(y: np.ndarray) -> tuple[float, float]:
     """(slope, R^2) of y against x = 1..len(y)."""
@@ -40,7 +42,10 @@ def aloe_metrics(scores: np.ndarray, bootstrap: int = 1000, seed: int = 0) -> di
     scores = np.asarray(scores, dtype=float)
     al = alignment_levels(scores)
     if np.isnan(al).any():
-        raise ValueError("every turn needs at least one judge score")
+        empty = [k + 1 for k in np.flatnonzero(np.isnan(al))]
+        raise AloeError(f"the judge gave no usable score at turn(s) {empty} in any example "
+                        f"({int(np.isnan(scores).sum())} of {scores.size} scores missing); check the judge backend "
+                        "(llm.roles.judge) or raise eval.max_attempts")
     ir, r2 = ols(al)
     n_ir, n_r2 = ols(normalise(al))
     rng = np.random.default_rng(seed)

@@ -1,0 +1,135 @@
+"""The whole pipeline on tiny params in a throwaway clone: every declared output,
+an idempotent second repro, an experiment that reruns only what depends on the
+changed knob, and a push/pull round trip through the default local remote."""
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from e2e import make_project, project_env, sh
+
+pytestmark = pytest.mark.slow
+
+OUTPUTS = ["models/base/model.safetensors", "models/sft/model.safetensors", "models/sft/adapter",
+           "models/dpo/model.safetensors", "data/personas/candidates.parquet", "data/personas/profiles.parquet",
+           "data/personas/personalities.parquet", "data/personas/train.parquet", "data/personas/eval.parquet",
+           "data/trees/trees.jsonl", "data/pairs/sft", "data/pairs/dpo", "metrics/personas.json",
+           "metrics/trees.json", "metrics/pairs.json", "metrics/train_sft.json", "metrics/train_dpo.json",
+           "metrics/train_sft_curve.json", "metrics/train_dpo_curve.json"]
+ALOE_KEYS = {"AL", "AL_mean", "IR", "R2", "N_IR", "N_R2", "AL_mean_ci95", "IR_ci95", "n_examples", "turns",
+             "judge_missing"}
+
+
+def ran(log: str) -> set[str]:
+    return set(re.findall(r"Running stage '([^']+)'", log))
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    root = tmp_path_factory.mktemp("e2e")
+    cache = root / "cache"
+    cache.mkdir()
+    from conftest import MODEL_CACHE
+
+    MODEL_CACHE.mkdir(parents=True, exist_ok=True)
+    (cache / "models").symlink_to(MODEL_CACHE)
+    env = project_env(cache)
+    proj = make_project(root / "proj", env)
+    sh(f"dvc remote modify localremote url {root / 'remote'}", proj, env)
+    proc = sh("dvc repro", proj, env)
+    return proj, env, proc.stdout + proc.stderr, root
+
+
+def test_repro_writes_every_declared_output(project):
+    proj, env, log, _ = project
+    for rel in OUTPUTS + [f"metrics/aloe/{v}{s}.json" for v in ("base", "sft", "dpo") for s in ("", "_turns")] + \
+            [f"data/eval/{v}.jsonl" for v in ("base", "sft", "dpo")]:
+        assert (proj / rel).exists(), rel
+    personas = json.loads((proj / "metrics/personas.json").read_text())
+    assert personas["eval_examples"] == 6 and personas["eval_train_max_similarity"] <= personas["threshold"]
+    for kind in ("profiles", "personalities"):
+        assert set(personas[kind]) >= {"candidates", "accepted", "rejected"}
+    trees = json.loads((proj / "metrics/trees.json").read_text())
+    assert {"trees", "failed", "turns_mean", "judge_consistency", "calls"} <= set(trees)
+    record = json.loads((proj / "data/trees/trees.jsonl").read_text().splitlines()[0])
+    assert {"profile", "personality", "conversations"} <= set(record)
+    assert {"user", "assistant", "chosen", "inferred_profile", "inferred_personality"} <= set(record["conversations"][0])
+    assert {"dpo_pairs", "sft_examples"} <= set(json.loads((proj / "metrics/pairs.json").read_text()))
+    assert {"train_loss", "runtime_s", "samples_per_s"} <= set(json.loads((proj / "metrics/train_sft.json").read_text()))
+    dpo = json.loads((proj / "metrics/train_dpo.json").read_text())
+    assert {"train_loss", "runtime_s", "samples_per_s", "rewards_accuracy", "rewards_margin"} <= set(dpo)
+
+
+def test_dpo_pairs_end_with_a_user_turn_and_differ(project):
+    from datasets import load_from_disk
+
+    proj = project[0]
+    data = load_from_disk(str(proj / "data/pairs/dpo"))
+    rows = [r for split in data.values() for r in split]
+    assert rows
+    for r in rows:
+        assert r["prompt"][-1]["role"] == "user"
+        assert r["chosen"][0]["content"] != r["rejected"][0]["content"]
+
+
+def test_aloe_metrics_are_consistent(project):
+    proj = project[0]
+    for variant in ("base", "sft", "dpo"):
+        m = json.loads((proj / f"metrics/aloe/{variant}.json").read_text())
+        assert ALOE_KEYS <= set(m)
+        assert len(m["AL"]) == m["turns"] == 2 and all(1 <= a <= 5 for a in m["AL"])
+        assert m["IR"] == pytest.approx(np.polyfit(np.arange(1, m["turns"] + 1), m["AL"], 1)[0], abs=1e-4)
+
+
+def test_trained_models_load_and_generate(project):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    proj = project[0]
+    for name in ("sft", "dpo"):
+        tok = AutoTokenizer.from_pretrained(proj / "models" / name)
+        model = AutoModelForCausalLM.from_pretrained(proj / "models" / name)
+        ids = tok.apply_chat_template([{"role": "user", "content": "Hi!"}], add_generation_prompt=True,
+                                      return_tensors="pt", return_dict=True)
+        out = model.generate(**ids, max_new_tokens=5, do_sample=False)
+        assert out.shape[1] > ids["input_ids"].shape[1]
+
+
+def test_second_repro_runs_nothing(project):
+    proj, env, _, _ = project
+    proc = sh("dvc repro", proj, env)
+    assert not ran(proc.stdout) and "up to date" in proc.stdout
+
+
+def test_unknown_params_key_fails_repro(project):
+    proj, env, _, _ = project
+    original = (proj / "params.yaml").read_text()
+    try:
+        (proj / "params.yaml").write_text(original + "\ntrees_typo: 3\n")
+        proc = sh("dvc repro", proj, env, check=False)
+        assert proc.returncode != 0 and "trees_typo: unknown key" in proc.stdout + proc.stderr
+    finally:
+        (proj / "params.yaml").write_text(original)
+
+
+def test_experiment_on_dpo_beta_reruns_only_downstream(project):
+    proj, env, _, _ = project
+    sh("git add -A && git commit -qm 'first run' --allow-empty", proj, env)
+    proc = sh("dvc exp run -S dpo.beta=0.3", proj, env)
+    assert ran(proc.stdout) == {"dpo", "aloe_eval@dpo"}, proc.stdout[-2000:]
+    show = sh("dvc exp show --json", proj, env).stdout
+    assert "AL_mean" in show and "rewards_accuracy" in show
+
+
+def test_push_then_pull_into_a_fresh_clone(project):
+    proj, env, _, root = project
+    sh("dvc push", proj, env)
+    sh("git add -A && git commit -qm 'results' --allow-empty", proj, env)
+    clone = root / "clone"
+    sh(f"git clone -q {proj} {clone}", root, env)
+    sh(f"dvc remote modify localremote url {root / 'remote'}", clone, env)
+    sh("dvc pull", clone, env)
+    assert (clone / "models/dpo/model.safetensors").exists()
+    status = sh("dvc status", clone, env).stdout
+    assert "up to date" in status or "Data and pipelines are up to date" in status, status

@@ -185,7 +185,7 @@ class TrainParams(Strict):
     batch_size: PositiveInt = 4
     grad_accum: PositiveInt = 1
     max_length: PositiveInt = 1024
-    warmup_ratio: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    warmup_ratio: Annotated[float, Field(ge=0, lt=1)] = 0.0  # share of steps (transformers 5: warmup_steps < 1)
     logging_steps: PositiveInt = 1
     gradient_checkpointing: Literal["auto", "on", "off"] = "auto"  # auto = on with a GPU
     lora: LoraParams = LoraParams()

@@ -8,6 +8,7 @@ every later consumer (the ALOE eval, vLLM, ``aloe chat``) loads without peft.
 
 from __future__ import annotations
 
+import os
 import resource
 import sys
 from pathlib import Path
@@ -21,8 +22,16 @@ from aloe.errors import AloeError
 from aloe.files import atomic_path, write_json
 
 
+def claim_cpu_threads() -> None:
+    """Share the CPU cores among local processes. ``accelerate launch`` sets
+    OMP_NUM_THREADS=1 unless the config says use_cpu, which halved CPU speed here."""
+    if not torch.cuda.is_available():
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", "1"))))
+
+
 def hardware_args(cfg, seed: int, output_dir: str) -> dict:
     """TrainingArguments that depend on the machine: bf16 + checkpointing on a capable GPU, fp32 on CPU."""
+    claim_cpu_threads()
     cuda = torch.cuda.is_available()
     bf16 = cuda and torch.cuda.is_bf16_supported()
     checkpointing = {"on": True, "off": False, "auto": cuda}[cfg.gradient_checkpointing]
@@ -31,7 +40,7 @@ def hardware_args(cfg, seed: int, output_dir: str) -> dict:
         gradient_checkpointing=checkpointing, num_train_epochs=cfg.epochs, max_steps=cfg.max_steps,
         learning_rate=cfg.learning_rate, per_device_train_batch_size=cfg.batch_size,
         per_device_eval_batch_size=cfg.batch_size, gradient_accumulation_steps=cfg.grad_accum,
-        warmup_ratio=cfg.warmup_ratio, logging_steps=cfg.logging_steps, max_length=cfg.max_length,
+        warmup_steps=cfg.warmup_ratio, logging_steps=cfg.logging_steps, max_length=cfg.max_length,
         eval_strategy="epoch", save_strategy="no", disable_tqdm=False, dataloader_num_workers=0,
     )
 

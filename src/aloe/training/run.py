@@ -37,7 +37,7 @@ def hardware_args(cfg, seed: int, output_dir: str) -> dict:
     checkpointing = {"on": True, "off": False, "auto": cuda}[cfg.gradient_checkpointing]
     return dict(
         output_dir=output_dir, seed=seed, data_seed=seed, bf16=bf16, fp16=False, use_cpu=not cuda,
-        gradient_checkpointing=checkpointing, num_train_epochs=cfg.epochs, max_steps=cfg.max_steps,
+        activation_checkpointing=checkpointing, num_train_epochs=cfg.epochs, max_steps=cfg.max_steps,
         learning_rate=cfg.learning_rate, per_device_train_batch_size=cfg.batch_size,
         per_device_eval_batch_size=cfg.batch_size, gradient_accumulation_steps=cfg.grad_accum,
         warmup_steps=cfg.warmup_ratio, logging_steps=cfg.logging_steps, max_length=cfg.max_length,
@@ -65,7 +65,9 @@ def load_model(path: str):
 
 
 def load_splits(path: str):
-    data = load_from_disk(path)
+    """In memory on purpose: trainers ``map`` the data, and on-disk datasets get
+    cache files written into their directory, which is another stage's DVC output."""
+    data = load_from_disk(path, keep_in_memory=True)
     if len(data["train"]) == 0:
         raise AloeError(f"{path}: the train split is empty")
     return data["train"], (data["validation"] if len(data.get("validation", [])) else None)

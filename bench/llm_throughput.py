@@ -71,7 +71,8 @@ def openai_efficiency(n: int, concurrency: int, latency: float) -> dict:
         server.wait()
     achieved = n / elapsed
     return {"requests": n, "concurrency": concurrency, "latency_s": latency, "requests_per_s": round(achieved, 2),
-            "ideal_requests_per_s": concurrency / latency, "openai_efficiency": round(achieved / (concurrency / latency), 3)}
+            "ideal_requests_per_s": concurrency / latency,
+            "openai_efficiency": round(achieved / (concurrency / latency), 3)}
 
 
 @click.command()

@@ -43,8 +43,7 @@ def run_one(kind: str, lora: bool, model_dir: str, steps: int, batch: int, queue
     model, tokenizer = load_model(model_dir)
     data = dataset(steps * batch)
     out = tempfile.mkdtemp()
-    common = dict(**hardware_args(cfg, 0, out), report_to=[])
-    common["eval_strategy"] = "no"
+    common = dict(**hardware_args(cfg, 0, out, validation=False), report_to=[])
     if kind == "sft":
         trainer = SFTTrainer(model=model, args=SFTConfig(**common), processing_class=tokenizer,
                              train_dataset=data.select_columns(["prompt", "completion"]), peft_config=lora_config(cfg))

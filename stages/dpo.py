@@ -25,8 +25,8 @@ def main(params_path, data, out, metrics, curve) -> None:
     report_to, run_name = configure_wandb(params.wandb, "dpo")
     model, tokenizer = load_model(f"models/{cfg.init}")
     train, validation = load_splits(data)
-    args = DPOConfig(**hardware_args(cfg, params.seed, f"{out}.trainer"), beta=cfg.beta, loss_type=[cfg.loss_type],
-                     report_to=report_to, run_name=run_name)
+    args = DPOConfig(**hardware_args(cfg, params.seed, f"{out}.trainer", validation is not None),
+                     beta=cfg.beta, loss_type=[cfg.loss_type], report_to=report_to, run_name=run_name)
     trainer = DPOTrainer(model=model, args=args, train_dataset=train, eval_dataset=validation,
                          processing_class=tokenizer, peft_config=lora_config(cfg), callbacks=[PeakMemory()])
     result = trainer.train()

@@ -14,8 +14,9 @@ from aloe.stage import setup
 
 
 def save(rows: dict[str, list[dict]], path: str) -> None:
+    """Empty splits are left out (a tiny run may hold out no conversation)."""
     with atomic_path(path) as tmp:
-        DatasetDict({split: Dataset.from_list(r) for split, r in rows.items()}).save_to_disk(str(tmp))
+        DatasetDict({split: Dataset.from_list(r) for split, r in rows.items() if r}).save_to_disk(str(tmp))
 
 
 @click.command()

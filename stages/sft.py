@@ -22,8 +22,8 @@ def main(params_path, data, model_dir, out, metrics, curve) -> None:
     report_to, run_name = configure_wandb(params.wandb, "sft")
     model, tokenizer = load_model(model_dir)
     train, validation = load_splits(data)
-    args = SFTConfig(**hardware_args(cfg, params.seed, f"{out}.trainer"), completion_only_loss=True,
-                     report_to=report_to, run_name=run_name)
+    args = SFTConfig(**hardware_args(cfg, params.seed, f"{out}.trainer", validation is not None),
+                     completion_only_loss=True, report_to=report_to, run_name=run_name)
     trainer = SFTTrainer(model=model, args=args, train_dataset=train, eval_dataset=validation,
                          processing_class=tokenizer, peft_config=lora_config(cfg), callbacks=[PeakMemory()])
     result = trainer.train()

@@ -81,8 +81,9 @@ def test_filter_reasons(embedder):
     ]
     frame = pd.DataFrame([dict(kind=k, text=t, status="ok", position=i) for i, (k, t) in enumerate(texts)])
     ruled = filter_candidates(frame, PersonaFilterParams(), embedder)
-    assert ruled["reason"].where(ruled["reason"].notna(), None).tolist() == [None, "exact_duplicate", "near_duplicate", "rule:off_kind",
-                                        "rule:length", None, None, "rule:off_kind"]
+    reasons = ruled["reason"].where(ruled["reason"].notna(), None).tolist()
+    assert reasons == [None, "exact_duplicate", "near_duplicate", "rule:off_kind",
+                       "rule:length", None, None, "rule:off_kind"]
     counts = rejection_counts(ruled, "profile", 6)
     assert counts["accepted"] == 2
     assert counts["rejected"] == {"exact_duplicate": 1, "near_duplicate": 1, "rule": 2}

@@ -145,7 +145,8 @@ def serve(model: str, host: str, port: int, batch_size: int, echo: bool, latency
         from aloe.llm.local import TransformersBackend
         from aloe.params import TransformersBackendParams
 
-        backend = TransformersBackend(TransformersBackendParams(type="transformers", model=model, batch_size=batch_size))
+        backend = TransformersBackend(
+            TransformersBackendParams(type="transformers", model=model, batch_size=batch_size))
         server = ChatServer(backend.generate, model_name=model, faults=FaultPlan(latency_s=latency),
                             max_batch=batch_size)
     click.echo(f"serving {'echo' if echo else model} at http://{host}:{port}/v1")

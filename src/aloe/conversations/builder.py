@@ -213,5 +213,6 @@ class TreeBuilder:
         return {
             "profile": tree.profile, "personality": tree.personality, "conversations": tree.turns,
             "id": tree.persona_id, "seed": tree.seed, "status": "cut" if tree.failure else "complete",
-            "failure": tree.failure, "models": {r: self.llm.model_id(r) for r in ("user", "inducer", "responder", "judge")},
+            "failure": tree.failure,
+            "models": {r: self.llm.model_id(r) for r in ("user", "inducer", "responder", "judge")},
         }

@@ -130,7 +130,8 @@ class ChatServer:
         req = ChatRequest.from_messages(
             body["messages"], max_tokens=int(body.get("max_tokens") or body.get("max_completion_tokens") or 256),
             temperature=float(body.get("temperature", 1.0)), top_p=float(body.get("top_p", 1.0)),
-            seed=int(body.get("seed") or 0), top_logprobs=int(body.get("top_logprobs") or 0) if body.get("logprobs") else 0)
+            seed=int(body.get("seed") or 0),
+            top_logprobs=int(body.get("top_logprobs") or 0) if body.get("logprobs") else 0)
         fut = asyncio.get_running_loop().create_future()
         await self._queue.put((req, fut))
         try:

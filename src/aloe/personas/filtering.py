@@ -17,7 +17,8 @@ from aloe.personas.embeddings import Embedder
 from aloe.personas.novelty import greedy_novel
 
 TRAIT_WORDS = ("personality", "introvert", "extrovert", "outgoing", "shy", "optimistic", "pessimistic", "stubborn",
-               "empathetic", "sarcastic", "impatient", "cheerful", "grumpy", "anxious", "confident", "personality traits")
+               "empathetic", "sarcastic", "impatient", "cheerful", "grumpy", "anxious", "confident",
+               "personality traits")
 FACT_PATTERNS = (r"\b\d{1,3}[- ]years?[- ]old\b", r"\bi am \d{1,3}\b", r"\bi work(ed)? (as|at|in)\b",
                  r"\b(my|i have (a|two|three)) (wife|husband|son|daughter|kids|children)\b", r"\bi live in\b",
                  r"\bi'?m a \d", r"\b(retired|engineer|teacher|nurse|doctor|student|farmer)\b")

@@ -52,7 +52,8 @@ def split(profiles: pd.DataFrame, personalities: pd.DataFrame, emb: dict[str, np
 
 def _cross(profiles: pd.DataFrame, personalities: pd.DataFrame) -> pd.DataFrame:
     pairs = profiles.rename(columns={"id": "profile_id", "text": "profile"})[["profile_id", "profile"]].merge(
-        personalities.rename(columns={"id": "personality_id", "text": "personality"})[["personality_id", "personality"]],
+        personalities.rename(columns={"id": "personality_id", "text": "personality"})[
+            ["personality_id", "personality"]],
         how="cross")
     pairs.insert(0, "persona_id", pairs["profile_id"] + "+" + pairs["personality_id"])
     return pairs.reset_index(drop=True)

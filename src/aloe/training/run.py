@@ -29,8 +29,9 @@ def claim_cpu_threads() -> None:
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", "1"))))
 
 
-def hardware_args(cfg, seed: int, output_dir: str) -> dict:
-    """TrainingArguments that depend on the machine: bf16 + checkpointing on a capable GPU, fp32 on CPU."""
+def hardware_args(cfg, seed: int, output_dir: str, validation: bool = True) -> dict:
+    """TrainingArguments that depend on the machine (bf16 + checkpointing on a capable
+    GPU, fp32 on CPU) and on whether there is a validation split to evaluate."""
     claim_cpu_threads()
     cuda = torch.cuda.is_available()
     bf16 = cuda and torch.cuda.is_bf16_supported()
@@ -41,7 +42,7 @@ def hardware_args(cfg, seed: int, output_dir: str) -> dict:
         learning_rate=cfg.learning_rate, per_device_train_batch_size=cfg.batch_size,
         per_device_eval_batch_size=cfg.batch_size, gradient_accumulation_steps=cfg.grad_accum,
         warmup_steps=cfg.warmup_ratio, logging_steps=cfg.logging_steps, max_length=cfg.max_length,
-        eval_strategy="epoch", save_strategy="no", disable_tqdm=False, dataloader_num_workers=0,
+        eval_strategy="epoch" if validation else "no", save_strategy="no", disable_tqdm=False, dataloader_num_workers=0,
     )
 
 
@@ -70,7 +71,7 @@ def load_splits(path: str):
     data = load_from_disk(path, keep_in_memory=True)
     if len(data["train"]) == 0:
         raise AloeError(f"{path}: the train split is empty")
-    return data["train"], (data["validation"] if len(data.get("validation", [])) else None)
+    return data["train"], data.get("validation")
 
 
 class PeakMemory(TrainerCallback):

@@ -123,6 +123,34 @@ def test_experiment_on_dpo_beta_reruns_only_downstream(project):
     assert "AL_mean" in show and "rewards_accuracy" in show
 
 
+def test_queued_sweep_runs_with_queue_start(project):
+    import time
+
+    proj, env, _, _ = project
+    sh("dvc exp run --queue -S 'dpo.beta=0.05,0.5'", proj, env)
+    sh("dvc queue start", proj, env)
+    deadline = time.time() + 1200
+    while time.time() < deadline:
+        status = sh("dvc queue status", proj, env).stdout
+        if "Queued" not in status and "Running" not in status:
+            break
+        time.sleep(5)
+    assert status.count("Success") >= 2, status
+    show = json.loads(sh("dvc exp show --json", proj, env).stdout)
+    betas = {str(exp.get("data", {}).get("params", {}).get("params.yaml", {}).get("data", {}).get("dpo", {})
+                 .get("beta")) for rev in show for exp in _experiments(rev)}
+    assert {"0.05", "0.5"} <= betas, betas
+    diff = sh("dvc metrics diff --json", proj, env)
+    assert diff.returncode == 0
+
+
+def _experiments(rev: dict) -> list[dict]:
+    out = [rev]
+    for exp in rev.get("experiments") or []:
+        out += [r for r in exp.get("revs", [])]
+    return out
+
+
 def test_push_then_pull_into_a_fresh_clone(project):
     proj, env, _, root = project
     sh("dvc push", proj, env)

@@ -6,6 +6,7 @@ valid records. Then every artifact is scanned for the key."""
 
 import json
 import os
+import uuid
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,8 @@ from e2e import make_project, project_env, sh
 
 pytestmark = pytest.mark.slow
 
-FAKE_KEY = "sk-aloe-FAKE-secret-7d1c9e04b2a6f358"
+# Made at run time so that no file, this one included, contains it before the run.
+FAKE_KEY = f"sk-aloe-FAKE-{uuid.uuid4().hex}"
 FAULTS = {"rate_limit": 0.05, "server_error": 0.05, "timeout": 0.02, "truncated": 0.04, "malformed": 0.04}
 ROLES = ("persona_writer", "user", "inducer", "responder", "judge")
 

@@ -6,7 +6,7 @@ import click
 import pandas as pd
 from datasets import Dataset, DatasetDict
 
-from aloe.conversations.pairs import conversation_id, flatten, is_validation, load_conversations
+from aloe.conversations.pairs import conversation_id, flatten, load_conversations, validation_ids
 from aloe.errors import AloeError
 from aloe.files import atomic_path, write_json
 from aloe.stage import setup
@@ -34,13 +34,14 @@ def main(params_path: str, trees: str, eval_personas: str, out_dir: str, metrics
     eval_texts = set(held_out["profile"].str.strip()) | set(held_out["personality"].str.strip())
     dpo, sft = {"train": [], "validation": []}, {"train": [], "validation": []}
     counts = Counter()
+    held_out_ids = validation_ids([conversation_id(r) for r in records], cfg.validation_fraction, params.seed)
     for rec in records:
         if rec["profile"].strip() in eval_texts or rec["personality"].strip() in eval_texts:
             counts["refused_eval_persona"] += 1  # never train on a persona the benchmark holds out
             continue
         d, s, dropped = flatten(rec)
         counts.update(dropped)
-        split = "validation" if is_validation(conversation_id(rec), cfg.validation_fraction, params.seed) else "train"
+        split = "validation" if conversation_id(rec) in held_out_ids else "train"
         dpo[split] += d
         sft[split] += s
     if not dpo["train"] or not sft["train"]:

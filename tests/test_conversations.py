@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from aloe.conversations.pairs import flatten, is_validation, load_conversations
+from aloe.conversations.pairs import flatten, load_conversations, validation_ids
 from aloe.conversations.parsing import clean_message, parse_inducer, parse_verdict, verdict_from_logprobs
 from aloe.errors import AloeError
 
@@ -83,6 +83,14 @@ def test_malformed_conversation_names_file_and_line(tmp_path):
 
 def test_validation_split_is_by_conversation_and_deterministic():
     ids = [f"conv-{i}" for i in range(400)]
-    picks = [is_validation(c, 0.25, seed=0) for c in ids]
-    assert picks == [is_validation(c, 0.25, seed=0) for c in ids]
-    assert 60 < sum(picks) < 140
+    held = validation_ids(ids, 0.25, seed=0)
+    assert held == validation_ids(list(reversed(ids)), 0.25, seed=0)
+    assert 60 < len(held) < 140
+    assert held != validation_ids(ids, 0.25, seed=1)
+
+
+def test_small_runs_hold_out_one_conversation_and_train_on_the_rest():
+    assert len(validation_ids(["a", "b", "c"], 0.01, seed=0)) == 1
+    assert len(validation_ids(["a", "b"], 0.99, seed=0)) == 1  # never everything
+    assert validation_ids(["a"], 0.99, seed=0) == set()
+    assert validation_ids(["a", "b"], 0.0, seed=0) == set()

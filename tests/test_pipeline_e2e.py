@@ -140,8 +140,12 @@ def test_queued_sweep_runs_with_queue_start(project):
     betas = {str(exp.get("data", {}).get("params", {}).get("params.yaml", {}).get("data", {}).get("dpo", {})
                  .get("beta")) for rev in show for exp in _experiments(rev)}
     assert {"0.05", "0.5"} <= betas, betas
-    diff = sh("dvc metrics diff --json", proj, env)
-    assert diff.returncode == 0
+    name = next(r["name"] for rev in show for r in _experiments(rev)[1:] if r.get("name"))
+    diff = json.loads(sh(f"dvc metrics diff --all --json HEAD {name}", proj, env).stdout)
+    assert "AL_mean" in diff.get("metrics/aloe/dpo.json", {}), diff.keys()
+    assert "rewards_accuracy" in diff.get("metrics/train_dpo.json", {})
+    sh(f"dvc plots diff HEAD {name} -o plots_out", proj, env)
+    assert (proj / "plots_out" / "index.html").exists()
 
 
 def _experiments(rev: dict) -> list[dict]:

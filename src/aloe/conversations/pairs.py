@@ -74,7 +74,19 @@ def flatten(record: dict) -> tuple[list[dict], list[dict], dict]:
     return dpo, sft, dropped
 
 
-def is_validation(cid: str, fraction: float, seed: int) -> bool:
-    """Deterministic conversation-level split: every pair of a conversation lands together."""
-    h = int.from_bytes(hashlib.sha256(f"{seed}/{cid}".encode()).digest()[:8], "little")
-    return h / 2**64 < fraction
+def _unit_hash(cid: str, seed: int) -> float:
+    return int.from_bytes(hashlib.sha256(f"{seed}/{cid}".encode()).digest()[:8], "little") / 2**64
+
+
+def validation_ids(cids: list[str], fraction: float, seed: int) -> set[str]:
+    """Deterministic conversation-level split: every pair of a conversation lands together.
+
+    A conversation is held out when its seeded hash falls below ``fraction``. With a
+    positive fraction and at least two conversations, at least one is held out (so
+    small runs still report a validation loss) and at least one is kept for training.
+    """
+    unique = sorted(set(cids), key=lambda c: _unit_hash(c, seed))
+    if fraction == 0 or len(unique) < 2:
+        return set()
+    held = {c for c in unique if _unit_hash(c, seed) < fraction} or {unique[0]}
+    return held - {unique[-1]}

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from aloe.llm.base import ChatRequest
 from aloe.llm.client import LLM
+from aloe.llm.reask import ask_until_usable
 from aloe.prompts import render
 from aloe.conversations.parsing import clean_message, parse_inducer, parse_verdict, verdict_from_logprobs
 
@@ -102,27 +103,21 @@ class TreeBuilder:
 
     def _retrying(self, trees: list[Tree], turn: int, role: str, llm_role: str, messages, parse,
                   top_logprobs: int = 0) -> list[Tree]:
-        """Ask ``role`` for every tree, re-asking with a new seed while the output is unusable.
+        """Ask ``role`` for every tree, re-asking with a new seed while the output is unusable;
+        a tree whose output stays unusable is cut at this turn.
 
         ``parse`` takes the ChatResult and returns the value to keep, or None.
         """
-        todo = list(trees)
-        for attempt in range(self.cfg.max_attempts):
-            if not todo:
-                break
-            requests = [self._request(t, role, turn, attempt, messages(t), top_logprobs=top_logprobs) for t in todo]
-            results = self.llm.chat(llm_role, requests)
-            retry = []
-            for tree, result in zip(todo, results):
-                value = parse(result) if result.ok else None
-                if value is None:
-                    retry.append(tree)
-                else:
-                    tree.pending[role] = value
-                    tree.pending.setdefault("attempts", {})[role] = attempt + 1
-            todo = retry
-        for tree in todo:
-            tree.failure = f"turn {turn + 1}: {role} output unusable after {self.cfg.max_attempts} attempts"
+        answers = ask_until_usable(
+            self.llm, llm_role, trees,
+            lambda t, attempt: self._request(t, role, turn, attempt, messages(t), top_logprobs=top_logprobs),
+            parse, self.cfg.max_attempts)
+        for tree, answer in zip(trees, answers):
+            if answer.value is None:
+                tree.failure = f"turn {turn + 1}: {role} output unusable after {self.cfg.max_attempts} attempts"
+            else:
+                tree.pending[role] = answer.value
+                tree.pending.setdefault("attempts", {})[role] = answer.attempts
         return [t for t in trees if t.failure is None]
 
     def _user(self, trees: list[Tree], turn: int) -> list[Tree]:

@@ -18,6 +18,7 @@ from aloe.conversations.parsing import clean_message
 from aloe.evaluation.scoring import read_score
 from aloe.llm.base import ChatRequest
 from aloe.llm.client import LLM
+from aloe.llm.reask import ask_until_usable
 from aloe.prompts import render
 
 
@@ -87,20 +88,10 @@ def _request(cfg: BenchConfig, d: Dialogue, turn: int, role: str, attempt: int, 
 
 def _ask(llm: LLM, cfg: BenchConfig, dialogues: list[Dialogue], turn: int, role: str, messages, parse) -> dict:
     """Text per dialogue for ``role``, re-asking with a new seed while unusable."""
-    out, todo = {}, list(dialogues)
-    for attempt in range(cfg.max_attempts):
-        if not todo:
-            break
-        results = llm.chat(role, [_request(cfg, d, turn, role, attempt, messages(d)) for d in todo])
-        retry = []
-        for d, r in zip(todo, results):
-            value = parse(r.text) if r.ok else None
-            if value is None:
-                retry.append(d)
-            else:
-                out[id(d)] = value
-        todo = retry
-    return out
+    answers = ask_until_usable(llm, role, dialogues,
+                               lambda d, attempt: _request(cfg, d, turn, role, attempt, messages(d)),
+                               lambda r: parse(r.text), cfg.max_attempts)
+    return {id(d): a.value for d, a in zip(dialogues, answers) if a.value is not None}
 
 
 def _stop_missing(dialogues: list[Dialogue], got: dict, turn: int, who: str) -> list[Dialogue]:
@@ -112,18 +103,17 @@ def _stop_missing(dialogues: list[Dialogue], got: dict, turn: int, who: str) -> 
 
 def _judge(llm: LLM, cfg: BenchConfig, dialogues: list[Dialogue], turn: int, users: dict, replies: dict) -> dict:
     """(score, method, raw) per dialogue; unusable output is retried, then left missing."""
-    out, todo = {}, list(dialogues)
-    for attempt in range(cfg.max_attempts):
-        if not todo:
-            break
-        requests = [_request(cfg, d, turn, "judge", attempt, [{"role": "user", "content": render(
-            "judge_score", profile=d.profile, personality=d.personality, message=users[id(d)],
-            reply=replies[id(d)])}], top_logprobs=20) for d in todo]
-        retry = []
-        for d, r in zip(todo, llm.chat("judge", requests)):
-            score, method = read_score(r.text, r.first_token_logprobs) if r.ok else (None, "missing")
-            out[id(d)] = (score, method, r.text if r.ok else r.error)
-            if score is None:
-                retry.append(d)
-        todo = retry
+    def request(d: Dialogue, attempt: int) -> ChatRequest:
+        prompt = render("judge_score", profile=d.profile, personality=d.personality, message=users[id(d)],
+                        reply=replies[id(d)])
+        return _request(cfg, d, turn, "judge", attempt, [{"role": "user", "content": prompt}], top_logprobs=20)
+
+    def parse(r) -> tuple[float, str] | None:
+        score, method = read_score(r.text, r.first_token_logprobs)
+        return None if score is None else (score, method)
+
+    out = {}
+    for d, a in zip(dialogues, ask_until_usable(llm, "judge", dialogues, request, parse, cfg.max_attempts)):
+        score, method = a.value or (None, "missing")
+        out[id(d)] = (score, method, a.result.text if a.result.ok else a.result.error)
     return out

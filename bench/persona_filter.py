@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 
 import click
-import numpy as np
 import pandas as pd
 
 from aloe.params import PersonaFilterParams
@@ -113,7 +112,7 @@ def main(quick: bool, paper_sample: int, out: str) -> None:
     os.environ["ALOE_CACHE_DIR"] = tempfile.mkdtemp(prefix="aloe-bench-")
     ours = Embedder()
     t0 = time.perf_counter()
-    ours_sample = filter_candidates(frame.iloc[:paper_sample], cfg, ours)
+    filter_candidates(frame.iloc[:paper_sample], cfg, ours)
     ours_sample_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     _, paper_encoded = paper_method(sample, ours._model, cfg.threshold)

@@ -33,7 +33,7 @@ def main(params_path: str, candidates: str, out_dir: str, metrics: str) -> None:
     frame = pd.read_parquet(candidates)
     embedder = Embedder(cfg.filter.embedding_model)
     ruled = filter_candidates(frame, cfg.filter, embedder)
-    report, pools = {}, {}
+    report, pools, emb = {}, {}, {}
     for kind in KINDS:
         kept = ruled[(ruled["kind"] == kind) & ruled["reason"].isna()].reset_index(drop=True)
         if kept.empty:
@@ -41,9 +41,9 @@ def main(params_path: str, candidates: str, out_dir: str, metrics: str) -> None:
         kept.insert(0, "id", [f"{kind[:4]}-{i:05d}" for i in range(len(kept))])
         pools[kind] = kept[["id", "text", "source", "round"]]
         report[PLURAL[kind]] = rejection_counts(ruled, kind, int((frame["kind"] == kind).sum()))
-        report[PLURAL[kind]]["mean_pairwise_similarity"] = round(
-            mean_pairwise_similarity(embedder.encode(kept["text"].tolist())), 4)
-    emb = {i: v for kind in KINDS for i, v in zip(pools[kind]["id"], embedder.encode(pools[kind]["text"].tolist()))}
+        vectors = embedder.encode(kept["text"].tolist())
+        report[PLURAL[kind]]["mean_pairwise_similarity"] = round(mean_pairwise_similarity(vectors), 4)
+        emb.update(zip(kept["id"], vectors))
     train, evals, leak = split(pools["profile"], pools["personality"], emb, cfg.split, params.seed,
                                cfg.filter.threshold)
     for kind in KINDS:

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from aloe.evaluation.metrics import aloe_metrics, ols, turn_rows
+from aloe.evaluation.metrics import aloe_metrics, turn_rows
 from aloe.evaluation.scoring import expected_score, parse_score, read_score
 
 

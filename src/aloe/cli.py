@@ -37,12 +37,10 @@ def eval_cmd(model, base_url, api_key_env, params_path, eval_split, examples, tu
     from rich.console import Console
     from rich.table import Table
 
-    from aloe.evaluation.benchmark import BenchConfig, run_benchmark
-    from aloe.evaluation.examples import load_examples
-    from aloe.evaluation.metrics import aloe_metrics
-    from aloe.files import write_json
+    from aloe.evaluation.benchmark import evaluate
     from aloe.evaluation.subject import local_subject
-    from aloe.llm.client import LLM, make_backend
+    from aloe.files import write_json
+    from aloe.llm.client import make_backend
     from aloe.params import OpenAIBackendParams
 
     params = setup(params_path)
@@ -52,10 +50,7 @@ def eval_cmd(model, base_url, api_key_env, params_path, eval_split, examples, tu
                                                                 base_url=base_url, api_key_env=api_key_env))
     else:
         backend = local_subject(model, params)
-    llm = LLM(params.llm, roles=("user", "judge"))
-    llm.add_role("model", backend)
-    _, scores = run_benchmark(llm, load_examples(cfg, eval_split), BenchConfig.from_params(cfg, params.seed))
-    metrics = {**aloe_metrics(scores, cfg.bootstrap, params.seed), "model": backend.model_id}
+    llm, _, metrics = evaluate(params, cfg, backend, eval_split)
     table = Table(title=f"ALOE: {model}")
     table.add_column("turn", justify="right")
     table.add_column("AL", justify="right")

@@ -15,6 +15,8 @@ import numpy as np
 
 from aloe.conversations.builder import derive_seed
 from aloe.conversations.parsing import clean_message
+from aloe.evaluation.examples import load_examples
+from aloe.evaluation.metrics import aloe_metrics
 from aloe.evaluation.scoring import read_score
 from aloe.llm.base import ChatRequest
 from aloe.llm.client import LLM
@@ -76,6 +78,17 @@ def run_benchmark(llm: LLM, examples: list[dict], cfg: BenchConfig) -> tuple[lis
         for t in d.turns:
             table[i, t["turn"] - 1] = np.nan if t["score"] is None else t["score"]
     return dialogues, table
+
+
+def evaluate(params, cfg, subject, eval_split: str) -> tuple[LLM, list[Dialogue], dict]:
+    """The whole benchmark for one model: personas, the simulator and judge that params
+    name, the dialogues, and the metrics. Shared by the aloe_eval stage and `aloe eval`."""
+    examples = load_examples(cfg, eval_split)
+    llm = LLM(params.llm, roles=("user", "judge"))
+    llm.add_role("model", subject)
+    dialogues, table = run_benchmark(llm, examples, BenchConfig.from_params(cfg, params.seed))
+    metrics = {**aloe_metrics(table, cfg.bootstrap, params.seed), "model": llm.model_id("model")}
+    return llm, dialogues, metrics
 
 
 def _request(cfg: BenchConfig, d: Dialogue, turn: int, role: str, attempt: int, messages: list[dict],

@@ -55,8 +55,12 @@ class LLM:
             self.backend(role)
 
     def add_role(self, role: str, backend: Backend) -> None:
-        """Serve ``role`` with a backend built elsewhere (the model under evaluation)."""
-        self._extra[role] = backend
+        """Serve ``role`` with a backend built elsewhere (the model under evaluation).
+
+        If a backend with the same model_id already serves a role, it is reused, so
+        evaluating models/base does not load those weights a second time."""
+        same = [b for b in self._backends.values() if b.model_id == backend.model_id]
+        self._extra[role] = same[0] if same else backend
 
     def backend(self, role: str) -> Backend:
         if role in self._extra:

@@ -11,8 +11,6 @@ length, then chunked), so the same inputs give the same outputs on a rerun.
 from __future__ import annotations
 
 import hashlib
-import json
-import logging
 from pathlib import Path
 
 import torch
@@ -22,7 +20,6 @@ from aloe.errors import AloeError
 from aloe.llm.base import ChatRequest, ChatResult
 from aloe.params import TransformersBackendParams
 
-log = logging.getLogger(__name__)
 
 
 class SeededSampler(LogitsProcessor):

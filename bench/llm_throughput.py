@@ -11,13 +11,10 @@
 
 from __future__ import annotations
 
-import json
 import os
-import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import click
 
@@ -25,6 +22,7 @@ from aloe.llm.base import ChatRequest
 from aloe.llm.local import TransformersBackend
 from aloe.llm.remote import OpenAIBackend
 from aloe.params import OpenAIBackendParams, TransformersBackendParams
+from common import free_port, wait_for_port, write_result
 
 TOPICS = ["cooking", "hiking", "taxes", "jazz", "gardening", "chess", "running", "painting", "travel", "coffee"]
 
@@ -40,27 +38,16 @@ def tokens_per_s(backend: TransformersBackend, requests: list[ChatRequest], batc
     return sum(r.completion_tokens for r in results) / (time.perf_counter() - t0)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def openai_efficiency(n: int, concurrency: int, latency: float) -> dict:
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "aloe.cli", "serve", "--echo", "--latency", str(latency),
+    server = subprocess.Popen([sys.executable, "-m", "aloe.llm.server", "--latency", str(latency),
                                "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         os.environ["ALOE_BENCH_KEY"] = "not-a-secret"
         cfg = OpenAIBackendParams(type="openai", model="echo", base_url=f"http://127.0.0.1:{port}/v1",
                                   api_key_env="ALOE_BENCH_KEY", concurrency=concurrency, max_retries=0)
         backend = OpenAIBackend(cfg, "bench")
-        for _ in range(100):  # wait for the server to listen
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_for_port(port, 30, alive=lambda: server.poll() is None)
         backend.generate(prompts(concurrency, 8))  # warm the connection pool
         t0 = time.perf_counter()
         results = backend.generate(prompts(n, 8))
@@ -96,9 +83,7 @@ def main(quick: bool, model: str, out: str) -> None:
         "goals": {"batched_over_sequential": ">= 5", "openai_efficiency": ">= 0.9"},
         "machine": {"cpus": os.cpu_count(), "torch_threads": __import__("torch").get_num_threads()},
     }
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    Path(out).write_text(json.dumps(result, indent=2) + "\n")
-    click.echo(json.dumps(result, indent=2))
+    write_result(out, result)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ import click
 import pandas as pd
 
 from aloe.params import PersonaFilterParams
+from common import write_result
 
 
 def vocabulary() -> list[str]:
@@ -141,9 +142,7 @@ def main(quick: bool, paper_sample: int, out: str) -> None:
         "goals": {"filter_s": "<= 30", "embeddings_per_text": "<= 1.0", "candidates": ">= 20000"},
         "machine": {"cpus": os.cpu_count()},
     }
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    Path(out).write_text(json.dumps(result, indent=2) + "\n")
-    click.echo(json.dumps(result, indent=2))
+    write_result(out, result)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 import click
+from common import write_result
 
 
 def dataset(n: int):
@@ -79,9 +80,7 @@ def main(quick: bool, model: str, out: str) -> None:
         results[f"{kind}_lora_over_full_peak_rss"] = round(
             results[f"{kind}_lora"]["peak_rss_mb"] / results[f"{kind}_full"]["peak_rss_mb"], 2)
     results["machine"] = {"cpus": os.cpu_count(), "device": "cuda" if __import__("torch").cuda.is_available() else "cpu"}
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    Path(out).write_text(json.dumps(results, indent=2) + "\n")
-    click.echo(json.dumps(results, indent=2))
+    write_result(out, results)
 
 
 if __name__ == "__main__":

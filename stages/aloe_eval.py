@@ -3,31 +3,34 @@
 import click
 
 from aloe.errors import AloeError
-from aloe.evaluation.benchmark import evaluate
 from aloe.evaluation.metrics import turn_rows
-from aloe.evaluation.reporting import dialogue_record, log_to_wandb
+from aloe.evaluation.runner import evaluate, log_to_wandb
 from aloe.evaluation.subject import variant_backend
 from aloe.files import write_json, write_jsonl
-from aloe.stage import setup
+from aloe.stage import setup, write_run_log
 
 
 @click.command()
 @click.option("--params", "params_path", default="params.yaml", show_default=True)
 @click.option("--variant", required=True, help="a key of eval.variants")
-@click.option("--eval-split", default="data/personas/eval.parquet", show_default=True)
-def main(params_path: str, variant: str, eval_split: str) -> None:
+@click.option("--eval-split", required=True, help="our eval personas (used unless eval.paper_files is set)")
+@click.option("--records", required=True, help="per-dialogue records (jsonl), read by aloe_compare")
+@click.option("--metrics", required=True)
+@click.option("--plot", required=True, help="per-turn plot data")
+@click.option("--run-log", required=True)
+def main(params_path, variant, eval_split, records, metrics, plot, run_log) -> None:
     params = setup(params_path)
-    cfg = params.eval
-    if variant not in cfg.variants:
-        raise AloeError(f"--variant {variant!r} is not in eval.variants ({', '.join(cfg.variants)})")
-    llm, dialogues, metrics = evaluate(params, cfg, variant_backend(params, variant), eval_split)
-    metrics.update(variant=variant, dialogues_stopped=sum(d.stopped is not None for d in dialogues),
-                   calls=llm.report())
-    write_jsonl(f"data/eval/{variant}.jsonl", (dialogue_record(d) for d in dialogues))
-    write_json(f"metrics/aloe/{variant}.json", metrics)
-    write_json(f"metrics/aloe/{variant}_turns.json", turn_rows(metrics, variant))
-    log_to_wandb(params.wandb, variant, metrics)
-    click.echo(f"{variant}: AL_mean {metrics['AL_mean']} IR {metrics['IR']} AL {metrics['AL']}")
+    if variant not in params.eval.variants:
+        raise AloeError(f"--variant {variant!r} is not in eval.variants ({', '.join(params.eval.variants)})")
+    llm, dialogues, report = evaluate(params, params.eval, variant_backend(params, variant), eval_split)
+    report["variant"] = variant
+    write_jsonl(records, dialogues)
+    write_json(metrics, report)
+    write_json(plot, turn_rows(report, variant))
+    write_run_log(run_log, llm)
+    log_to_wandb(params.wandb, variant, report)
+    click.echo(f"{variant}: AL_mean {report['AL_mean']} {report['AL_mean_ci95']} IR {report['IR']} "
+               f"AL {report['AL']} (n per turn {report['AL_n']}); scores read by {report['score_methods']}")
     llm.close()
 
 

@@ -8,7 +8,7 @@ from aloe.stage import setup
 
 @click.command()
 @click.option("--params", "params_path", default="params.yaml", show_default=True)
-@click.option("--out", default="models/base", show_default=True)
+@click.option("--out", required=True)
 def main(params_path: str, out: str) -> None:
     p = setup(params_path).base_model
     materialise(p.source, p.revision, out)

@@ -10,20 +10,21 @@ from trl import DPOConfig, DPOTrainer
 from aloe.stage import setup
 from aloe.training.run import (PeakMemory, hardware_args, load_model, load_splits, lora_config, save_merged,
                                write_training_metrics)
-from aloe.training.tracking import configure_wandb
+from aloe.tracking import configure_wandb
 
 
 @click.command()
 @click.option("--params", "params_path", default="params.yaml", show_default=True)
-@click.option("--data", default="data/pairs/dpo", show_default=True)
-@click.option("--out", default="models/dpo", show_default=True)
-@click.option("--metrics", default="metrics/train_dpo.json", show_default=True)
-@click.option("--curve", default="metrics/train_dpo_curve.json", show_default=True)
-def main(params_path, data, out, metrics, curve) -> None:
+@click.option("--data", required=True)
+@click.option("--model", "model_dir", required=True, help="the starting (and reference) policy")
+@click.option("--out", required=True)
+@click.option("--metrics", required=True)
+@click.option("--curve", required=True)
+def main(params_path, data, model_dir, out, metrics, curve) -> None:
     params = setup(params_path)
     cfg = params.dpo
     report_to, run_name = configure_wandb(params.wandb, "dpo")
-    model, tokenizer = load_model(f"models/{cfg.init}")
+    model, tokenizer = load_model(model_dir)
     train, validation = load_splits(data)
     args = DPOConfig(**hardware_args(cfg, params.seed, f"{out}.trainer", validation is not None),
                      beta=cfg.beta, loss_type=[cfg.loss_type], report_to=report_to, run_name=run_name)

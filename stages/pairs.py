@@ -1,16 +1,18 @@
 """Stage pairs: flatten trees (or the paper's conversations.jsonl) into DPO and SFT datasets."""
 
+import json
 from collections import Counter
 
 import click
-import pandas as pd
 from datasets import Dataset, DatasetDict
 
 from aloe.conversations.pairs import conversation_id, flatten, load_conversations, validation_ids
 from aloe.errors import AloeError
+from aloe.evaluation.examples import eval_personas
 from aloe.files import atomic_path, write_json
-from aloe.stage import setup
-
+from aloe.personas.embeddings import Embedder
+from aloe.personas.leaks import LeakGuard
+from aloe.stage import setup, write_run_log
 
 
 def save(rows: dict[str, list[dict]], path: str) -> None:
@@ -21,41 +23,53 @@ def save(rows: dict[str, list[dict]], path: str) -> None:
 
 @click.command()
 @click.option("--params", "params_path", default="params.yaml", show_default=True)
-@click.option("--trees", default="data/trees/trees.jsonl", show_default=True)
-@click.option("--eval-personas", default="data/personas/eval.parquet", show_default=True)
-@click.option("--out-dir", default="data/pairs", show_default=True)
-@click.option("--metrics", default="metrics/pairs.json", show_default=True)
-def main(params_path: str, trees: str, eval_personas: str, out_dir: str, metrics: str) -> None:
+@click.option("--trees", required=True)
+@click.option("--eval-split", required=True, help="our eval personas (used unless eval.paper_files is set)")
+@click.option("--judge-metrics", required=True, help="metrics of the judge check")
+@click.option("--out-dir", required=True)
+@click.option("--metrics", required=True)
+@click.option("--run-log", required=True)
+def main(params_path, trees, eval_split, judge_metrics, out_dir, metrics, run_log) -> None:
     params = setup(params_path)
     cfg = params.pairs
     source = cfg.conversations or trees
     records = load_conversations(source)
-    held_out = pd.read_parquet(eval_personas)
-    eval_texts = set(held_out["profile"].str.strip()) | set(held_out["personality"].str.strip())
+    guard = LeakGuard(eval_personas(params.eval, eval_split), Embedder(params.personas.filter.embedding_model),
+                      params.personas.filter.threshold)
+    leaks = guard.reasons([(r["profile"], r["personality"]) for r in records])
     dpo, sft = {"train": [], "validation": []}, {"train": [], "validation": []}
     counts = Counter()
     held_out_ids = validation_ids([conversation_id(r) for r in records], cfg.validation_fraction, params.seed)
-    for rec in records:
-        if rec["profile"].strip() in eval_texts or rec["personality"].strip() in eval_texts:
-            counts["refused_eval_persona"] += 1  # never train on a persona the benchmark holds out
+    for rec, leak in zip(records, leaks, strict=True):
+        if leak:
+            counts[f"refused_eval_persona_{leak}"] += 1  # never train on a persona the benchmark holds out
             continue
-        d, s, dropped = flatten(rec)
+        d, s, dropped = flatten(rec, cfg.min_margin)
         counts.update(dropped)
         split = "validation" if conversation_id(rec) in held_out_ids else "train"
         dpo[split] += d
         sft[split] += s
     if not dpo["train"] or not sft["train"]:
-        raise AloeError(f"{source}: no usable training pairs (dropped: {dict(counts)}); "
-                        "grow more trees or check the judge")
+        raise AloeError(f"{source}: no usable training pairs (dropped: {dict(counts)}); grow more trees, lower "
+                        "pairs.min_margin, or point llm.roles.judge at a model that labels more turns")
     save(dpo, f"{out_dir}/dpo")
     save(sft, f"{out_dir}/sft")
-    report = {"dpo_pairs": len(dpo["train"]) + len(dpo["validation"]),
-              "sft_examples": len(sft["train"]) + len(sft["validation"]),
+    with open(judge_metrics) as f:
+        judge = json.load(f)
+    rows = dpo["train"] + dpo["validation"]
+    report = {"dpo_pairs": len(rows), "sft_examples": len(sft["train"]) + len(sft["validation"]),
               "dpo": {k: len(v) for k, v in dpo.items()}, "sft": {k: len(v) for k, v in sft.items()},
               "conversations": len(records), "source": source,
-              "dropped": {k: counts[k] for k in ("ties", "identical", "refused_eval_persona")}}
+              # our judge's check says nothing about labels someone else made
+              "labels_above_chance": None if cfg.conversations else judge["above_chance"],
+              "label_sources": dict(Counter(r["label_source"] for r in rows)),
+              "share_agreeing_orders": round(sum(r["label_source"] == "agree" for r in rows) / len(rows), 4),
+              "dropped": {k: counts[k] for k in ("ties", "identical", "below_min_margin",
+                                                 "refused_eval_persona_exact", "refused_eval_persona_near_duplicate")}}
     write_json(metrics, report)
-    click.echo(f"pairs: {report['dpo']} DPO, {report['sft']} SFT; dropped {report['dropped']}")
+    write_run_log(run_log)
+    click.echo(f"pairs: {report['dpo']} DPO, {report['sft']} SFT; dropped {report['dropped']}; labels above "
+               f"chance: {report['labels_above_chance']}")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from aloe.personas.embeddings import Embedder
 from aloe.personas.filtering import filter_candidates, rejection_counts
 from aloe.personas.novelty import mean_pairwise_similarity
 from aloe.personas.splits import split
-from aloe.stage import setup
+from aloe.stage import setup, write_run_log
 
 PLURAL = {"profile": "profiles", "personality": "personalities"}
 
@@ -24,10 +24,11 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> None:
 
 @click.command()
 @click.option("--params", "params_path", default="params.yaml", show_default=True)
-@click.option("--candidates", default="data/personas/candidates.parquet", show_default=True)
-@click.option("--out-dir", default="data/personas", show_default=True)
-@click.option("--metrics", default="metrics/personas.json", show_default=True)
-def main(params_path: str, candidates: str, out_dir: str, metrics: str) -> None:
+@click.option("--candidates", required=True)
+@click.option("--out-dir", required=True)
+@click.option("--metrics", required=True)
+@click.option("--run-log", required=True)
+def main(params_path: str, candidates: str, out_dir: str, metrics: str, run_log: str) -> None:
     params = setup(params_path)
     cfg = params.personas
     frame = pd.read_parquet(candidates)
@@ -52,8 +53,9 @@ def main(params_path: str, candidates: str, out_dir: str, metrics: str) -> None:
     write_parquet(train, Path(out_dir) / "train.parquet")
     write_parquet(evals, Path(out_dir) / "eval.parquet")
     report.update(train_personas=len(train), eval_examples=len(evals), eval_train_max_similarity=round(leak, 4),
-                  threshold=cfg.filter.threshold, texts_encoded=embedder.encoded)
+                  threshold=cfg.filter.threshold)
     write_json(metrics, report)
+    write_run_log(run_log, texts_encoded=embedder.encoded)
     click.echo(f"personas: {len(train)} train, {len(evals)} eval; max eval-train similarity {leak:.3f}")
 
 

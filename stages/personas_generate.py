@@ -9,7 +9,7 @@ from aloe.personas import KINDS
 from aloe.personas.embeddings import Embedder
 from aloe.personas.generation import GrowthConfig, grow
 from aloe.personas.texts import load_texts
-from aloe.stage import setup
+from aloe.stage import setup, write_run_log
 
 
 def starting_pool(cfg, kind: str) -> list[tuple[str, str]]:
@@ -22,8 +22,9 @@ def starting_pool(cfg, kind: str) -> list[tuple[str, str]]:
 
 @click.command()
 @click.option("--params", "params_path", default="params.yaml", show_default=True)
-@click.option("--out", default="data/personas/candidates.parquet", show_default=True)
-def main(params_path: str, out: str) -> None:
+@click.option("--out", required=True)
+@click.option("--run-log", required=True)
+def main(params_path: str, out: str, run_log: str) -> None:
     params = setup(params_path)
     cfg = params.personas
     starts = {kind: starting_pool(cfg, kind) for kind in KINDS}  # bad seed files fail before any call
@@ -37,6 +38,7 @@ def main(params_path: str, out: str) -> None:
     with atomic_path(out) as tmp:
         frame.to_parquet(tmp, index=False)
     ok = frame[frame["status"] == "ok"].groupby("kind").size().to_dict()
+    write_run_log(run_log, llm, workload=llm.report())
     click.echo(f"wrote {out}: {len(frame)} fragments, usable by kind {ok}; llm {llm.report()}")
     llm.close()
 

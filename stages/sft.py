@@ -6,16 +6,16 @@ from trl import SFTConfig, SFTTrainer
 from aloe.stage import setup
 from aloe.training.run import (PeakMemory, hardware_args, load_model, load_splits, lora_config, save_merged,
                                write_training_metrics)
-from aloe.training.tracking import configure_wandb
+from aloe.tracking import configure_wandb
 
 
 @click.command()
 @click.option("--params", "params_path", default="params.yaml", show_default=True)
-@click.option("--data", default="data/pairs/sft", show_default=True)
-@click.option("--model", "model_dir", default="models/base", show_default=True)
-@click.option("--out", default="models/sft", show_default=True)
-@click.option("--metrics", default="metrics/train_sft.json", show_default=True)
-@click.option("--curve", default="metrics/train_sft_curve.json", show_default=True)
+@click.option("--data", required=True)
+@click.option("--model", "model_dir", required=True)
+@click.option("--out", required=True)
+@click.option("--metrics", required=True)
+@click.option("--curve", required=True)
 def main(params_path, data, model_dir, out, metrics, curve) -> None:
     params = setup(params_path)
     cfg = params.sft

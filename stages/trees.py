@@ -1,35 +1,63 @@
 """Stage trees: grow one conversation tree per training persona."""
 
+import json
+import logging
+
 import click
 import pandas as pd
 
-from aloe.conversations.builder import TreeBuilder, TreeConfig
+from aloe.conversations.builder import TreeBuilder
 from aloe.conversations.stats import tree_metrics
+from aloe.errors import AloeError
 from aloe.files import write_json, write_jsonl
 from aloe.llm.client import LLM
-from aloe.stage import setup
+from aloe.stage import setup, write_run_log
+
+log = logging.getLogger("trees")
+
+
+def check_judge(judge_metrics: str, cfg) -> None:
+    """The gate: a judge that cannot tell planted pairs apart makes labels that mean nothing."""
+    with open(judge_metrics) as f:
+        check = json.load(f)
+    if check["above_chance"] and check["accuracy"] >= cfg.min_judge_accuracy:
+        return
+    message = (f"the judge is weak: accuracy {check['accuracy']} {check['accuracy_ci95']} on {check['n']} planted "
+               f"pairs ({judge_metrics}; 0.5 = chance, trees.min_judge_accuracy = {cfg.min_judge_accuracy}); "
+               "its labels are not evidence of a preference. Point llm.roles.judge at a stronger model")
+    if cfg.on_weak_judge == "fail":
+        raise AloeError(message + " (or set trees.on_weak_judge: warn to build trees anyway)")
+    log.warning(message)
 
 
 @click.command()
 @click.option("--params", "params_path", default="params.yaml", show_default=True)
-@click.option("--personas", default="data/personas/train.parquet", show_default=True)
-@click.option("--out", default="data/trees/trees.jsonl", show_default=True)
-@click.option("--metrics", default="metrics/trees.json", show_default=True)
-def main(params_path: str, personas: str, out: str, metrics: str) -> None:
+@click.option("--personas", required=True, help="training personas (parquet)")
+@click.option("--judge-metrics", required=True, help="metrics of the judge check (gate)")
+@click.option("--out", required=True)
+@click.option("--metrics", required=True)
+@click.option("--run-log", required=True)
+def main(params_path: str, personas: str, judge_metrics: str, out: str, metrics: str, run_log: str) -> None:
     params = setup(params_path)
     cfg = params.trees
+    check_judge(judge_metrics, cfg)
     frame = pd.read_parquet(personas)
     if cfg.personas is not None:
         frame = frame.head(cfg.personas)
     llm = LLM(params.llm, roles=("user", "inducer", "responder", "judge"))
-    builder = TreeBuilder(llm, TreeConfig(**cfg.model_dump(exclude={"personas"}), seed=params.seed))
+    builder = TreeBuilder(llm, cfg, params.seed)
     trees = builder.build(frame.to_dict("records"))
     kept = [t for t in trees if len(t.turns) >= cfg.min_turns]
-    write_jsonl(out, (builder.record(t) for t in kept))
     report = tree_metrics(trees, kept, llm.report())
+    if not report["label_rate"]:
+        raise AloeError(f"no turn of {report['turns']} was labelled (ties: {report['tie_reasons']}; verdicts read "
+                        f"by {report['verdict_methods']}): the judge never preferred one reply with "
+                        "trees.judge_margin to spare. Point llm.roles.judge at a stronger model")
+    write_jsonl(out, (builder.record(t) for t in kept))
     write_json(metrics, report)
-    click.echo(f"wrote {len(kept)} trees to {out}; {report['failed']} dropped; "
-               f"judge consistency {report['judge_consistency']}")
+    write_run_log(run_log, llm)
+    click.echo(f"wrote {len(kept)} trees to {out}; {report['failed']} dropped; label rate {report['label_rate']} "
+               f"({report['label_sources']}), ties {report['tie_reasons']}, position bias {report['position_bias']}")
     llm.close()
 
 

@@ -1,12 +1,11 @@
 """Parsing role outputs and flattening conversations into DPO/SFT rows."""
 
-import math
 from pathlib import Path
 
 import pytest
 
 from aloe.conversations.pairs import flatten, load_conversations, validation_ids
-from aloe.conversations.parsing import clean_message, parse_inducer, parse_verdict, verdict_from_logprobs
+from aloe.conversations.parsing import clean_message, parse_inducer
 from aloe.errors import AloeError
 
 PAPER_FILE = Path(__file__).parent / "data" / "paper_conversations.jsonl"
@@ -28,22 +27,6 @@ def test_parse_inducer(text, expected):
     assert parse_inducer(text) == expected
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("first", "first"), ("Second.", "second"), ("**First**", "first"), ("Message 2", "second"),
-    ("1", "first"), ("first or second?", None), ("I cannot decide", None),
-])
-def test_parse_verdict(text, expected):
-    assert parse_verdict(text) == expected
-
-
-def test_verdict_from_logprobs_sums_variants():
-    lp = {"first": math.log(0.3), " First": math.log(0.1), "second": math.log(0.5), "The": math.log(0.1)}
-    verdict, p_first = verdict_from_logprobs(lp)
-    assert verdict == "second" and p_first == pytest.approx(0.4 / 0.9)
-    assert verdict_from_logprobs({"The": -0.1}) == (None, None)
-    assert verdict_from_logprobs(None) == (None, None)
-
-
 def test_paper_file_flattens_to_exact_prompts():
     records = load_conversations(PAPER_FILE)
     dpo, sft, dropped = flatten(records[0])
@@ -57,7 +40,7 @@ def test_paper_file_flattens_to_exact_prompts():
     assert dpo[0]["rejected"] == [a1]
     assert dpo[1]["chosen"] == [{"role": "assistant", "content": "Yes! A spa day sounds perfect, treat yourself."}]
     assert dpo[1]["rejected"] == [{"role": "assistant", "content": "Spa days are relaxing."}]
-    assert dropped == {"ties": 0, "identical": 1}  # the list's second rejected equals preferred
+    assert dropped == {"ties": 0, "identical": 1, "below_min_margin": 0}  # 2nd rejected equals preferred
     assert [r["prompt"] for r in sft] == [[u1], [u1, a1, u2]]
     assert sft[1]["completion"] == dpo[1]["chosen"]
     assert all(r["prompt"][-1]["role"] == "user" for r in dpo + sft)

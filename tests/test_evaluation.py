@@ -1,87 +1,181 @@
-"""ALOE metric arithmetic on hand-made score tables, and the judge score readers."""
+"""ALOE metrics on tables with known answers, the fair sample, paired comparisons, and the
+benchmark loop against a scripted simulator, model and judge on the loopback server."""
 
-import math
+import json
 
 import numpy as np
 import pytest
 
-from aloe.evaluation.metrics import aloe_metrics, turn_rows
-from aloe.evaluation.scoring import expected_score, parse_score, read_score
+from aloe.evaluation.benchmark import run_benchmark
+from aloe.evaluation.examples import stratified_sample
+from aloe.evaluation.metrics import aloe_metrics, compare, ols, turn_rows
+from aloe.evaluation.records import dialogue_record, paired_tables, score_table
+from aloe.params import EvalParams
+from scripted import persona_rules, role_of, tokens_result
 
 
-def test_al_ir_and_r2_on_a_hand_made_table():
-    scores = np.array([[1, 2, 3], [3, 4, 5]], dtype=float)
-    m = aloe_metrics(scores, bootstrap=0)
-    assert m["AL"] == [2.0, 3.0, 4.0]
-    assert m["AL_mean"] == 3.0
-    assert m["IR"] == pytest.approx(1.0) and m["R2"] == pytest.approx(1.0)
-    assert m["N_IR"] == pytest.approx(0.5) and m["N_R2"] == pytest.approx(1.0)
-    assert m["n_examples"] == 2 and m["turns"] == 3 and m["judge_missing"] == 0
+def table(rows) -> tuple[np.ndarray, np.ndarray]:
+    scores = np.array(rows, dtype=float)
+    return scores, np.ones_like(scores, dtype=bool)
 
 
-def test_missing_scores_are_excluded_and_counted():
-    scores = np.array([[2, np.nan, 4, 4], [4, 3, np.nan, 2]])
-    m = aloe_metrics(scores, bootstrap=0)
-    assert m["AL"] == [3.0, 3.0, 4.0, 3.0]
-    assert m["judge_missing"] == 2
-    # OLS slope of (3, 3, 4, 3) on (1, 2, 3, 4): sum((x-2.5)(y-3.25)) / sum((x-2.5)^2) = 0.5 / 5
-    assert m["IR"] == pytest.approx(0.1)
-    x = np.arange(1, 5)
-    fit = 0.1 * x + (3.25 - 0.1 * 2.5)
-    r2 = 1 - ((np.array([3, 3, 4, 3]) - fit) ** 2).sum() / ((np.array([3, 3, 4, 3]) - 3.25) ** 2).sum()
-    assert m["R2"] == pytest.approx(r2, abs=1e-4)
+def test_known_slope_r2_and_normalised_slope():
+    # AL = (2, 4, 3): slope sum((x-2)(y-3)) / sum((x-2)^2) = 2/2 ... = 0.5; fit 2.5, 3, 3.5;
+    # residuals -0.5, 1, -0.5 -> SSR 1.5, SST 2 -> R2 0.25; normalised AL (0, 1, 0.5) -> slope 0.25
+    scores, asked = table([[1, 3, 2], [3, 5, 4]])
+    m = aloe_metrics(scores, asked, ["a", "b"], bootstrap_n=0)
+    assert m["AL"] == [2.0, 4.0, 3.0] and m["AL_n"] == [2, 2, 2] and m["AL_mean"] == 3.0
+    assert m["IR"] == pytest.approx(0.5) and m["R2"] == pytest.approx(0.25)
+    assert m["N_IR"] == pytest.approx(0.25) and m["N_R2"] == pytest.approx(0.25)
 
 
-def test_ir_is_the_least_squares_slope_of_al():
-    rng = np.random.default_rng(1)
-    scores = rng.integers(1, 6, size=(40, 10)).astype(float)
-    m = aloe_metrics(scores, bootstrap=0)
-    assert m["IR"] == pytest.approx(np.polyfit(np.arange(1, 11), m["AL"], 1)[0], abs=1e-5)
-    assert all(1 <= a <= 5 for a in m["AL"])
+def test_ols_against_hand_values():
+    assert ols(np.array([1.0, 2.0, 3.0, 4.0])) == pytest.approx((1.0, 1.0))
+    assert ols(np.array([3.0, 3.0, 4.0, 3.0])) == pytest.approx((0.1, 1 / 15))  # SSR 0.70, SST 0.75
+    assert ols(np.array([5.0, 1.0]), np.array([2.0, 4.0])) == pytest.approx((-2.0, 1.0))
 
 
-def test_flat_curve_normalises_to_zero_slope():
-    m = aloe_metrics(np.full((3, 4), 3.0), bootstrap=10)
-    assert m["IR"] == pytest.approx(0.0, abs=1e-9) and m["N_IR"] == 0.0 and m["R2"] == 0.0
+def test_cluster_bootstrap_interval_is_known_for_two_clusters():
+    """Two profiles with constant means 2 and 4: a resample of two clusters has mean 2, 3 or 4
+    with probabilities 1/4, 1/2, 1/4, so the 95% interval is [2, 4]; resampling the four
+    examples one by one would put far less weight on the extremes (1/16 each)."""
+    scores, asked = table([[2, 2], [2, 2], [4, 4], [4, 4]])
+    m = aloe_metrics(scores, asked, ["p1", "p1", "p2", "p2"], bootstrap_n=2000, seed=1)
+    assert m["AL_mean_ci95"] == [2.0, 4.0] and m["clusters"] == 2
+    same = aloe_metrics(scores, asked, ["p1", "p1", "p2", "p2"], bootstrap_n=2000, seed=1)
+    assert same == m  # seeded
 
 
-def test_bootstrap_interval_brackets_the_estimate():
+def test_identical_examples_give_a_degenerate_interval():
+    scores, asked = table([[1, 2, 3]] * 5)
+    m = aloe_metrics(scores, asked, list("abcde"), bootstrap_n=300)
+    assert m["AL_mean_ci95"] == [2.0, 2.0] and m["IR_ci95"] == [1.0, 1.0]
+
+
+def test_resamples_missing_a_turn_are_kept_and_counted():
+    scores = np.array([[3, 4, 5], [2, np.nan, np.nan], [3, np.nan, np.nan]])
+    asked = np.array([[1, 1, 1], [1, 0, 0], [1, 1, 0]], dtype=bool)
+    m = aloe_metrics(scores, asked, ["a", "b", "c"], bootstrap_n=500, seed=0)
+    assert m["AL"] == [pytest.approx(8 / 3, abs=1e-4), 4.0, 5.0] and m["AL_n"] == [3, 1, 1]
+    assert m["judge_missing"] == 1 and m["stopped_early"] == 3  # b stopped after turn 1, c after turn 2
+    assert 0 < m["bootstrap_incomplete"] < 500 and m["IR_ci95"] is not None
+
+
+def test_paired_bootstrap_sees_a_constant_gain_that_unpaired_intervals_hide():
+    """Must-show: +0.5 on every example: the paired interval excludes 0, the unpaired overlap."""
     rng = np.random.default_rng(0)
-    scores = np.clip(np.arange(1, 6)[None, :] * 0.5 + rng.normal(0, 1, (50, 5)) + 1, 1, 5)
-    m = aloe_metrics(scores, bootstrap=500, seed=3)
-    lo, hi = m["AL_mean_ci95"]
-    assert lo < m["AL_mean"] < hi
-    assert m["IR_ci95"][0] < m["IR"] < m["IR_ci95"][1]
-    assert m == aloe_metrics(scores, bootstrap=500, seed=3)  # seeded: reproducible
+    base = np.clip(rng.normal(3, 1.2, size=(12, 1)) + np.zeros((12, 3)), 1, 4.5)
+    better = base + 0.5
+    clusters = [f"p{i // 2}" for i in range(12)]
+    asked = np.ones_like(base, dtype=bool)
+    a = aloe_metrics(better, asked, clusters, 1000, 0)["AL_mean_ci95"]
+    b = aloe_metrics(base, asked, clusters, 1000, 0)["AL_mean_ci95"]
+    assert a[0] < b[1]  # the unpaired intervals overlap
+    delta = compare(better, base, clusters, 1000, 0)
+    assert delta["AL_mean"] == pytest.approx(0.5) and delta["AL_mean_ci95"] == [0.5, 0.5]
+    assert delta["AL_mean_p"] == 0.0 and delta["n"] == 12 and delta["clusters"] == 6
 
 
-def test_turn_rows_for_plots():
-    rows = turn_rows({"AL": [2.0, 4.0, 3.0]}, "sft")
-    assert rows == [{"turn": 1, "AL": 2.0, "N_AL": 0.0, "variant": "sft"},
-                    {"turn": 2, "AL": 4.0, "N_AL": 1.0, "variant": "sft"},
-                    {"turn": 3, "AL": 3.0, "N_AL": 0.5, "variant": "sft"}]
+def record(example_id, seed, scores, models=None):
+    turns = [{"turn": k + 1, "score": s} for k, s in enumerate(scores)]
+    return {"id": example_id, "profile_id": example_id[:2], "seed": seed, "turns": turns,
+            "models": models or {"user": "u", "judge": "j", "model": "m"}}
 
 
-def test_expected_score_from_logprobs():
-    lp = {"4": math.log(0.5), " 5": math.log(0.25), "3": math.log(0.25), "The": math.log(0.1)}
-    assert expected_score(lp) == pytest.approx(4.0)
-    assert expected_score({"The": -0.01}) is None
-    assert read_score("I'd say 2", {"The": -0.01}) == (2.0, "text")
-    assert read_score("great reply", None) == (None, "missing")
-    assert parse_score("Score: 4/5") == 4.0 and parse_score("10 out of 10") is None
+def test_paired_tables_align_rows_and_refuse_other_examples_or_judges():
+    a = [record("p1-x", 1, [3, 4]), record("p2-y", 2, [2, 2])]
+    b = [record("p2-y", 2, [1, 1]), record("p1-x", 1, [3, 3])]
+    sa, sb, clusters = paired_tables(a, b, ("a", "b"))
+    assert sb.tolist() == [[3, 3], [1, 1]] and clusters == ["p1", "p2"]
+    from aloe.errors import AloeError
+
+    with pytest.raises(AloeError, match="different examples or seeds"):
+        paired_tables(a, [record("p1-x", 9, [3, 3]), b[0]], ("a", "b"))
+    other_judge = [{**r, "models": {"user": "u", "judge": "gpt", "model": "m"}} for r in b]
+    with pytest.raises(AloeError, match="different judge models"):
+        paired_tables(a, other_judge, ("a", "b"))
+
+
+def paper_shaped(profiles=20, personalities=5) -> list[dict]:
+    return [{"persona_id": f"paper-{i:03d}+{j}", "profile_id": f"paper-{i:03d}", "profile": f"P{i}",
+             "personality_id": f"pers-{j}", "personality": f"Q{j}"}
+            for i in range(profiles) for j in range(personalities)]
+
+
+def test_stratified_sample_spreads_over_profiles_and_personalities():
+    rows = paper_shaped()
+    sample = stratified_sample(rows, 6, seed=0)
+    assert len({r["profile_id"] for r in sample}) == 6  # the first 6 rows would be 2 profiles
+    assert max(list(r["personality_id"] for r in sample).count(p) for p in {"pers-0", "pers-1"}) <= 2
+    assert stratified_sample(rows, 6, seed=0) == sample and stratified_sample(rows, 6, seed=1) != sample
+    many = stratified_sample(rows, 30, seed=0)
+    assert len({r["profile_id"] for r in many}) == 20 and len(many) == 30
+    assert stratified_sample(rows, None, 0) == rows
+
+
+def test_turn_rows_skip_turns_without_a_value():
+    rows = turn_rows({"AL": [2.0, None, 3.0], "AL_n": [2, 0, 1]}, "sft")
+    assert json.loads(json.dumps(rows)) == rows == [{"turn": 1, "AL": 2.0, "N_AL": 0.0, "n": 2, "variant": "sft"},
+                    {"turn": 3, "AL": 3.0, "N_AL": 1.0, "n": 1, "variant": "sft"}]
+
+
+EXAMPLES = [{"persona_id": f"e{i}", "profile_id": f"prof-{i}", "profile": f"Person {i} keeps bees.",
+             "personality": "Calm."} for i in range(3)]
+
+
+def bench(scripted_llm, generate, **cfg):
+    llm, srv = scripted_llm(generate)
+    llm.add_role("model", llm.backend("user"))
+    params = EvalParams(**{"turns": 3, "max_attempts": 2, "bootstrap": 0, **cfg})
+    dialogues = run_benchmark(llm, EXAMPLES, params, seed=0)
+    return dialogues, score_table([dialogue_record(d, {}) for d in dialogues], 3), srv
+
+
+def test_a_judge_writing_score_colon_four_is_read_at_the_digit(scripted_llm):
+    """Must-show: 'Score: 4' with log-probabilities only at the digit position reads as 4."""
+    def judge(req):
+        return tokens_result(["Score", ":", " 4"], {0: {"Score": 0.7, "1": 0.3}, 1: {":": 1.0},
+                                                    2: {" 4": 0.9, " 3": 0.1}})
+    dialogues, (scores, _), _ = bench(scripted_llm, persona_rules(score=judge))
+    assert scores == pytest.approx(np.full((3, 3), 3.9))
+    assert {t["score_method"] for d in dialogues for t in d.turns} == {"logprobs"}
+
+
+def test_a_dialogue_that_stops_is_stopped_early_not_judge_missing(scripted_llm):
+    """Must-show: the simulator of e1 falls silent at turn 2 of 3; e2's judge never scores."""
+    def judge(req):
+        return tokens_result(["Hmm"]) if "Person 2" in req.messages[-1][1] else tokens_result(["4"])
+
+    rules = persona_rules(score=judge)
+
+    def generate(requests):
+        out = rules(requests)
+        for i, req in enumerate(requests):
+            if role_of(req) == "user" and "Person 1" in req.messages[0][1] and len(req.messages) > 1:
+                out[i] = tokens_result(["*nods*"])  # empty once stage directions are stripped
+        return out
+
+    dialogues, (scores, asked), _ = bench(scripted_llm, generate)
+    e0, e1, e2 = dialogues
+    assert e1.stopped == "turn 2: user simulator gave no usable output" and len(e1.turns) == 1
+    assert e0.stopped is None and e2.stopped is None
+    m = aloe_metrics(scores, asked, [d.profile_id for d in dialogues], bootstrap_n=50)
+    assert m["stopped_early"] == 2 and m["judge_missing"] == 3 and m["AL_n"] == [2, 1, 1]
+    assert m["AL"] == [4.0, 4.0, 4.0]
 
 
 def test_judge_expected_score_on_the_real_model(base_model_dir):
-    """The local backend's first-token log-probabilities give a usable expected score."""
+    """The local backend's per-position log-probabilities give a usable reading of its score."""
+    from aloe.judging.questions import score_question
+    from aloe.judging.scores import read_score
     from aloe.llm.base import ChatRequest
     from aloe.llm.local import TransformersBackend
     from aloe.params import TransformersBackendParams
-    from aloe.prompts import render
 
     backend = TransformersBackend(TransformersBackendParams(type="transformers", model=str(base_model_dir)))
-    prompt = render("judge_score", profile="I am a 30-year-old baker in Lyon.", personality="Warm, chatty.",
-                    message="Long day at the bakery!", reply="Oh no, sourdough drama again? Put your feet up!")
-    [res] = backend.generate([ChatRequest.from_messages([{"role": "user", "content": prompt}], max_tokens=2,
-                                                        temperature=0.0, top_logprobs=20)])
-    score, method = read_score(res.text, res.first_token_logprobs)
-    assert method == "logprobs" and 1.0 <= score <= 5.0
+    messages = score_question("I am a 30-year-old baker in Lyon.", "Warm, chatty.", "Long day at the bakery!",
+                              "Oh no, sourdough drama again? Put your feet up!")
+    [res] = backend.generate([ChatRequest.from_messages(messages, max_tokens=8, temperature=0.0, top_logprobs=20)])
+    score, method = read_score(res, min_mass=0.5)
+    assert res.logprobs and len(res.logprobs) == res.completion_tokens - (res.finish_reason == "stop")
+    assert method in ("logprobs", "text") and 1.0 <= score <= 5.0, res.text

@@ -2,6 +2,8 @@
 
 import pytest
 
+from conftest import REPO
+
 from aloe.llm.base import ChatRequest
 from aloe.llm.local import TransformersBackend
 from aloe.params import TransformersBackendParams
@@ -42,21 +44,64 @@ def test_max_tokens_and_accounting(backend):
     assert res.finish_reason in ("length", "stop")
 
 
-def test_first_token_logprobs(backend):
+def test_logprobs_at_every_position_match_the_greedy_tokens(backend):
     msg = [{"role": "user", "content": "Reply with a single digit from 1 to 5."}]
-    [res] = backend.generate([ChatRequest.from_messages(msg, max_tokens=1, temperature=0.0, top_logprobs=10)])
-    lp = res.first_token_logprobs
-    assert len(lp) >= 5 and all(v <= 0 for v in lp.values())
-    assert max(lp, key=lp.get) == res.text or res.text.startswith(max(lp, key=lp.get).strip())
+    [res] = backend.generate([ChatRequest.from_messages(msg, max_tokens=6, temperature=0.0, top_logprobs=10)])
+    assert len(res.logprobs) == res.completion_tokens - (res.finish_reason == "stop")
+    for position in res.logprobs:  # greedy: the generated token is the likeliest one there
+        best = max(position["top"], key=lambda t: t[1])
+        assert position["token"] == best[0] and len(position["top"]) == 10
+        assert all(lp <= 0 for _, lp in position["top"])
+    assert "".join(p["token"] for p in res.logprobs).strip() == res.text
 
 
-def test_model_id_changes_with_weights(base_model_dir, tmp_path):
+def identity(model_dir, **cfg) -> str:
+    return TransformersBackend(TransformersBackendParams(type="transformers", model=str(model_dir), **cfg)).model_id
+
+
+def test_model_id_changes_with_the_weights(base_model_dir, tmp_path):
     import shutil
+
+    from safetensors.torch import load_file, save_file
 
     copy = tmp_path / "m"
     shutil.copytree(base_model_dir, copy)
-    a = TransformersBackend(TransformersBackendParams(type="transformers", model=str(copy)))
-    with open(copy / "chat_template.jinja", "a") as f:
-        f.write(" ")
-    b = TransformersBackend(TransformersBackendParams(type="transformers", model=str(copy)))
-    assert a.model_id != b.model_id
+    before = identity(copy)
+    assert identity(copy) == before  # unchanged weights: the same key, so the cache hits
+    weights = load_file(copy / "model.safetensors")
+    name = next(iter(weights))
+    weights[name] = weights[name] + 1e-3
+    save_file(weights, copy / "model.safetensors", metadata={"format": "pt"})
+    assert identity(copy) != before
+
+
+def test_model_id_holds_the_resolved_device_dtype_and_library_versions(base_model_dir, monkeypatch):
+    from aloe.llm import local
+
+    auto = identity(base_model_dir)
+    assert ":cpu:float32:" in auto  # "auto" resolved, on this CPU machine
+    assert identity(base_model_dir, dtype="float32") == auto  # the same thing, spelled out: the same key
+    assert identity(base_model_dir, dtype="bfloat16") != auto
+    monkeypatch.setattr(local.transformers, "__version__", "99.0")
+    assert identity(base_model_dir) != auto
+    monkeypatch.undo()
+    monkeypatch.setattr(local.torch, "__version__", "99.0")
+    assert identity(base_model_dir) != auto
+
+
+def test_a_hub_id_is_keyed_with_its_revision():
+    a = identity("HuggingFaceTB/SmolLM2-135M-Instruct")
+    b = identity("HuggingFaceTB/SmolLM2-135M-Instruct", revision="abc123")
+    assert a != b and "@main" in a and "@abc123" in b
+
+
+def test_a_missing_local_model_is_a_clear_error_naming_the_stage(tmp_path, monkeypatch):
+    from aloe.errors import AloeError
+
+    monkeypatch.chdir(REPO)
+    with pytest.raises(AloeError, match=r"models/nope does not exist: give an existing model directory"):
+        identity("models/nope")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "dvc.yaml").write_text((REPO / "dvc.yaml").read_text())
+    with pytest.raises(AloeError, match=r"models/sft does not exist: run `dvc repro sft` or `dvc pull models/sft`"):
+        identity("models/sft")

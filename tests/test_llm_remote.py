@@ -29,7 +29,34 @@ def reqs(n: int, **kw) -> list[ChatRequest]:
 def test_plain_roundtrip_with_logprobs(serve):
     srv = serve()
     [res] = backend(srv.base_url).generate(reqs(1, top_logprobs=3))
-    assert res.ok and res.text == "echo: question 0" and res.first_token_logprobs == {"echo": 0.0}
+    assert res.ok and res.text == "echo: question 0" and res.logprobs == [{"token": "echo", "top": [["echo", 0.0]]}]
+    [plain] = backend(srv.base_url).generate(reqs(1))
+    assert plain.logprobs is None  # not asked for, not sent
+
+
+def test_logprobs_of_every_position_come_back_in_order(serve):
+    from scripted import tokens_result
+
+    srv = serve(generate=lambda requests: [tokens_result(["Score", ":", " 4"], {2: {" 4": 0.9, " 3": 0.1}})
+                                           for _ in requests])
+    [res] = backend(srv.base_url).generate(reqs(1, top_logprobs=2))
+    assert [p["token"] for p in res.logprobs] == ["Score", ":", " 4"]
+    assert [t for t, _ in res.logprobs[2]["top"]] == [" 4", " 3"]
+
+
+def test_the_served_model_is_part_of_the_identity(serve):
+    """A server restarted with other weights under the same name must not replay old answers."""
+    first = serve(model_name="m", root="/models/llama-3-8b")
+    second = serve(model_name="m", root="/models/llama-3-8b-finetuned")
+    again = serve(model_name="m", root="/models/llama-3-8b")
+    ids = [backend(s.base_url).model_id.replace(s.base_url, "URL") for s in (first, second, again)]
+    assert ids[0] != ids[1] and ids[0] == ids[2]
+
+
+def test_a_server_that_does_not_list_the_model_still_works(serve, caplog):
+    srv = serve(model_name="something-else")
+    b = backend(srv.base_url)
+    assert b.model_id.endswith(":m:unlisted") and "does not list 'm'" in caplog.text
 
 
 def test_rate_limit_honours_retry_after(serve):

@@ -66,11 +66,12 @@ def test_validate_stage_exits_nonzero_without_traceback(tmp_path):
     data = yaml.safe_load((REPO / "params.yaml").read_text())
     data["mystery_knob"] = 3
     path = write(tmp_path, yaml.safe_dump(data))
-    proc = subprocess.run([sys.executable, str(REPO / "stages/validate_params.py"), "--params", str(path)],
-                          capture_output=True, text=True)
+    marker = tmp_path / "logs/params_valid.txt"
+    proc = subprocess.run([sys.executable, str(REPO / "stages/validate_params.py"), "--params", str(path),
+                           "--out", str(marker)], capture_output=True, text=True)
     assert proc.returncode != 0
     assert "mystery_knob: unknown key" in proc.stderr
-    assert "Traceback" not in proc.stderr
+    assert "Traceback" not in proc.stderr and not marker.exists()
 
 
 def test_paper_scale_config_validates():

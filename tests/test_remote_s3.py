@@ -1,6 +1,7 @@
-"""DVC push/pull through an S3 remote, for real, against moto's S3 server on loopback.
-Credentials come from the environment only, as the README tells users to do."""
+"""DVC push/pull of a pipeline output through an S3 remote, for real, against moto's S3 server
+on loopback. Credentials come from the environment only, as the README tells users to do."""
 
+import json
 import os
 import socket
 import subprocess
@@ -9,7 +10,11 @@ import time
 from pathlib import Path
 
 import boto3
+import pandas as pd
 import pytest
+
+from conftest import write_judge_check
+from e2e import make_project, project_env
 
 BIN = Path(sys.executable).parent
 
@@ -41,28 +46,49 @@ def s3_server(monkeypatch):
     proc.wait()
 
 
-def run(cmd: str, cwd: Path) -> str:
-    proc = subprocess.run(cmd, shell=True, cwd=cwd, capture_output=True, text=True,
-                          env={**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}"})
+def run(cmd: str, cwd: Path, env: dict) -> str:
+    proc = subprocess.run(cmd, shell=True, cwd=cwd, capture_output=True, text=True, env=env)
     assert proc.returncode == 0, f"{cmd}: {proc.stdout[-2000:]} {proc.stderr[-2000:]}"
     return proc.stdout
 
 
-def test_s3_remote_push_then_pull_in_a_new_clone(tmp_path, s3_server):
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    run("git init -q && dvc init -q", repo)
-    run(f"dvc remote add -d s3 s3://aloe-test/cache && dvc remote modify s3 endpointurl {s3_server}", repo)
-    (repo / "data").mkdir()
-    (repo / "data" / "pairs.jsonl").write_text('{"prompt": "hi", "chosen": "hello", "rejected": "go away"}\n')
-    run("dvc add data/pairs.jsonl && git add -A && git -c user.name=t -c user.email=t@t commit -qm data", repo)
-    run("dvc push", repo)
-    config = (repo / ".dvc" / "config").read_text()
-    assert "testing" not in config  # no credential was written to the repo
+def pipeline_inputs(proj: Path) -> None:
+    """What the pairs stage reads, as its upstream stages would have written it."""
+    (proj / "data/trees").mkdir(parents=True, exist_ok=True)
+    turn = {"user": "Long shift today!", "assistant": {"preferred": "Put your feet up, you earned it!",
+                                                       "rejected": "Okay."}, "chosen": "preferred",
+            "tie": False, "margin": 0.3, "judge": {"source": "agree"}}
+    with open(proj / "data/trees/trees.jsonl", "w") as f:
+        for i in range(3):
+            f.write(json.dumps({"id": f"t{i}", "profile": f"I am nurse number {i} in Leeds.",
+                                "personality": "Warm.", "conversations": [turn, turn]}) + "\n")
+    (proj / "data/personas").mkdir(parents=True, exist_ok=True)
+    pd.DataFrame({"persona_id": ["e"], "profile_id": ["a"], "profile": ["I fly planes over Perth."],
+                  "personality_id": ["b"], "personality": ["Dry."]}).to_parquet(proj / "data/personas/eval.parquet")
+    write_judge_check(proj / "metrics/judge.json")
+    (proj / "logs").mkdir(exist_ok=True)
+    (proj / "logs/params_valid.txt").write_text("ok\n")
+
+
+def test_pipeline_outputs_push_to_s3_and_pull_into_a_new_clone(tmp_path, s3_server, aloe_env):
+    """Our pairs stage, run by DVC from our dvc.yaml, pushed to S3 and pulled into a clone,
+    where our training loader reads it."""
+    from aloe.training.run import load_splits
+
+    env = {**project_env(Path(aloe_env["ALOE_CACHE_DIR"])), **{k: os.environ[k] for k in os.environ
+                                                               if k.startswith("AWS_")}}
+    proj = make_project(tmp_path / "proj", env)
+    pipeline_inputs(proj)
+    run(f"dvc remote add -d s3 s3://aloe-test/cache && dvc remote modify s3 endpointurl {s3_server}", proj, env)
+    run("dvc repro -s pairs && git add -A && git commit -qm pairs", proj, env)
+    run("dvc push pairs", proj, env)
+    assert "testing" not in (proj / ".dvc" / "config").read_text()  # no credential was written to the repo
     objects = boto3.client("s3", endpoint_url=s3_server).list_objects_v2(Bucket="aloe-test")
-    assert objects.get("KeyCount", 0) >= 1
+    assert objects.get("KeyCount", 0) >= 4  # the two datasets' files and the run log
     clone = tmp_path / "clone"
-    run(f"git clone -q {repo} {clone}", tmp_path)
-    run("dvc pull", clone)
-    assert (clone / "data" / "pairs.jsonl").read_text() == (repo / "data" / "pairs.jsonl").read_text()
-    assert "up to date" in run("dvc status", clone)
+    run(f"git clone -q {proj} {clone}", tmp_path, env)
+    assert not (clone / "data/pairs/dpo").exists()
+    run("dvc pull pairs", clone, env)
+    train, validation = load_splits(str(clone / "data/pairs/dpo"))
+    assert len(train) + (len(validation) if validation else 0) == 6
+    assert train[0]["chosen"] == [{"role": "assistant", "content": "Put your feet up, you earned it!"}]

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import REPO
+from conftest import REPO, stage_argv, write_judge_check
 from aloe.personas.texts import load_texts
 
 pytestmark = pytest.mark.slow
@@ -29,10 +29,11 @@ def setup_workdir(path, base_model_dir):
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["trees"].update(personas=3, turns=2)
     (path / "params.yaml").write_text(yaml.safe_dump(params))
+    write_judge_check(path / "metrics/judge.json")
 
 
 def trees_cmd():
-    return [sys.executable, str(REPO / "stages/trees.py")]
+    return stage_argv("trees")
 
 
 def cached_rows(cache_dir) -> int:
@@ -41,7 +42,7 @@ def cached_rows(cache_dir) -> int:
         return 0
     try:
         with sqlite3.connect(db, timeout=1) as con:
-            return con.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
+            return con.execute("SELECT COUNT(*) FROM chat_results").fetchone()[0]
     except sqlite3.OperationalError:
         return 0
 

@@ -48,6 +48,25 @@ def test_lora_sft_saves_a_merged_plain_model(tmp_path, base_model_dir):
     assert not hasattr(model, "peft_config")
     curve = json.loads((tmp_path / "c.json").read_text())
     assert [r["step"] for r in curve if "loss" in r] == [1, 2]
+    assert_merged_equals_base_plus_adapter(out, base_model_dir)
+
+
+def assert_merged_equals_base_plus_adapter(out: Path, base_model_dir: Path) -> None:
+    """The merged plain model computes what the base model plus the saved adapter computes,
+    and the adapter is not a no-op (training moved it off its zero init)."""
+    import torch
+    from peft import PeftModel
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(out)
+    ids = tok("Long shift at the hospital today.", return_tensors="pt")
+    with torch.no_grad():
+        merged = AutoModelForCausalLM.from_pretrained(out)(**ids).logits
+        base = AutoModelForCausalLM.from_pretrained(base_model_dir)
+        plain = base(**ids).logits
+        adapted = PeftModel.from_pretrained(base, out / "adapter")(**ids).logits
+    assert torch.allclose(merged, adapted, atol=1e-4), (merged - adapted).abs().max()
+    assert (merged - plain).abs().max() > 1e-3
 
 
 def test_sft_as_two_cpu_processes(tmp_path, base_model_dir):

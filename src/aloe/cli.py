@@ -31,15 +31,17 @@ def check_params(path: str) -> None:
 @click.option("--eval-split", default="data/personas/eval.parquet", show_default=True)
 @click.option("--examples", type=int, default=None, help="override eval.examples")
 @click.option("--turns", type=int, default=None, help="override eval.turns")
-@click.option("--out", type=click.Path(dir_okay=False), default=None, help="also write the metrics JSON here")
+@click.option("--out", type=click.Path(dir_okay=False), default=None,
+              help="write the metrics JSON here, and the per-dialogue records beside it (OUT.records.jsonl) "
+                   "for `aloe compare`")
 def eval_cmd(model, base_url, api_key_env, params_path, eval_split, examples, turns, out) -> None:
     """Run the ALOE benchmark on any model and print AL by turn, IR and intervals."""
     from rich.console import Console
     from rich.table import Table
 
-    from aloe.evaluation.benchmark import evaluate
+    from aloe.evaluation.runner import evaluate
     from aloe.evaluation.subject import local_subject
-    from aloe.files import write_json
+    from aloe.files import write_json, write_jsonl
     from aloe.llm.client import make_backend
     from aloe.params import OpenAIBackendParams
 
@@ -50,20 +52,47 @@ def eval_cmd(model, base_url, api_key_env, params_path, eval_split, examples, tu
                                                                 base_url=base_url, api_key_env=api_key_env))
     else:
         backend = local_subject(model, params)
-    llm, _, metrics = evaluate(params, cfg, backend, eval_split)
+    llm, records, metrics = evaluate(params, cfg, backend, eval_split)
     table = Table(title=f"ALOE: {model}")
-    table.add_column("turn", justify="right")
-    table.add_column("AL", justify="right")
-    for k, al in enumerate(metrics["AL"], start=1):
-        table.add_row(str(k), f"{al:.3f}")
+    for column in ("turn", "AL", "n"):
+        table.add_column(column, justify="right")
+    for k, (al, n) in enumerate(zip(metrics["AL"], metrics["AL_n"], strict=True), start=1):
+        table.add_row(str(k), "-" if al is None else f"{al:.3f}", str(n))
     console = Console()
     console.print(table)
     console.print(f"AL_mean {metrics['AL_mean']} {metrics['AL_mean_ci95']}  IR {metrics['IR']} "
                   f"{metrics['IR_ci95']}  R2 {metrics['R2']}  N_IR {metrics['N_IR']}  "
-                  f"examples {metrics['n_examples']}  judge_missing {metrics['judge_missing']}")
+                  f"examples {metrics['n_examples']} ({metrics['clusters']} profiles)  judge_missing "
+                  f"{metrics['judge_missing']}  stopped_early {metrics['stopped_early']}  "
+                  f"scores read by {metrics['score_methods']}")
     if out:
         write_json(out, metrics)
+        write_jsonl(records_path(out), records)
     llm.close()
+
+
+def records_path(out: str) -> str:
+    return str(out).removesuffix(".json") + ".records.jsonl"
+
+
+@main.command("compare")
+@click.argument("a", type=click.Path(exists=True, dir_okay=False))
+@click.argument("b", type=click.Path(exists=True, dir_okay=False))
+@click.option("--bootstrap", default=1000, show_default=True, help="cluster-bootstrap resamples")
+@click.option("--seed", default=0, show_default=True)
+def compare_cmd(a: str, b: str, bootstrap: int, seed: int) -> None:
+    """Paired difference A - B of two `aloe eval --out` runs (or data/eval/<variant>.jsonl):
+    AL_mean and IR with cluster-bootstrap intervals, on the same examples and seeds."""
+    from aloe.evaluation.metrics import compare
+    from aloe.evaluation.records import load_records, paired_tables
+
+    def records(path: str) -> list[dict]:
+        return load_records(records_path(path) if path.endswith(".json") else path)
+
+    scores_a, scores_b, clusters = paired_tables(records(a), records(b), (a, b))
+    r = compare(scores_a, scores_b, clusters, bootstrap, seed)
+    click.echo(f"A - B: AL_mean {r['AL_mean']} {r['AL_mean_ci95']} (p {r['AL_mean_p']}); IR {r['IR']} "
+               f"{r['IR_ci95']} (p {r['IR_p']}); {r['n']} examples in {r['clusters']} profiles")
 
 
 @main.command()

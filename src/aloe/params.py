@@ -42,6 +42,7 @@ class BaseModelParams(Strict):
 class TransformersBackendParams(Strict):
     type: Literal["transformers"]
     model: str = Field("models/base", description="local model dir (or hub id when online)")
+    revision: str | None = Field(None, description="hub revision when model is a hub id")
     batch_size: PositiveInt = 16
     device: Literal["auto", "cpu", "cuda"] = "auto"
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
@@ -145,7 +146,7 @@ class RoleTokens(Strict):
     user: PositiveInt = 64
     inducer: PositiveInt = 96
     responder: PositiveInt = 80
-    judge: PositiveInt = 4
+    judge: PositiveInt = 8
 
 
 class TreesParams(Strict):
@@ -153,8 +154,13 @@ class TreesParams(Strict):
     turns: Annotated[int, Field(ge=1, le=50)] = 3
     min_turns: PositiveInt = 1
     max_attempts: PositiveInt = 3
+    retry_temperature: Annotated[float, Field(gt=0.0, le=2.0)] = 0.7
     judge_disagreement: Literal["average", "tie", "hinted"] = "average"
+    judge_margin: Annotated[float, Field(ge=0.0, le=0.5)] = 0.1
+    judge_min_mass: Probability = 0.5
     judge_logprobs: bool = True
+    on_weak_judge: Literal["warn", "fail"] = "warn"
+    min_judge_accuracy: Probability = 0.6
     temperature: RoleSettings = RoleSettings()
     max_tokens: RoleTokens = RoleTokens()
 
@@ -167,6 +173,7 @@ class TreesParams(Strict):
 
 class PairsParams(Strict):
     conversations: str | None = Field(None, description="paper-format conversations.jsonl; null = our trees")
+    min_margin: Annotated[float, Field(ge=0.0, le=0.5)] = 0.0
     validation_fraction: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.15
 
 
@@ -235,14 +242,21 @@ class EvalRoleFloats(Strict):
 class EvalRoleTokens(Strict):
     user: PositiveInt = 48
     model: PositiveInt = 64
-    judge: PositiveInt = 2
+    judge: PositiveInt = 8
+
+
+class JudgeCheckParams(Strict):
+    pairs: Annotated[int, Field(ge=2)] = 16
+    bootstrap: Annotated[int, Field(ge=0)] = 1000
 
 
 class EvalParams(Strict):
     paper_files: PersonaFiles = Field(PersonaFiles(), description="paper-format eval profiles/personalities")
-    examples: PositiveInt | None = Field(6, description="first N benchmark examples; null = all (paper: 100)")
+    examples: PositiveInt | None = Field(6, description="a seeded sample stratified over profiles; null = all")
     turns: Annotated[int, Field(ge=1, le=50)] = 3
     max_attempts: PositiveInt = 3
+    retry_temperature: Annotated[float, Field(gt=0.0, le=2.0)] = 0.7
+    judge_min_mass: Probability = 0.5
     bootstrap: Annotated[int, Field(ge=0)] = 1000
     batch_size: PositiveInt = 32
     temperature: EvalRoleFloats = EvalRoleFloats()
@@ -257,6 +271,7 @@ class Params(Strict):
     llm: LLMParams = LLMParams()
     personas: PersonasParams = PersonasParams()
     trees: TreesParams = TreesParams()
+    judge_check: JudgeCheckParams = JudgeCheckParams()
     pairs: PairsParams = PairsParams()
     train: TrainingParams = TrainingParams()
     wandb: WandbParams = WandbParams()

@@ -6,31 +6,36 @@ One turn of one tree, as in the paper:
             what the user has revealed so far ("inferred" profile/personality);
   responder answers twice: once with the inferred persona as a hint, once without;
   judge     sees the true persona and picks the reply the user would prefer. It is
-            asked in both orders; agreeing verdicts decide, disagreements follow
-            ``judge_disagreement`` (swap-averaged probability, tie, or hinted).
+            asked in both orders and the label rule (aloe.judging.labels) turns the
+            two readings into a preference or a tie.
 Both replies are kept (the tree); a seeded coin picks which one continues.
 
-All active trees advance one role-step at a time, so each step is one batched
-call per role. Every request's seed derives from (seed, persona, turn, role,
-attempt), so a rerun reproduces the same trees and the response cache replays
-the calls a killed run already paid for.
+All active trees advance one step at a time, and independent role calls share a
+batch (both responders; both judge orders). Every request's seed derives from
+(seed, persona, turn, role, attempt), so a rerun reproduces the same trees and
+the response cache replays the calls a killed run already paid for. Unusable
+user, inducer or responder output is re-asked and then cuts the tree; an
+unusable judge order makes that turn a tie, and the tree goes on.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import random
 from dataclasses import dataclass, field
 
+from aloe.conversations.parsing import clean_message, parse_inducer
+from aloe.judging.labels import decide
+from aloe.judging.questions import pair_question
+from aloe.judging.verdicts import read_verdict
 from aloe.llm.base import ChatRequest
 from aloe.llm.client import LLM
-from aloe.llm.reask import ask_until_usable
+from aloe.llm.reask import ask_until_usable, sampling
+from aloe.params import TreesParams
 from aloe.prompts import render
-from aloe.conversations.parsing import clean_message, parse_inducer, parse_verdict, verdict_from_logprobs
+from aloe.seeds import derive_seed
 
 log = logging.getLogger(__name__)
-
 
 # One worked example, as chat turns (the paper used two): small models copy the format.
 INDUCER_SHOT = [
@@ -40,10 +45,9 @@ INDUCER_SHOT = [
         personality="Curious, witty, sociable, a good listener.")},
     {"role": "assistant", "content": render("inducer_example_answer").strip()},
 ]
-
-
-def derive_seed(*parts) -> int:
-    return int.from_bytes(hashlib.sha256("/".join(map(str, parts)).encode()).digest()[:4], "little") >> 1
+ROLE_KIND = {"user": "user", "inducer": "inducer", "hinted": "responder", "plain": "responder",
+             "judge_ab": "judge", "judge_ba": "judge"}
+JUDGE_ORDERS = {"judge_ab": ("hinted", "plain"), "judge_ba": ("plain", "hinted")}
 
 
 @dataclass
@@ -62,25 +66,14 @@ class Tree:
         return "\n".join(f"{'A' if m['role'] == 'user' else 'B'}: {m['content']}" for m in self.history)
 
 
-@dataclass(frozen=True)
-class TreeConfig:
-    turns: int
-    min_turns: int
-    max_attempts: int
-    judge_disagreement: str  # average | tie | hinted
-    judge_logprobs: bool
-    temperature: dict
-    max_tokens: dict
-    seed: int
-
-
 class TreeBuilder:
-    def __init__(self, llm: LLM, cfg: TreeConfig):
+    def __init__(self, llm: LLM, cfg: TreesParams, seed: int):
         self.llm = llm
         self.cfg = cfg
+        self.seed = seed
 
     def build(self, personas: list[dict]) -> list[Tree]:
-        trees = [Tree(p["persona_id"], p["profile"], p["personality"], derive_seed(self.cfg.seed, p["persona_id"]))
+        trees = [Tree(p["persona_id"], p["profile"], p["personality"], derive_seed(self.seed, p["persona_id"]))
                  for p in personas]
         for turn in range(self.cfg.turns):
             active = [t for t in trees if t.failure is None]
@@ -89,36 +82,32 @@ class TreeBuilder:
             for step in (self._user, self._inducer, self._responders, self._judge):
                 active = step(active, turn)
             self._continue(active, turn)
-            log.info("turn %d: %d trees advanced, %d failed so far", turn + 1, len(active),
+            log.info("turn %d: %d trees advanced, %d cut so far", turn + 1, len(active),
                      sum(t.failure is not None for t in trees))
         return trees
 
-    def _request(self, tree: Tree, role: str, turn: int, attempt: int, messages: list[dict],
-                 top_logprobs: int = 0) -> ChatRequest:
-        key = "judge" if role.startswith("judge") else "responder" if role in ("hinted", "plain") else role
+    def _request(self, tree: Tree, role: str, turn: int, attempt: int, messages: list[dict]) -> ChatRequest:
+        kind = ROLE_KIND[role]
+        top_logprobs = 20 if kind == "judge" and self.cfg.judge_logprobs else 0
         return ChatRequest.from_messages(
-            messages, max_tokens=self.cfg.max_tokens[key], temperature=self.cfg.temperature[key],
-            top_p=0.95 if self.cfg.temperature[key] > 0 else 1.0,
-            seed=derive_seed(tree.seed, turn, role, attempt), top_logprobs=top_logprobs)
+            messages, max_tokens=getattr(self.cfg.max_tokens, kind), top_logprobs=top_logprobs,
+            seed=derive_seed(tree.seed, turn, role, attempt),
+            **sampling(getattr(self.cfg.temperature, kind), attempt, self.cfg.retry_temperature))
 
-    def _retrying(self, trees: list[Tree], turn: int, role: str, llm_role: str, messages, parse,
-                  top_logprobs: int = 0) -> list[Tree]:
-        """Ask ``role`` for every tree, re-asking with a new seed while the output is unusable;
-        a tree whose output stays unusable is cut at this turn.
+    def _ask(self, items: list[tuple[Tree, str]], turn: int, messages, parse) -> list:
+        """Ask every (tree, role) item in one batch per attempt; returns the answers in order."""
+        return ask_until_usable(self.llm, ROLE_KIND[items[0][1]] if items else "user", items,
+                                lambda item, attempt: self._request(item[0], item[1], turn, attempt, messages(*item)),
+                                parse, self.cfg.max_attempts)
 
-        ``parse`` takes the ChatResult and returns the value to keep, or None.
-        """
-        answers = ask_until_usable(
-            self.llm, llm_role, trees,
-            lambda t, attempt: self._request(t, role, turn, attempt, messages(t), top_logprobs=top_logprobs),
-            parse, self.cfg.max_attempts)
-        for tree, answer in zip(trees, answers):
+    def _keep(self, items: list[tuple[Tree, str]], answers: list, turn: int) -> None:
+        """Store usable answers; cut a tree whose answer stayed unusable."""
+        for (tree, role), answer in zip(items, answers, strict=True):
+            tree.pending.setdefault("attempts", {})[role] = answer.attempts
             if answer.value is None:
                 tree.failure = f"turn {turn + 1}: {role} output unusable after {self.cfg.max_attempts} attempts"
             else:
                 tree.pending[role] = answer.value
-                tree.pending.setdefault("attempts", {})[role] = answer.attempts
-        return [t for t in trees if t.failure is None]
 
     def _user(self, trees: list[Tree], turn: int) -> list[Tree]:
         for t in trees:
@@ -126,63 +115,62 @@ class TreeBuilder:
             if turn == 0:
                 t.simulator = [{"role": "user", "content": render("user_simulator", profile=t.profile,
                                                                    personality=t.personality)}]
-        return self._retrying(trees, turn, "user", "user", lambda t: t.simulator, lambda r: clean_message(r.text))
+        items = [(t, "user") for t in trees]
+        self._keep(items, self._ask(items, turn, lambda t, _: t.simulator, lambda r: clean_message(r.text)), turn)
+        return [t for t in trees if t.failure is None]
 
     def _inducer(self, trees: list[Tree], turn: int) -> list[Tree]:
-        def messages(t: Tree) -> list[dict]:
+        def messages(t: Tree, _role: str) -> list[dict]:
             conversation = t.transcript() + ("\n" if t.history else "") + f"A: {t.pending['user']}"
             return INDUCER_SHOT + [{"role": "user", "content": render(
                 "inducer", conversation=conversation, profile=t.profile, personality=t.personality)}]
 
-        return self._retrying(trees, turn, "inducer", "inducer", messages, lambda r: parse_inducer(r.text))
+        items = [(t, "inducer") for t in trees]
+        self._keep(items, self._ask(items, turn, messages, lambda r: parse_inducer(r.text)), turn)
+        return [t for t in trees if t.failure is None]
 
     def _responders(self, trees: list[Tree], turn: int) -> list[Tree]:
-        def hinted(t: Tree) -> list[dict]:
+        """Both replies of every tree in one batch: with the inferred persona as a hint, and without."""
+        def messages(t: Tree, role: str) -> list[dict]:
+            if role == "plain":
+                return t.history + [{"role": "user", "content": render("responder_plain", message=t.pending["user"])}]
             profile, personality = t.pending["inducer"]
             return t.history + [{"role": "user", "content": render(
                 "responder_hint", message=t.pending["user"], inferred_profile=profile,
                 inferred_personality=personality)}]
 
-        def plain(t: Tree) -> list[dict]:
-            return t.history + [{"role": "user", "content": render("responder_plain", message=t.pending["user"])}]
-
-        trees = self._retrying(trees, turn, "hinted", "responder", hinted, lambda r: clean_message(r.text))
-        return self._retrying(trees, turn, "plain", "responder", plain, lambda r: clean_message(r.text))
+        items = [(t, role) for t in trees for role in ("hinted", "plain")]
+        self._keep(items, self._ask(items, turn, messages, lambda r: clean_message(r.text)), turn)
+        return [t for t in trees if t.failure is None]
 
     def _judge(self, trees: list[Tree], turn: int) -> list[Tree]:
-        """Ask in both orders; agreement decides, disagreement follows ``judge_disagreement``."""
-        for order, (a, b) in (("ab", ("hinted", "plain")), ("ba", ("plain", "hinted"))):
-            def messages(t: Tree, a=a, b=b) -> list[dict]:
-                return [{"role": "user", "content": render("judge_pair", profile=t.profile, personality=t.personality,
-                                                           first=t.pending[a], second=t.pending[b])}]
+        """Both orders of every tree in one batch; an order that stays unreadable is missing (a tie)."""
+        def messages(t: Tree, order: str) -> list[dict]:
+            first, second = JUDGE_ORDERS[order]
+            return pair_question(t.profile, t.personality, t.pending[first], t.pending[second])
 
-            def parse(r, order=order) -> dict | None:
-                verdict, p_first = verdict_from_logprobs(r.first_token_logprobs)
-                verdict = verdict or parse_verdict(r.text)
-                if verdict is None:
-                    return None
-                return {"raw": r.text, "verdict": verdict, "p_first": p_first,
-                        "hinted_won": (verdict == "first") == (order == "ab")}
+        def parse(result):
+            reading = read_verdict(result, self.cfg.judge_min_mass)
+            return None if reading.verdict is None else reading
 
-            trees = self._retrying(trees, turn, f"judge_{order}", "judge", messages, parse,
-                                   top_logprobs=20 if self.cfg.judge_logprobs else 0)
+        items = [(t, order) for t in trees for order in JUDGE_ORDERS]
+        answers = self._ask(items, turn, messages, parse)
+        readings = {}
+        for (tree, order), answer in zip(items, answers, strict=True):
+            tree.pending.setdefault("attempts", {})[order] = answer.attempts
+            reading = answer.value or read_verdict(answer.result, self.cfg.judge_min_mass)
+            raw = answer.result.text if answer.result.ok else answer.result.error
+            readings[id(tree), order] = reading
+            tree.pending[order] = {"raw": raw, **reading.to_json()}
         for t in trees:
-            ab, ba = t.pending.pop("judge_ab"), t.pending.pop("judge_ba")
-            agree = ab["hinted_won"] == ba["hinted_won"]
-            # Swap-and-average: P(hinted preferred) over both orders cancels a pure position bias.
-            p_hinted = None
-            if ab["p_first"] is not None and ba["p_first"] is not None:
-                p_hinted = (ab["p_first"] + 1.0 - ba["p_first"]) / 2
-            if agree:
-                hinted_won = ab["hinted_won"]
-            elif self.cfg.judge_disagreement == "hinted":
-                hinted_won = True
-            elif self.cfg.judge_disagreement == "average" and p_hinted is not None and p_hinted != 0.5:
-                hinted_won = p_hinted > 0.5
-            else:
-                hinted_won = None  # a tie: kept in the tree, dropped from the pairs
-            t.pending["judge"] = {"order_ab": ab, "order_ba": ba, "agree": agree, "p_hinted": p_hinted,
-                                  "hinted_won": hinted_won}
+            ab, ba = readings[id(t), "judge_ab"], readings[id(t), "judge_ba"]
+            label = decide(ab, ba, self.cfg.judge_disagreement, self.cfg.judge_margin)
+            agree = None if ab.verdict is None or ba.verdict is None else (ab.verdict == "first") == (
+                ba.verdict == "second")
+            t.pending["judge"] = {"order_ab": t.pending.pop("judge_ab"), "order_ba": t.pending.pop("judge_ba"),
+                                  "agree": agree, "p_hinted": label.p_subject, "margin": label.margin,
+                                  "source": label.source, "tie_reason": label.tie_reason,
+                                  "hinted_won": label.subject_won}
         return trees
 
     def _continue(self, trees: list[Tree], turn: int) -> None:
@@ -196,7 +184,7 @@ class TreeBuilder:
                 "user": p["user"], "assistant": {"preferred": preferred, "rejected": rejected}, "chosen": chosen,
                 "inferred_profile": p["inducer"][0], "inferred_personality": p["inducer"][1],
                 "hinted": "preferred" if hinted_preferred else "rejected", "tie": p["judge"]["hinted_won"] is None,
-                "judge": p["judge"], "attempts": p["attempts"],
+                "margin": p["judge"]["margin"], "judge": p["judge"], "attempts": p["attempts"],
             })
             t.history += [{"role": "user", "content": p["user"]}, {"role": "assistant", "content": reply}]
             t.simulator += [{"role": "assistant", "content": p["user"]},

@@ -3,8 +3,11 @@
 For turn k of a conversation, the prompt is the history along the branch that
 actually continued, ending with user message k; ``chosen``/``rejected`` are the
 two assistant replies at that turn (DPO), and the SFT completion is the
-preferred one. Ties (the judge disagreed with itself) and identical replies
-carry no preference and are dropped. Works on our trees.jsonl and on the
+preferred one. Ties (no label under the label rule), identical replies and
+labels with a margin below ``min_margin`` carry no usable preference and are
+dropped, each counted. Every row carries the label's margin and source
+(``agree``, ``average``, ``hinted``; ``paper`` for the paper's data, which has
+no margin and is never dropped by ``min_margin``). Works on our trees.jsonl and on the
 paper's released conversations.jsonl (where ``rejected`` may also be a list).
 """
 
@@ -48,18 +51,22 @@ def _as_list(value) -> list[str]:
     return [v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str)]
 
 
-def flatten(record: dict) -> tuple[list[dict], list[dict], dict]:
+def flatten(record: dict, min_margin: float = 0.0) -> tuple[list[dict], list[dict], dict]:
     """(DPO rows, SFT rows, counts of what was dropped) for one conversation."""
     cid = conversation_id(record)
-    dpo, sft, dropped = [], [], {"ties": 0, "identical": 0}
+    dpo, sft, dropped = [], [], {"ties": 0, "identical": 0, "below_min_margin": 0}
     history: list[dict] = []
     for k, turn in enumerate(record["conversations"]):
         history.append({"role": "user", "content": turn["user"].strip()})
         preferred = turn["assistant"]["preferred"].strip()
         rejected = [r.strip() for r in _as_list(turn["assistant"]["rejected"])]
-        meta = {"conversation_id": cid, "turn": k + 1}
+        judge = turn.get("judge") or {}
+        meta = {"conversation_id": cid, "turn": k + 1, "margin": turn.get("margin"),
+                "label_source": judge.get("source", "paper")}
         if turn.get("tie"):
             dropped["ties"] += 1
+        elif meta["margin"] is not None and meta["margin"] < min_margin:
+            dropped["below_min_margin"] += 1
         else:
             answer = [{"role": "assistant", "content": preferred}]
             sft.append({"prompt": list(history), "completion": answer, **meta})

@@ -1,23 +1,41 @@
-"""metrics/trees.json: how many trees, how long, how consistent the judge was."""
+"""metrics/trees.json: how many trees, how long, and how much of them the judge labelled.
+
+Every number is over the turns of the kept trees. ``label_rate`` is the share of
+turns that became a preference (the rest are ties, counted by reason);
+``position_bias`` the share of order verdicts that said "first" (0.5 = none,
+1.0 = the judge reads only the position); ``mean_margin`` the mean
+|P(hinted preferred) - 0.5| over labelled turns.
+"""
 
 from __future__ import annotations
+
+from collections import Counter
 
 
 def tree_metrics(trees: list, kept: list, calls: dict) -> dict:
     turns = [turn for t in kept for turn in t.turns]
-    agreed = [turn for turn in turns if turn["judge"]["agree"]]
-    decided = [turn for turn in turns if not turn["tie"]]
+    judges = [turn["judge"] for turn in turns]
+    labelled = [j for j in judges if j["hinted_won"] is not None]
+    orders = [j[o] for j in judges for o in ("order_ab", "order_ba")]
+    said = [o["verdict"] for o in orders if o["verdict"]]
+    margins = [j["margin"] for j in labelled if j["margin"] is not None]
+    share = (lambda k, n: round(k / n, 4) if n else None)  # noqa: E731
     return {
         "trees": len(kept),
         "failed": len(trees) - len(kept),
         "trees_cut": sum(t.failure is not None for t in kept),
         "turns": len(turns),
         "turns_mean": round(len(turns) / len(kept), 3) if kept else 0.0,
-        "judge_consistency": round(len(agreed) / len(turns), 4) if turns else 0.0,
-        "hinted_win_rate": round(sum(t["judge"]["hinted_won"] is True for t in decided) / len(decided), 4)
-        if decided else None,
-        "ties": sum(t["tie"] for t in turns),
-        "resolved_by_average": sum(not t["judge"]["agree"] and not t["tie"] for t in turns),
+        "judge_consistency": share(sum(j["agree"] is True for j in judges), len(judges)),
+        "label_rate": share(len(labelled), len(judges)),
+        "ties": len(judges) - len(labelled),
+        "tie_reasons": dict(Counter(j["tie_reason"] for j in judges if j["hinted_won"] is None)),
+        "label_sources": dict(Counter(j["source"] for j in labelled)),
+        "position_bias": share(said.count("first"), len(said)),
+        "mean_margin": round(sum(margins) / len(margins), 4) if margins else None,
+        "hinted_win_rate": share(sum(j["hinted_won"] is True for j in labelled), len(labelled)),
+        "verdict_methods": dict(Counter(o["method"] for o in orders)),
+        "verdict_conflicts": sum(o["conflict"] for o in orders),
         "retried_turns": sum(any(a > 1 for a in t["attempts"].values()) for t in turns),
         "calls": calls,
     }

@@ -18,10 +18,10 @@ class ChatRequest:
     temperature: float = 0.7
     top_p: float = 1.0
     seed: int = 0
-    top_logprobs: int = 0  # >0: return the top-k log-probabilities of the first generated token
+    top_logprobs: int = 0  # >0: return the k likeliest tokens at every generated position
 
     @classmethod
-    def from_messages(cls, messages: list[dict], **kwargs) -> "ChatRequest":
+    def from_messages(cls, messages: list[dict], **kwargs) -> ChatRequest:
         return cls(messages=tuple((m["role"], m["content"]) for m in messages), **kwargs)
 
     def message_dicts(self) -> list[dict]:
@@ -34,11 +34,17 @@ class ChatRequest:
 
 @dataclass
 class ChatResult:
+    """A completion. ``logprobs`` (when asked for and the backend gives them) has one
+    entry per generated token, in order: ``{"token": text of the generated token,
+    "top": [[token text, log-probability], ...]}`` with the k likeliest tokens at
+    that position, as the OpenAI API reports them. Several entries of ``top`` may
+    read the same once stripped (" 4" and "4"): readers sum them."""
+
     text: str
     finish_reason: str = "stop"  # stop | length | error
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    first_token_logprobs: dict[str, float] | None = None
+    logprobs: list[dict] | None = None
     error: str | None = None
     cached: bool = field(default=False, compare=False)
 
@@ -52,14 +58,15 @@ class ChatResult:
         return data
 
     @classmethod
-    def from_json(cls, data: dict) -> "ChatResult":
+    def from_json(cls, data: dict) -> ChatResult:
         return cls(**data, cached=True)
 
 
 class Backend(Protocol):
     """A model that answers a batch of chat requests, in order."""
 
-    model_id: str  # stable identity of weights + decoding settings, part of every cache key
+    name: str  # the params name of the backend (llm.backends.<name>), for messages
+    model_id: str  # identity of weights, decoding settings and library versions: part of every cache key
     chunk_size: int  # how many requests to hand over at once (one cache commit per chunk)
 
     def generate(self, requests: list[ChatRequest]) -> list[ChatResult]: ...

@@ -2,15 +2,19 @@
 
 Resolves a role to its backend (params ``llm.roles``), serves what it can from
 the response cache, sends the rest to the backend chunk by chunk and commits
-each chunk to the cache before the next (so a kill loses one chunk at most), and
-keeps per-role accounting that stages write into their metrics.
+each chunk to the cache before the next (so a kill loses one chunk at most),
+and keeps per-role accounting in two parts: the workload (calls and tokens of
+every call, cached or not: what the inputs determine, for the metrics files)
+and the run (cache hits, retries, errors, seconds: what this machine and this
+cache state did, for the run log).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from tqdm import tqdm
 
@@ -18,16 +22,25 @@ from aloe.llm.base import Backend, ChatRequest, ChatResult
 from aloe.llm.cache import ResponseCache
 from aloe.params import LLMParams, OpenAIBackendParams
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class RoleStats:
     calls: int = 0
-    cache_hits: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cache_hits: int = 0
     retries: int = 0
     errors: int = 0
     seconds: float = 0.0
+
+    def workload(self) -> dict:
+        return {"calls": self.calls, "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens}
+
+    def run(self) -> dict:
+        return {"cache_hits": self.cache_hits, "retries": self.retries, "errors": self.errors,
+                "seconds": round(self.seconds, 2)}
 
 
 def make_backend(name: str, cfg) -> Backend:
@@ -49,6 +62,7 @@ class LLM:
         self.cache = cache or ResponseCache()
         self.progress = progress
         self.stats: dict[str, RoleStats] = defaultdict(RoleStats)
+        self.without_logprobs: set[str] = set()  # backends that answered a logprobs request without them
         self._backends: dict[str, Backend] = {}
         self._extra: dict[str, Backend] = {}
         for role in roles or tuple(params.roles):
@@ -77,10 +91,9 @@ class LLM:
         backend = self.backend(role)
         stats = self.stats[role]
         keys = [r.cache_key(backend.model_id) for r in requests]
-        found = self.cache.get_many(list(dict.fromkeys(keys)))
+        found = self.cache.get_many(keys)
         results: list[ChatResult | None] = [found.get(k) for k in keys]
         missing = [i for i, r in enumerate(results) if r is None]
-        stats.calls += len(requests)
         stats.cache_hits += len(requests) - len(missing)
         bar = tqdm(total=len(missing), desc=f"{role} ({backend.model_id[:40]})", unit="call",
                    disable=not self.progress or not missing, leave=False)
@@ -92,20 +105,37 @@ class LLM:
             stats.seconds += time.perf_counter() - t0
             if hasattr(backend, "http_attempts"):
                 stats.retries += backend.http_attempts - attempts_before - len(idx)
-            self.cache.put_many(backend.model_id, [(keys[i], r) for i, r in zip(idx, fresh)])
-            for i, r in zip(idx, fresh):
+            self.cache.put_many([(keys[i], r) for i, r in zip(idx, fresh, strict=True)])
+            for i, r in zip(idx, fresh, strict=True):
                 results[i] = r
-                stats.errors += not r.ok
-                stats.prompt_tokens += r.prompt_tokens
-                stats.completion_tokens += r.completion_tokens
             bar.update(len(idx))
         bar.close()
+        for req, res in zip(requests, results, strict=True):
+            stats.calls += 1
+            stats.errors += not res.ok
+            stats.prompt_tokens += res.prompt_tokens
+            stats.completion_tokens += res.completion_tokens
+            if req.top_logprobs and res.ok and res.logprobs is None:
+                self._warn_no_logprobs(role, backend)
         return results  # type: ignore[return-value]
 
+    def _warn_no_logprobs(self, role: str, backend: Backend) -> None:
+        if backend.name in self.without_logprobs:
+            return
+        self.without_logprobs.add(backend.name)
+        log.warning("llm.backends.%s (%s) returns no log-probabilities although role %r asks for them: verdicts "
+                    "and scores are read from the text alone (integer scores; a verdict without a probability, "
+                    "so judge orders that disagree are ties). Serve the judge with vLLM, llama.cpp or an API that "
+                    "returns logprobs to get graded verdicts and expected scores.", backend.name,
+                    backend.model_id[:60], role)
+
     def report(self) -> dict[str, dict]:
-        """Per-role accounting for a stage's metrics file."""
-        return {role: {k: round(v, 2) if isinstance(v, float) else v for k, v in asdict(s).items()}
-                for role, s in sorted(self.stats.items())}
+        """Per-role workload for a stage's metrics file: calls and tokens, cached or not."""
+        return {role: s.workload() for role, s in sorted(self.stats.items())}
+
+    def run_report(self) -> dict[str, dict]:
+        """Per-role run bookkeeping for the stage's run log (never a DVC metric)."""
+        return {role: s.run() for role, s in sorted(self.stats.items())}
 
     def close(self) -> None:
         for b in [*self._backends.values(), *self._extra.values()]:

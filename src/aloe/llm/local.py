@@ -14,12 +14,13 @@ import hashlib
 from pathlib import Path
 
 import torch
+import transformers
 from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig, LogitsProcessor
 
 from aloe.errors import AloeError
 from aloe.llm.base import ChatRequest, ChatResult
+from aloe.model_refs import check_hub_reachable, resolve
 from aloe.params import TransformersBackendParams
-
 
 
 class SeededSampler(LogitsProcessor):
@@ -32,7 +33,7 @@ class SeededSampler(LogitsProcessor):
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         chosen = torch.empty(len(self.requests), dtype=torch.long)
         logits = scores.float().cpu()
-        for i, (req, gen) in enumerate(zip(self.requests, self.generators)):
+        for i, (req, gen) in enumerate(zip(self.requests, self.generators, strict=True)):
             if req.temperature == 0:
                 chosen[i] = int(torch.argmax(logits[i]))
                 continue
@@ -59,33 +60,42 @@ def fingerprint(model_dir: Path) -> str:
     return h.hexdigest()[:16]
 
 
+def resolve_device_dtype(cfg: TransformersBackendParams) -> tuple[str, torch.dtype]:
+    """What ``auto`` means on this machine: cuda + bf16 when a GPU is present, else cpu + fp32."""
+    device = cfg.device if cfg.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+    dtype = {"auto": torch.bfloat16 if device == "cuda" else torch.float32, "float32": torch.float32,
+             "bfloat16": torch.bfloat16, "float16": torch.float16}[cfg.dtype]
+    return device, dtype
+
+
 class TransformersBackend:
     def __init__(self, cfg: TransformersBackendParams, name: str = "local"):
         self.cfg = cfg
         self.name = name
         self.chunk_size = cfg.batch_size * 4
-        path = Path(cfg.model)
-        if path.is_dir():
-            ident = fingerprint(path)
-        elif "/" in cfg.model and not path.exists():
-            ident = cfg.model  # hub id
-        else:
-            raise AloeError(f"llm.backends.{name}.model: {cfg.model!r} does not exist (run `dvc repro base_model`?)")
-        self.model_id = f"transformers:{ident}:{cfg.dtype}:rp{cfg.repetition_penalty}"
+        self.ref = resolve(cfg.model, f"llm.backends.{name}.model")
+        self.device, self.dtype = resolve_device_dtype(cfg)
+        # Everything that changes the tokens this backend produces is in its identity,
+        # hence in every cache key: a changed weight, device, dtype or library misses the cache.
+        weights = fingerprint(self.ref.path) if self.ref.local else f"{cfg.model}@{cfg.revision or 'main'}"
+        self.model_id = (f"transformers:{weights}:{self.device}:{str(self.dtype).removeprefix('torch.')}"
+                         f":rp{cfg.repetition_penalty}:torch-{torch.__version__}"
+                         f":transformers-{transformers.__version__}")
         self._model = None
         self._tokenizer = None
 
     def _load(self) -> None:
         """Load lazily: a stage whose calls are all cached never loads weights."""
-        device = self.cfg.device if self.cfg.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
-        dtype = {"auto": torch.bfloat16 if device == "cuda" else torch.float32, "float32": torch.float32,
-                 "bfloat16": torch.bfloat16, "float16": torch.float16}[self.cfg.dtype]
-        self._tokenizer = AutoTokenizer.from_pretrained(self.cfg.model, padding_side="left")
+        if not self.ref.local:
+            check_hub_reachable(self.ref, f"llm.backends.{self.name}.model", self.cfg.revision)
+        self._tokenizer = AutoTokenizer.from_pretrained(self.cfg.model, revision=self.cfg.revision,
+                                                        padding_side="left")
         if self._tokenizer.pad_token is None:
             self._tokenizer.pad_token = self._tokenizer.eos_token
         if not self._tokenizer.chat_template:
             raise AloeError(f"llm.backends.{self.name}.model: {self.cfg.model} has no chat template")
-        self._model = AutoModelForCausalLM.from_pretrained(self.cfg.model, dtype=dtype).to(device).eval()
+        self._model = AutoModelForCausalLM.from_pretrained(self.cfg.model, revision=self.cfg.revision,
+                                                           dtype=self.dtype).to(self.device).eval()
 
     def generate(self, requests: list[ChatRequest]) -> list[ChatResult]:
         if not requests:
@@ -100,7 +110,8 @@ class TransformersBackend:
         bs = self.cfg.batch_size
         for start in range(0, len(order), bs):
             idx = order[start : start + bs]
-            for i, res in zip(idx, self._generate_batch([requests[i] for i in idx], [prompts[i] for i in idx])):
+            batch = self._generate_batch([requests[i] for i in idx], [prompts[i] for i in idx])
+            for i, res in zip(idx, batch, strict=True):
                 results[i] = res
         return results  # type: ignore[return-value]
 
@@ -119,25 +130,30 @@ class TransformersBackend:
         out = model.generate(**batch, generation_config=config, logits_processor=[SeededSampler(requests)])
         new_tokens = out.sequences[:, batch["input_ids"].shape[1]:].tolist()
         results = []
-        for row, (req, prompt, toks) in enumerate(zip(requests, prompts, new_tokens)):
+        for row, (req, prompt, toks) in enumerate(zip(requests, prompts, new_tokens, strict=True)):
             toks = toks[: req.max_tokens]
             stop = next((k for k, t in enumerate(toks) if t in eos_ids), None)
             text_toks = toks if stop is None else toks[:stop]
-            logprobs = None
-            if req.top_logprobs:
-                lp = torch.log_softmax(out.logits[0][row].float(), dim=-1)
-                top = torch.topk(lp, req.top_logprobs)
-                logprobs = {}
-                for v, t in zip(top.values.tolist(), top.indices.tolist()):
-                    logprobs.setdefault(tok.decode([t]), v)  # keep the likelier of tokens that decode alike
             results.append(ChatResult(
                 text=tok.decode(text_toks, skip_special_tokens=True).strip(),
                 finish_reason="length" if stop is None else "stop",
                 prompt_tokens=len(prompt),
                 completion_tokens=len(text_toks) + (0 if stop is None else 1),
-                first_token_logprobs=logprobs,
+                logprobs=self._top_logprobs(out.logits, row, text_toks, req.top_logprobs) if req.top_logprobs
+                else None,
             ))
         return results
+
+    def _top_logprobs(self, logits: tuple, row: int, generated: list[int], k: int) -> list[dict]:
+        """The k likeliest tokens at every generated position, as the OpenAI API reports them."""
+        decode = self._tokenizer.decode
+        positions = []
+        for pos, token in enumerate(generated):
+            top = torch.topk(torch.log_softmax(logits[pos][row].float(), dim=-1), k)
+            positions.append({"token": decode([token]),
+                              "top": [[decode([t]), round(v, 6)]
+                                      for v, t in zip(top.values.tolist(), top.indices.tolist(), strict=True)]})
+        return positions
 
     def close(self) -> None:
         self._model = None

@@ -1,15 +1,20 @@
 """Re-ask a role until its output is usable, one batched call per attempt.
 
-Tree building and the ALOE benchmark both need this: small models and busy APIs
-sometimes return text that does not parse, and asking again with a new seed
-usually fixes it. Items still unusable are retried together, so every attempt is
-a single batched call, and the caller decides what a final failure means.
+Tree building, the judge check and the ALOE benchmark all need this: small
+models and busy APIs sometimes return text that does not parse. A re-ask must
+be able to change the answer: it carries a new seed, and when the first ask was
+greedy (temperature 0, which ignores the seed) it samples at
+``retry_temperature``. Items still unusable are retried together, so every
+attempt is a single batched call, and the caller decides what a final failure
+means. Because the attempt is part of every request, a resumed run replays each
+attempt from the response cache exactly.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from aloe.llm.base import ChatRequest, ChatResult
 from aloe.llm.client import LLM
@@ -22,10 +27,17 @@ class Answer:
     attempts: int
 
 
+def sampling(temperature: float, attempt: int, retry_temperature: float) -> dict:
+    """Temperature and top-p for an attempt: a greedy first ask is re-asked by sampling."""
+    if attempt > 0 and temperature == 0:
+        temperature = retry_temperature
+    return {"temperature": temperature, "top_p": 0.95 if temperature > 0 else 1.0}
+
+
 def ask_until_usable(llm: LLM, role: str, items: list, request: Callable[[Any, int], ChatRequest],
                      parse: Callable[[ChatResult], Any], max_attempts: int) -> list[Answer]:
-    """One Answer per item. ``request(item, attempt)`` must vary the seed with ``attempt``;
-    ``parse(result)`` returns the value to keep, or None to ask again."""
+    """One Answer per item. ``request(item, attempt)`` must vary the seed with ``attempt``
+    (and use :func:`sampling`); ``parse(result)`` returns the value to keep, or None to ask again."""
     answers: list[Answer | None] = [None] * len(items)
     todo = list(range(len(items)))
     for attempt in range(max_attempts):
@@ -33,7 +45,7 @@ def ask_until_usable(llm: LLM, role: str, items: list, request: Callable[[Any, i
             break
         results = llm.chat(role, [request(items[i], attempt) for i in todo])
         retry = []
-        for i, result in zip(todo, results):
+        for i, result in zip(todo, results, strict=True):
             value = parse(result) if result.ok else None
             answers[i] = Answer(value, result, attempt + 1)
             if value is None:

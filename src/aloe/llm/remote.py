@@ -1,4 +1,4 @@
-"""OpenAI-compatible backend: OpenAI, vLLM, Ollama, llama.cpp server, TGI.
+"""OpenAI-compatible backend: OpenAI, vLLM, Ollama, llama.cpp server, TGI, transformers serve.
 
 The ``openai`` client does the retrying (exponential backoff, honours
 ``Retry-After``/``retry-after-ms``); we set ``max_retries`` and the timeout
@@ -6,12 +6,20 @@ explicitly because its defaults (2 retries, 600 s) suit neither a paid batch job
 nor a flaky self-hosted server. Concurrency is bounded by a semaphore. One
 ``AsyncOpenAI`` per ``generate`` call, because a client is bound to the event
 loop it was created on. HTTP attempts are counted with an httpx hook, so the
-retries the client made on our behalf show up in the metrics.
+retries the client made on our behalf show up in the run log.
+
+Identity: the cache key holds the endpoint, the model name and what the server
+says it serves under that name (``GET /models``: the model's ``root`` path on
+vLLM, its owner on OpenAI), so a server restarted with other weights under the
+same name does not replay old answers.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
+import logging
 import os
 
 import httpx
@@ -21,8 +29,12 @@ from aloe.errors import AloeError
 from aloe.llm.base import ChatRequest, ChatResult
 from aloe.params import OpenAIBackendParams
 
+log = logging.getLogger(__name__)
+
 # Errors that mean the configuration is wrong: retrying other requests cannot help.
 FATAL = (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError)
+# Fields of a /models entry that name what is served; vLLM puts the request time in "created".
+IDENTITY_FIELDS = ("id", "root", "parent", "owned_by", "max_model_len")
 
 
 class OpenAIBackend:
@@ -30,15 +42,49 @@ class OpenAIBackend:
         self.cfg = cfg
         self.name = name
         self.chunk_size = cfg.concurrency * 4
-        self.model_id = f"openai:{cfg.base_url or 'api.openai.com'}:{cfg.model}"
+        self.endpoint = cfg.base_url or "api.openai.com"
         self.http_attempts = 0
         self.api_key = os.environ.get(cfg.api_key_env)
         if not self.api_key:
             raise AloeError(
                 f"llm.backends.{name}: environment variable {cfg.api_key_env} is not set "
-                f"(it must hold the API key for {cfg.base_url or 'api.openai.com'}; "
+                f"(it must hold the API key for {self.endpoint}; "
                 "local servers such as vLLM accept any non-empty value)"
             )
+        self._model_id: str | None = None
+
+    @property
+    def model_id(self) -> str:
+        """Endpoint, model name and a digest of what the server lists under that name."""
+        if self._model_id is None:
+            self._model_id = f"openai:{self.endpoint}:{self.cfg.model}:{self._served_identity()}"
+        return self._model_id
+
+    def _served_identity(self) -> str:
+        client = openai.OpenAI(api_key=self.api_key, base_url=self.cfg.base_url, max_retries=self.cfg.max_retries,
+                               timeout=httpx.Timeout(self.cfg.timeout_s, connect=min(10.0, self.cfg.timeout_s)))
+        try:
+            entries = [m.model_dump() for m in client.models.list()]
+        except openai.APIConnectionError as e:
+            raise AloeError(f"llm.backends.{self.name}: cannot reach {self.endpoint} after "
+                            f"{self.cfg.max_retries} retries ({e.__cause__ or e})") from None
+        except openai.AuthenticationError as e:
+            raise AloeError(f"llm.backends.{self.name}: {self.endpoint} refused the key: {e}") from None
+        except (openai.APIStatusError, openai.APIResponseValidationError, ValueError):
+            log.warning("llm.backends.%s: %s does not list its models (GET /models); the cache key holds only the "
+                        "model name, so a server restarted with other weights under %r would replay old answers",
+                        self.name, self.endpoint, self.cfg.model)
+            return "unlisted"
+        finally:
+            client.close()
+        entry = next((e for e in entries if e.get("id") == self.cfg.model), None)
+        if entry is None:
+            listed = ", ".join(sorted(str(e.get("id")) for e in entries)[:10])
+            log.warning("llm.backends.%s: %s does not list %r (it lists: %s)", self.name, self.endpoint,
+                        self.cfg.model, listed or "nothing")
+            return "unlisted"
+        served = {k: entry[k] for k in IDENTITY_FIELDS if entry.get(k) is not None}
+        return hashlib.sha256(json.dumps(served, sort_keys=True).encode()).hexdigest()[:12]
 
     def generate(self, requests: list[ChatRequest]) -> list[ChatResult]:
         return asyncio.run(self._generate_all(requests)) if requests else []
@@ -57,10 +103,11 @@ class OpenAIBackend:
             async with client:
                 return list(await asyncio.gather(*(self._one(client, gate, r) for r in requests)))
         except FATAL as e:
-            raise AloeError(f"llm.backends.{self.name}: {self.model_id} refused the request: {e}") from None
+            raise AloeError(f"llm.backends.{self.name}: {self.endpoint} refused the request for "
+                            f"{self.cfg.model}: {e}") from None
         except openai.APIConnectionError as e:
             raise AloeError(
-                f"llm.backends.{self.name}: cannot reach {self.cfg.base_url or 'api.openai.com'} "
+                f"llm.backends.{self.name}: cannot reach {self.endpoint} "
                 f"after {self.cfg.max_retries} retries ({e.__cause__ or e})"
             ) from None
 
@@ -73,7 +120,7 @@ class OpenAIBackend:
                     resp = await client.chat.completions.create(
                         model=self.cfg.model, messages=req.message_dicts(), max_tokens=req.max_tokens,
                         temperature=req.temperature, top_p=req.top_p, seed=req.seed, **extra)
-                    return _to_result(resp)
+                    return to_result(resp)
                 except FATAL:
                     raise
                 except (openai.APIStatusError, openai.APITimeoutError) as e:
@@ -89,18 +136,19 @@ class OpenAIBackend:
         pass
 
 
-def _to_result(resp) -> ChatResult:
+def to_result(resp) -> ChatResult:
     choice = resp.choices[0]
     if choice.message is None or choice.message.content is None:
         raise ValueError("response has no message content")
     logprobs = None
     if choice.logprobs and choice.logprobs.content:
-        logprobs = {t.token: t.logprob for t in choice.logprobs.content[0].top_logprobs}
+        logprobs = [{"token": p.token, "top": [[t.token, t.logprob] for t in (p.top_logprobs or [])]}
+                    for p in choice.logprobs.content]
     usage = resp.usage
     return ChatResult(
         text=choice.message.content.strip(),
         finish_reason=choice.finish_reason or "stop",
         prompt_tokens=usage.prompt_tokens if usage else 0,
         completion_tokens=usage.completion_tokens if usage else 0,
-        first_token_logprobs=logprobs,
+        logprobs=logprobs,
     )

@@ -10,6 +10,7 @@ Retry-After, 500, stalls past the client timeout, truncated and malformed bodies
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import random
 import threading
@@ -62,19 +63,24 @@ Generate = Callable[[list[ChatRequest]], list[ChatResult]]
 def echo_generate(requests: list[ChatRequest]) -> list[ChatResult]:
     """Model-free responder for client-side tests and benchmarks: repeats the last message."""
     return [ChatResult(text=f"echo: {r.messages[-1][1]}"[: 4 * r.max_tokens], prompt_tokens=1,
-                       completion_tokens=1, first_token_logprobs={"echo": 0.0} if r.top_logprobs else None)
+                       completion_tokens=1, logprobs=[{"token": "echo", "top": [["echo", 0.0]]}] if r.top_logprobs
+                       else None)
             for r in requests]
 
 
 class ChatServer:
     def __init__(self, generate: Generate = echo_generate, model_name: str = "aloe-local",
-                 faults: FaultPlan | None = None, max_batch: int = 32, batch_window_s: float = 0.01):
+                 faults: FaultPlan | None = None, max_batch: int = 32, batch_window_s: float = 0.01,
+                 logprobs: bool = True, root: str | None = None):
         self.generate = generate
         self.model_name = model_name
         self.faults = faults or FaultPlan()
         self.max_batch = max_batch
         self.batch_window_s = batch_window_s
+        self.logprobs = logprobs  # False: answer like a server that never returns log-probabilities
+        self.root = root  # what /v1/models says is served under model_name (vLLM: the weights' path)
         self.requests_seen = 0
+        self.api_keys_seen: set[str] = set()  # bearer tokens received (tests check a key was really sent)
         self._queue: asyncio.Queue | None = None
 
     def app(self) -> web.Application:
@@ -112,10 +118,14 @@ class ChatServer:
                     fut.done() or fut.set_exception(e)
 
     async def _models(self, request: web.Request) -> web.Response:
-        return web.json_response({"object": "list", "data": [{"id": self.model_name, "object": "model"}]})
+        entry = {"id": self.model_name, "object": "model", "created": int(time.time()), "owned_by": "aloe"}
+        if self.root:
+            entry["root"] = self.root
+        return web.json_response({"object": "list", "data": [entry]})
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         self.requests_seen += 1
+        self.api_keys_seen.add(request.headers.get("Authorization", "").removeprefix("Bearer "))
         fault = self.faults.draw()
         if fault == "rate_limit":
             ms = int(self.faults.retry_after_s * 1000)
@@ -140,6 +150,8 @@ class ChatServer:
             return web.json_response({"error": {"message": str(e)}}, status=500)
         if self.faults.latency_s:
             await asyncio.sleep(self.faults.latency_s)
+        if not (self.logprobs and body.get("logprobs")):
+            result = dataclasses.replace(result, logprobs=None)
         payload = json.dumps(self._completion(result, body.get("model", self.model_name)))
         if fault == "truncated":
             return web.Response(text=payload[: len(payload) // 2], content_type="application/json")
@@ -150,11 +162,12 @@ class ChatServer:
     @staticmethod
     def _completion(result: ChatResult, model: str) -> dict:
         logprobs = None
-        if result.first_token_logprobs:
-            top = [{"token": t, "logprob": lp, "bytes": None} for t, lp in result.first_token_logprobs.items()]
-            first = top[0]
-            logprobs = {"content": [{"token": first["token"], "logprob": first["logprob"], "bytes": None,
-                                     "top_logprobs": top}]}
+        if result.logprobs:  # the OpenAI shape: every generated token with its top alternatives
+            logprobs = {"content": [
+                {"token": p["token"], "bytes": None,
+                 "logprob": next((lp for t, lp in p["top"] if t == p["token"]), p["top"][0][1] if p["top"] else 0.0),
+                 "top_logprobs": [{"token": t, "logprob": lp, "bytes": None} for t, lp in p["top"]]}
+                for p in result.logprobs]}
         return {
             "id": f"chatcmpl-{uuid.uuid4().hex[:12]}", "object": "chat.completion", "created": int(time.time()),
             "model": model,
@@ -195,3 +208,32 @@ class BackgroundServer:
         asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(timeout=30)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
+
+
+def main() -> None:
+    """``python -m aloe.llm.server``: the loopback server as its own process, for benchmarks
+    (a server in the client's process would share its GIL). Not a way to serve users:
+    the README points them to `transformers serve` and vLLM."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--model", help="a model dir served by the local backend; omit to echo")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every response")
+    args = parser.parse_args()
+    faults = FaultPlan(latency_s=args.latency)
+    if args.model:
+        from aloe.llm.local import TransformersBackend
+        from aloe.params import TransformersBackendParams
+
+        backend = TransformersBackend(TransformersBackendParams(type="transformers", model=args.model,
+                                                                batch_size=args.batch_size))
+        server = ChatServer(backend.generate, model_name=args.model, faults=faults, max_batch=args.batch_size)
+    else:
+        server = ChatServer(echo_generate, model_name="echo", faults=faults, batch_window_s=0.0)
+    web.run_app(server.app(), host="127.0.0.1", port=args.port, print=None)
+
+
+if __name__ == "__main__":
+    main()

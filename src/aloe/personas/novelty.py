@@ -17,7 +17,7 @@ def greedy_novel(emb: np.ndarray, threshold: float, kept: np.ndarray | None = No
 
     ``kept`` holds embeddings already in the pool; every row is compared to them too.
     """
-    dim = emb.shape[1] if emb.ndim == 2 else 384
+    dim = emb.shape[1]
     pool = [kept] if kept is not None and len(kept) else []
     keep = np.zeros(len(emb), dtype=bool)
     for start in range(0, len(emb), block):

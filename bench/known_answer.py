@@ -1,0 +1,212 @@
+"""Known-answer experiment: a planted preference travels from the judge through DPO to
+the benchmark, and reverses when the labels are reversed.
+
+The judge is a rule, served over the same OpenAI-compatible HTTP a real judge uses
+(the project's loopback server), with log-probabilities like a real endpoint.
+Every other role stays the embedded model; nothing in src/aloe knows the judge is
+a rule. The rule, fixed before any result was seen:
+
+    persona words of a reply = distinct content words (4+ letters, not a stopword,
+    a plural "s" dropped) of the persona's profile and personality that the reply uses.
+    Pairwise: P(first) = sigmoid(3 * (words(first) - words(second))); an equal count
+    gives 0.5, which the label rule makes a tie.
+    Scoring (the benchmark): score = min(5, 1 + 2 * words), with 0.8 of the
+    probability on that digit and the rest on its neighbours.
+
+A persona prefers a reply that talks about its own life, as the paper's personas
+do; a small model can learn it by picking up the user's own topics. Two runs in
+throwaway copies of this checkout, sharing the response cache:
+
+    planted   the pairwise rule as above;
+    reversed  the pairwise rule prefers FEWER persona words (the benchmark's scoring
+              rule is unchanged), so DPO is trained towards the opposite.
+The trees' conversations are identical in both (the same cached simulator,
+inducer and responders; the continuation coin does not depend on the verdict):
+only the labels flip.
+
+    python bench/known_answer.py --out bench/results/known_answer.json
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import shutil
+import time
+from pathlib import Path
+
+import click
+
+from aloe.llm.base import ChatRequest, ChatResult
+from aloe.llm.server import BackgroundServer, ChatServer
+from common import project_env, sh, throwaway_project, write_result
+
+STOPWORDS = set("""about above after again against also because been before being below between both could
+does doing down during each even every from further have having here hers herself himself into itself just
+like love loves make more most much myself never only other ours ourselves over really same should some such
+than that their theirs them themselves then there these they this those through under until very what when
+where which while will with would your yours yourself yourselves always often usually sometimes enjoy enjoys
+things thing people person years year old life time work works working""".split())
+STAGES = ("base_model", "personas_generate", "personas_filter", "judge_check", "trees", "pairs", "sft", "dpo",
+          "aloe_eval@base", "aloe_eval@sft", "aloe_eval@dpo", "aloe_compare")
+
+
+def words(text: str) -> set[str]:
+    return {w.removesuffix("s") for w in re.findall(r"[a-z]{4,}", text.lower()) if w not in STOPWORDS}
+
+
+def persona_words(reply: str, profile: str, personality: str) -> int:
+    return len(words(reply) & (words(profile) | words(personality)))
+
+
+def field(prompt: str, name: str) -> str:
+    m = re.search(rf"^{re.escape(name)}: (.*?)(?:\n\n|\n[A-Z][\w' ]*: |\Z)", prompt, re.M | re.S)
+    return m.group(1).strip() if m else ""
+
+
+class RuleJudge:
+    """Answers our two judge prompts (src/aloe/prompts/judge_pair.txt, judge_score.txt) by the rule."""
+
+    def __init__(self, reverse_pairs: bool = False):
+        self.sign = -1 if reverse_pairs else 1
+
+    def generate(self, requests: list[ChatRequest]) -> list[ChatResult]:
+        return [self.answer(r.messages[-1][1]) for r in requests]
+
+    def answer(self, prompt: str) -> ChatResult:
+        profile, personality = field(prompt, "Profile"), field(prompt, "Personality")
+        if "Message 1:" in prompt:
+            delta = (persona_words(field(prompt, "Message 1"), profile, personality)
+                     - persona_words(field(prompt, "Message 2"), profile, personality))
+            p_first = 1 / (1 + math.exp(-3 * self.sign * delta))
+            word = "first" if p_first >= 0.5 else "second"
+            return answer(word, {"first": p_first, "second": 1 - p_first})
+        if "Chatbot's reply:" in prompt:
+            score = min(5, 1 + 2 * persona_words(field(prompt, "Chatbot's reply"), profile, personality))
+            near = [d for d in (score - 1, score + 1) if 1 <= d <= 5]
+            return answer(str(score), {str(score): 0.8, **{str(d): 0.2 / len(near) for d in near}})
+        return ChatResult(text="", finish_reason="error", error="the rule judge answers only judge prompts")
+
+
+def answer(token: str, probabilities: dict[str, float]) -> ChatResult:
+    top = [[t, math.log(max(p, 1e-9))] for t, p in sorted(probabilities.items(), key=lambda kv: -kv[1])]
+    return ChatResult(text=token, prompt_tokens=100, completion_tokens=1, logprobs=[{"token": token, "top": top}])
+
+
+def overrides(url: str, args: dict) -> dict:
+    return {
+        "llm": {"backends": {"local": {"type": "transformers", "model": "models/base", "batch_size": 32},
+                             "rule": {"type": "openai", "model": "rule-judge", "base_url": url,
+                                      "api_key_env": "ALOE_RULE_JUDGE_KEY", "concurrency": 64}},
+                "roles": {"persona_writer": "local", "user": "local", "inducer": "local", "responder": "local",
+                          "judge": "rule"}},
+        "judge_check": {"pairs": 8},
+        "trees": {"personas": args["trees"], "turns": args["turns"], "judge_disagreement": "average"},
+        "sft": {"max_steps": args["sft_steps"], "batch_size": 4, "learning_rate": args["lr"]},
+        "dpo": {"epochs": args["dpo_epochs"], "batch_size": 4, "learning_rate": args["lr"], "beta": args["beta"],
+                "lora": {"r": args["lora_r"], "alpha": 2 * args["lora_r"]}},
+        "eval": {"examples": args["eval_examples"], "turns": args["turns"]},
+        "wandb": {"mode": "disabled"},
+    }
+
+
+def label_accuracy(project: Path, sign: int) -> dict:
+    """Labelled turns whose label is the rule's preference; every DPO chosen reply checked too."""
+    turns = [(rec, t) for line in (project / "data/trees/trees.jsonl").read_text().splitlines()
+             for rec in [json.loads(line)] for t in rec["conversations"]]
+    labelled = [(rec, t) for rec, t in turns if not t["tie"]]
+    right = 0
+    for rec, t in labelled:
+        pref = persona_words(t["assistant"]["preferred"], rec["profile"], rec["personality"])
+        rej = persona_words(t["assistant"]["rejected"], rec["profile"], rec["personality"])
+        right += sign * (pref - rej) > 0
+    return {"turns": len(turns), "labelled": len(labelled), "label_accuracy": round(right / len(labelled), 4)
+            if labelled else None}
+
+
+def chosen_feature(project: Path, sign: int) -> dict:
+    from datasets import load_from_disk
+
+    personas = {json.loads(line)["id"]: json.loads(line) for line in
+                (project / "data/trees/trees.jsonl").read_text().splitlines()}
+    rows = [r for split in load_from_disk(str(project / "data/pairs/dpo")).values() for r in split]
+    ok = 0
+    for r in rows:
+        p = personas[r["conversation_id"]]
+        chosen = persona_words(r["chosen"][0]["content"], p["profile"], p["personality"])
+        rejected = persona_words(r["rejected"][0]["content"], p["profile"], p["personality"])
+        ok += sign * (chosen - rejected) > 0
+    return {"dpo_pairs": len(rows), "chosen_carries_the_preferred_feature": ok}
+
+
+def reply_feature(project: Path) -> dict:
+    """Mean persona words per benchmark reply, per variant: the rule's feature before and after training."""
+    out = {}
+    for variant in ("base", "sft", "dpo"):
+        path = project / f"data/eval/{variant}.jsonl"
+        if path.exists():
+            counts = [persona_words(t["reply"], r["profile"], r["personality"])
+                      for line in path.read_text().splitlines() for r in [json.loads(line)] for t in r["turns"]]
+            lengths = [len(t["reply"].split()) for line in path.read_text().splitlines()
+                       for t in json.loads(line)["turns"]]
+            out[variant] = {"persona_words": round(sum(counts) / len(counts), 3),
+                            "reply_words": round(sum(lengths) / len(lengths), 1), "replies": len(counts)}
+    return out
+
+
+def run(name: str, reverse: bool, root: Path, args: dict, stop_after: str | None) -> dict:
+    judge = ChatServer(RuleJudge(reverse_pairs=reverse).generate, model_name="rule-judge", batch_window_s=0.0,
+                       root=f"rule:{'fewer' if reverse else 'more'}-persona-words")
+    env = {**project_env(), "ALOE_RULE_JUDGE_KEY": "rule"}
+    times = {}
+    shutil.rmtree(root / name, ignore_errors=True)
+    with BackgroundServer(judge) as srv:
+        project = throwaway_project(root / name, env, overrides(srv.base_url, args))
+        for stage in STAGES:
+            t0 = time.perf_counter()
+            sh(f"dvc repro {stage}", project, env)
+            times[stage] = round(time.perf_counter() - t0, 1)
+            click.echo(f"{name}: {stage} {times[stage]} s", err=True)
+            if stage == stop_after:
+                break
+    sign = -1 if reverse else 1
+    result = {"labels": label_accuracy(project, sign), "pairs": chosen_feature(project, sign),
+              "judge_check": json.loads((project / "metrics/judge.json").read_text()), "stage_wall_s": times}
+    if (project / "metrics/aloe/compare.json").exists():
+        compare = json.loads((project / "metrics/aloe/compare.json").read_text())
+        result["compare"] = {k: compare[k] for k in ("dpo-base", "dpo-sft", "sft-base")}
+        result["reply_feature"] = reply_feature(project)
+        result["AL_mean"] = {v: json.loads((project / f"metrics/aloe/{v}.json").read_text())["AL_mean"]
+                             for v in ("base", "sft", "dpo")}
+        result["train_dpo"] = json.loads((project / "metrics/train_dpo.json").read_text())
+    return result
+
+
+@click.command()
+@click.option("--out", type=click.Path(dir_okay=False), required=True)
+@click.option("--workdir", type=click.Path(file_okay=False), default="/tmp/aloe-known-answer", show_default=True)
+@click.option("--trees", default=24, show_default=True, help="training personas that get a tree")
+@click.option("--turns", default=3, show_default=True, help="turns per tree and per benchmark dialogue")
+@click.option("--eval-examples", default=12, show_default=True)
+@click.option("--sft-steps", default=8, show_default=True)
+@click.option("--dpo-epochs", default=3, show_default=True)
+@click.option("--lr", default=5e-4, show_default=True, help="SFT and DPO learning rate (LoRA)")
+@click.option("--beta", default=0.1, show_default=True)
+@click.option("--lora-r", default=16, show_default=True)
+@click.option("--no-control", is_flag=True, help="skip the reversed-label run")
+@click.option("--stop-after", type=click.Choice(STAGES), default=None, help="stop each run after this stage")
+def main(out, workdir, no_control, stop_after, **args) -> None:
+    root = Path(workdir)
+    root.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    result = {"rule": __doc__.split("fixed before any result was seen:")[1].split("A persona prefers")[0].strip(),
+              "settings": args, "planted": run("planted", False, root, args, stop_after)}
+    if not no_control:
+        result["reversed"] = run("reversed", True, root, args, stop_after)
+    result["wall_s"] = round(time.perf_counter() - t0, 1)
+    write_result(out, result)
+
+
+if __name__ == "__main__":
+    main()

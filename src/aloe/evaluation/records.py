@@ -1,0 +1,60 @@
+"""Per-dialogue benchmark records (data/eval/<variant>.jsonl) and what is read back
+from them: the paired comparison needs both runs on the same examples, seeds,
+simulator and judge, and refuses anything else."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from aloe.errors import AloeError
+from aloe.files import read_jsonl
+
+
+def score_table(records: list[dict], turns: int) -> tuple[np.ndarray, np.ndarray]:
+    """(scores, asked), both examples x turns: NaN where there is no score; ``asked`` is
+    False for the turns a dialogue never reached because it stopped early."""
+    scores = np.full((len(records), turns), np.nan)
+    asked = np.zeros((len(records), turns), dtype=bool)
+    for i, record in enumerate(records):
+        for t in record["turns"]:
+            asked[i, t["turn"] - 1] = True
+            if t["score"] is not None:
+                scores[i, t["turn"] - 1] = t["score"]
+    return scores, asked
+
+
+def dialogue_record(d, models: dict) -> dict:
+    return {"id": d.example_id, "profile_id": d.profile_id, "profile": d.profile, "personality": d.personality,
+            "seed": d.seed, "stopped": d.stopped, "turns": d.turns, "models": models}
+
+
+def load_records(path: str) -> list[dict]:
+    records = []
+    for lineno, rec in read_jsonl(path):
+        if not isinstance(rec, dict) or not {"id", "profile_id", "seed", "turns", "models"} <= set(rec):
+            raise AloeError(f"{path}:{lineno}: not a benchmark record (written by `aloe eval` or aloe_eval)")
+        records.append(rec)
+    if not records:
+        raise AloeError(f"{path}: no benchmark records")
+    return records
+
+
+def paired_tables(a: list[dict], b: list[dict], names: tuple[str, str]) -> tuple:
+    """(scores A, scores B, clusters) with rows aligned, or an error saying why the runs differ."""
+    def key(recs):
+        return [(r["id"], r["seed"]) for r in recs]
+
+    if sorted(key(a)) != sorted(key(b)):
+        only = sorted({r["id"] for r in a} ^ {r["id"] for r in b})[:5]
+        raise AloeError(f"{names[0]} and {names[1]} were run on different examples or seeds "
+                        f"(e.g. {only or 'same ids, other seeds'}); run both with the same eval.examples, "
+                        "eval split and seed")
+    for role in ("user", "judge"):
+        ids = {r["models"][role] for r in a} | {r["models"][role] for r in b}
+        if len(ids) > 1:
+            raise AloeError(f"{names[0]} and {names[1]} used different {role} models ({sorted(ids)}); "
+                            "a paired comparison needs the same simulator and judge")
+    by_id = {r["id"]: r for r in b}
+    b = [by_id[r["id"]] for r in a]
+    turns = max((t["turn"] for r in a + b for t in r["turns"]), default=1)
+    return score_table(a, turns)[0], score_table(b, turns)[0], [r["profile_id"] for r in a]

@@ -1,0 +1,50 @@
+"""The whole benchmark for one model, shared by the aloe_eval stage and `aloe eval`:
+the sampled examples, the simulator and judge that params name, the dialogues,
+the metrics, and the W&B run."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from aloe.evaluation.benchmark import run_benchmark
+from aloe.evaluation.examples import load_examples
+from aloe.evaluation.metrics import aloe_metrics, turn_rows
+from aloe.evaluation.records import dialogue_record, score_table
+from aloe.llm.base import Backend
+from aloe.llm.client import LLM
+from aloe.params import EvalParams, Params
+from aloe.tracking import configure_wandb
+
+
+def evaluate(params: Params, cfg: EvalParams, subject: Backend, eval_split: str) -> tuple[LLM, list[dict], dict]:
+    """(llm, per-dialogue records, metrics)."""
+    examples = load_examples(cfg, eval_split, params.seed)
+    llm = LLM(params.llm, roles=("user", "judge"))
+    llm.add_role("model", subject)
+    dialogues = run_benchmark(llm, examples, cfg, params.seed)
+    models = {role: llm.model_id(role) for role in ("model", "user", "judge")}
+    records = [dialogue_record(d, models) for d in dialogues]
+    scores, asked = score_table(records, cfg.turns)
+    metrics = aloe_metrics(scores, asked, [d.profile_id for d in dialogues], cfg.bootstrap, params.seed)
+    methods = Counter(t["score_method"] for d in dialogues for t in d.turns)
+    metrics.update(score_methods={m: methods[m] for m in ("logprobs", "text", "missing")},
+                   dialogues_stopped=sum(d.stopped is not None for d in dialogues),
+                   judge_logprobs=llm.backend("judge").name not in llm.without_logprobs, models=models,
+                   calls=llm.report())
+    return llm, records, metrics
+
+
+def log_to_wandb(cfg, variant: str, metrics: dict) -> None:
+    """Summary metrics and a per-turn table, in a run named after the variant and experiment."""
+    report_to, run_name = configure_wandb(cfg, f"aloe_eval-{variant}")
+    if not report_to:
+        return
+    import wandb
+
+    scalars = {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    run = wandb.init(name=run_name, job_type="eval", config={"variant": variant, "model": metrics["models"]["model"],
+                                                             "turns": metrics["turns"]})
+    rows = turn_rows(metrics, variant)
+    run.log({"aloe/by_turn": wandb.Table(columns=list(rows[0]), data=[list(r.values()) for r in rows])})
+    run.summary.update({f"aloe/{k}": v for k, v in scalars.items()})
+    run.finish()

@@ -1,0 +1,78 @@
+"""Read a 1-5 judge score as judges write it.
+
+Accepted: "4", "4.", "4/5", "Score: 4", "**4**", "Rating: 4 out of 5", "I'd give
+it a 4", "4. The reply ...". Refused (None, so the judge is asked again):
+"1.5", "3-4", "10", "4/10", "3 or 4", nothing. A score at the head of the text
+(after markup or a label such as "Score:") decides even when an explanation
+follows with other numbers; elsewhere every score named must agree.
+
+The score itself: where the backend gives log-probabilities, the expected value
+over the digits 1-5 at the position where the judge wrote its digit (all tokens
+reading as the same digit summed), if those digits hold at least ``min_mass`` of
+that position's probability; else the written integer.
+"""
+
+from __future__ import annotations
+
+import re
+
+from aloe.judging.tokens import mass, position_of
+from aloe.llm.base import ChatResult
+
+NUMBER = re.compile(r"(?<![\d.,])\d+(?:[.,]\d+)?(?![\d])")
+SCALE_BEFORE = re.compile(r"(?:/|\bout\s+of|\bof)\s*$", re.I)
+RANGE_AFTER = re.compile(r"^\s*(?:-|–|to|or)\s*\d")
+RANGE_BEFORE = re.compile(r"\d\s*(?:-|–|to|or)\s*$")
+HEAD = re.compile(r"^[\W_]*(?:(?:final\s+|overall\s+)?(?:score|rating|grade|answer)\b[\W_]*(?:is\b[\W_]*)?)?$", re.I)
+DIGITS = {str(k): k for k in range(1, 6)}
+
+
+def parse_score(text: str) -> tuple[int, int] | None:
+    """(score, character offset of its digit) or None when absent or ambiguous."""
+    candidates = []
+    for m in NUMBER.finditer(text):
+        before, after = text[: m.start()], text[m.end():]
+        if SCALE_BEFORE.search(before):
+            if m.group() != "5":
+                return None  # "4/10", "8 out of 10": another scale
+            continue
+        if RANGE_AFTER.match(after) or RANGE_BEFORE.search(before) or not m.group().isdigit():
+            return None  # "3-4", "3 or 4", "1.5"
+        candidates.append(m)
+    if not candidates:
+        return None
+    first = candidates[0]
+    if first.group() not in DIGITS:
+        return None  # "10", "0"
+    if HEAD.match(text[: first.start()]) or {c.group() for c in candidates} == {first.group()}:
+        return DIGITS[first.group()], first.start()
+    return None
+
+
+def digit_meaning(token: str) -> int | None:
+    return DIGITS.get(token.strip().strip("*\"'().:"))
+
+
+def read_score(result: ChatResult, min_mass: float) -> tuple[float | None, str]:
+    """(score, method) with method 'logprobs' | 'text' | 'missing'."""
+    parsed = parse_score(result.text)
+    if parsed is not None:
+        pos = position_of(result, parsed[1])
+        if pos is not None:
+            expected = expected_digit(result.logprobs[pos], min_mass)
+            if expected is not None:
+                return expected, "logprobs"
+        return float(parsed[0]), "text"
+    for position in result.logprobs or []:  # unreadable text: a position where the digits dominate
+        expected = expected_digit(position, min_mass)
+        if expected is not None:
+            return expected, "logprobs"
+    return None, "missing"
+
+
+def expected_digit(position: dict, min_mass: float) -> float | None:
+    per_digit = mass(position, digit_meaning)
+    total = sum(per_digit.values())
+    if total < min_mass or total == 0:
+        return None
+    return sum(k * p for k, p in per_digit.items()) / total

@@ -1,0 +1,99 @@
+"""Read a pairwise verdict ("first" or "second") as judges write it.
+
+Accepted: "first", "Second.", "**First**", "Message 2", "Response 1", "The
+second one", "1", "I'd prefer the second message". Refused (None, so the judge
+is asked again): both named ("first or second?"), "both", "neither", nothing. A
+verdict at the head of the text decides even when an explanation follows;
+elsewhere every verdict named must agree.
+
+Probabilities: at the position where the judge wrote its verdict, the mass on
+tokens meaning "first" against "second" (variants summed), used only when it
+holds at least ``min_mass`` of that position. When usable, the probabilities
+are the order's answer (the text is one draw from them; with greedy decoding
+they agree); when the text and the probabilities disagree, both are recorded
+and the probabilities win. Without usable probabilities the text decides.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+
+from aloe.judging.tokens import mass, position_of
+from aloe.llm.base import ChatResult
+
+LABEL = r"(?:message|response|reply|option|answer|candidate)"
+MENTION = re.compile(rf"\b(?:(first|1st)|(second|2nd))\b|\b{LABEL}\s*#?\s*(?:(1|one)|(2|two))\b|^\s*[\W_]*(?:(1)|(2))\b",
+                     re.I)
+HEAD = re.compile(rf"^[\W_]*(?:(?:my\s+)?(?:answer|verdict|choice|preference)\b[\W_]*(?:is\b[\W_]*)?)?"
+                  rf"(?:the\s+)?(?:{LABEL}\s*)?$", re.I)
+JOINED = re.compile(r"[\s*_]*(?:or|and|/|,|vs\.?)[\s*_]*(?:the\s+)?(?:%s\s*)?" % LABEL, re.I)
+UNDECIDED = re.compile(r"\b(both|neither|tie|equal(ly)?|cannot decide|can't decide)\b", re.I)
+FIRST_WORDS = {"1", "1st", "first", "one"}
+SECOND_WORDS = {"2", "2nd", "second", "two"}
+
+
+def parse_verdict(text: str) -> tuple[str, int] | None:
+    """('first' | 'second', character offset of the deciding word) or None."""
+    mentions = []
+    for m in MENTION.finditer(text):
+        group = next(i for i, g in enumerate(m.groups()) if g)
+        mentions.append(("first" if group % 2 == 0 else "second", m.start(group + 1), m.end()))
+    if not mentions:
+        return None
+    verdict, offset, end = mentions[0]
+    if UNDECIDED.search(text[:offset]):
+        return None  # "Both are fine, but the first ..."
+    joined = len(mentions) > 1 and JOINED.fullmatch(text[end : mentions[1][1]])  # "first or second"
+    if HEAD.match(text[:offset]) and not joined:
+        return verdict, offset
+    if UNDECIDED.search(text) or {v for v, _, _ in mentions} != {verdict}:
+        return None
+    return verdict, offset
+
+
+def verdict_meaning(token: str) -> str | None:
+    word = token.strip().strip("*\"'().:#").lower()
+    if word in FIRST_WORDS or (len(word) >= 3 and "first".startswith(word)):
+        return "first"
+    if word in SECOND_WORDS or (len(word) >= 3 and "second".startswith(word)):
+        return "second"
+    return None
+
+
+@dataclass(frozen=True)
+class OrderReading:
+    """What the judge said in one order of the two replies."""
+
+    verdict: str | None  # first | second | None (unusable: ask again, then missing)
+    p_first: float | None  # P(first) from the verdict token's probabilities, if usable
+    method: str  # logprobs | text | missing
+    text_verdict: str | None  # what the text says, recorded even when the probabilities decide
+
+    @property
+    def conflict(self) -> bool:
+        return self.method == "logprobs" and self.text_verdict not in (None, self.verdict)
+
+    def to_json(self) -> dict:
+        return {**asdict(self), "conflict": self.conflict}
+
+
+def read_verdict(result: ChatResult, min_mass: float) -> OrderReading:
+    parsed = parse_verdict(result.text)
+    text_verdict = parsed[0] if parsed else None
+    positions = []
+    if parsed:
+        pos = position_of(result, parsed[1])
+        positions = [result.logprobs[pos]] if pos is not None else []
+    elif result.logprobs:
+        positions = result.logprobs  # unreadable text: the first position where the verdicts dominate
+    for position in positions:
+        per_verdict = mass(position, verdict_meaning)
+        total = per_verdict.get("first", 0.0) + per_verdict.get("second", 0.0)
+        if total >= min_mass and total > 0:
+            p_first = per_verdict.get("first", 0.0) / total
+            if p_first != 0.5:
+                return OrderReading("first" if p_first > 0.5 else "second", p_first, "logprobs", text_verdict)
+    if text_verdict:
+        return OrderReading(text_verdict, None, "text", text_verdict)
+    return OrderReading(None, None, "missing", None)

@@ -1,0 +1,34 @@
+"""Stage aloe_compare: paired differences between benchmark variants, the numbers a
+paper reports ("DPO beats the base model by ... [interval]")."""
+
+from pathlib import Path
+
+import click
+
+from aloe.evaluation.metrics import compare
+from aloe.evaluation.records import load_records, paired_tables
+from aloe.files import write_json
+from aloe.stage import setup
+
+
+@click.command()
+@click.option("--params", "params_path", default="params.yaml", show_default=True)
+@click.option("--records-dir", required=True, help="the per-dialogue records of every variant")
+@click.option("--out", required=True)
+def main(params_path: str, records_dir: str, out: str) -> None:
+    params = setup(params_path)
+    names = list(params.eval.variants)
+    runs = {v: load_records(Path(records_dir) / f"{v}.jsonl") for v in names}
+    report = {}
+    for i, b in enumerate(names):  # every later variant against every earlier one: sft-base, dpo-base, dpo-sft
+        for a in names[i + 1:]:
+            scores_a, scores_b, clusters = paired_tables(runs[a], runs[b], (a, b))
+            report[f"{a}-{b}"] = compare(scores_a, scores_b, clusters, params.eval.bootstrap, params.seed)
+    write_json(out, report)
+    for pair, r in report.items():
+        click.echo(f"{pair}: dAL_mean {r['AL_mean']} {r['AL_mean_ci95']} (p {r['AL_mean_p']}), "
+                   f"dIR {r['IR']} {r['IR_ci95']}, n {r['n']} examples in {r['clusters']} profiles")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,41 @@
+"""Stage judge_check: can the judge tell a reply written for the persona from one
+written for a different persona? Planted pairs with a known answer, before any tree."""
+
+import click
+import pandas as pd
+
+from aloe.errors import AloeError
+from aloe.files import write_json, write_jsonl
+from aloe.judging.planted import contrasts, judge_metrics, planted_pairs
+from aloe.llm.client import LLM
+from aloe.personas.embeddings import Embedder
+from aloe.stage import setup, write_run_log
+
+
+@click.command()
+@click.option("--params", "params_path", default="params.yaml", show_default=True)
+@click.option("--personas", required=True, help="training personas (parquet)")
+@click.option("--out", required=True, help="planted pairs with every verdict and score (jsonl)")
+@click.option("--metrics", required=True)
+@click.option("--run-log", required=True)
+def main(params_path: str, personas: str, out: str, metrics: str, run_log: str) -> None:
+    params = setup(params_path)
+    rows = pd.read_parquet(personas).head(params.judge_check.pairs).to_dict("records")
+    if len(rows) < 2:
+        raise AloeError(f"{personas}: the judge check needs at least 2 training personas, found {len(rows)}")
+    embedder = Embedder(params.personas.filter.embedding_model)
+    vectors = embedder.encode([f"{p['profile']} {p['personality']}" for p in rows])
+    llm = LLM(params.llm, roles=("user", "responder", "judge"))
+    records = planted_pairs(llm, rows, contrasts(vectors), params)
+    report = {**judge_metrics(records, params), "calls": llm.report()}
+    write_jsonl(out, records)
+    write_json(metrics, report)
+    write_run_log(run_log, llm)
+    click.echo(f"judge check: accuracy {report['accuracy']} {report['accuracy_ci95']} on {report['n']} planted "
+               f"pairs (0.5 = chance), position bias {report['position_bias']}, score gap {report['score_gap']} "
+               f"{report['score_gap_ci95']}")
+    llm.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,138 @@
+"""The reproducibility contract: every stage depends on the code it runs, and the
+CI lock check (scripts/check_lock.py) catches a lock that does not match the tree."""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import REPO
+
+SRC = REPO / "src"
+BIN = Path(sys.executable).parent
+
+
+def module_file(name: str) -> Path | None:
+    base = SRC / Path(*name.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def imported_aloe_modules(path: Path) -> set[str]:
+    """Every ``aloe`` module a file imports, at any depth of its code (lazy imports too)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.split(".")[0] == "aloe"}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "aloe":
+            found.add(node.module)
+            found |= {f"{node.module}.{a.name}" for a in node.names if module_file(f"{node.module}.{a.name}")}
+    return found
+
+
+def prompt_files(path: Path) -> set[Path]:
+    """Prompt templates named by a literal in ``render("name", ...)``."""
+    names = re.findall(r"render\(\s*\"(\w+)\"", path.read_text())
+    return {SRC / "aloe" / "prompts" / f"{n}.txt" for n in names}
+
+
+def reached_files(script: Path) -> set[Path]:
+    """The stage script, every aloe module it reaches, their packages, and literal prompt files."""
+    files, todo = {script}, [script]
+    while todo:
+        current = todo.pop()
+        files |= prompt_files(current)
+        for name in imported_aloe_modules(current):
+            parts = name.split(".")
+            for i in range(1, len(parts) + 1):
+                f = module_file(".".join(parts[:i]))
+                if f and f not in files:
+                    files.add(f)
+                    todo.append(f)
+    return files
+
+
+def stage_definitions() -> dict[str, dict]:
+    stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+    return {name: spec.get("do", spec) for name, spec in stages.items()}
+
+
+@pytest.mark.parametrize("name", sorted(stage_definitions()))
+def test_stage_deps_cover_the_code_it_runs(name):
+    spec = stage_definitions()[name]
+    scripts = re.findall(r"stages/\w+\.py", spec["cmd"])
+    assert scripts, f"{name}: cmd runs no stages/*.py script"
+    deps = [REPO / d for d in spec.get("deps", []) if "${" not in d]
+    missing = sorted(str(f.relative_to(REPO)) for script in scripts for f in reached_files(REPO / script)
+                     if not any(f == d or d in f.parents for d in deps))
+    assert not missing, f"stage {name} runs code that is not in its deps (add to dvc.yaml): {missing}"
+
+
+def test_accelerate_config_of_training_stages_is_a_dependency():
+    for name in ("sft", "dpo"):
+        spec = stage_definitions()[name]
+        config = re.search(r"--config_file (\S+)", spec["cmd"]).group(1)
+        assert any(config.startswith(d.rstrip("/") + "/") for d in spec["deps"]), name
+
+
+def sh(cmd: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, shell=True, cwd=cwd, capture_output=True, text=True,
+                          env={"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(cwd), "GIT_AUTHOR_NAME": "t",
+                               "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"})
+
+
+def check_lock(path: Path) -> subprocess.CompletedProcess:
+    return sh(f"{sys.executable} {REPO / 'scripts/check_lock.py'} {path}", path)
+
+
+@pytest.fixture
+def tiny_project(tmp_path) -> Path:
+    """Two stages, one of them with a metric committed to git, reproduced and cloned."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "dep.txt").write_text("a\n")
+    (src / "params.yaml").write_text("x: 1\n")
+    (src / "dvc.yaml").write_text(yaml.safe_dump({"stages": {
+        "one": {"cmd": "cp dep.txt out.txt", "deps": ["dep.txt"], "outs": ["out.txt"]},
+        "two": {"cmd": "cp out.txt m.json", "deps": ["out.txt"], "params": ["x"],
+                "metrics": [{"m.json": {"cache": False}}]}}}))
+    assert sh("git init -q && dvc init -q && dvc repro -q && git add -A && git commit -qm run", src).returncode == 0
+    assert sh(f"git clone -q {src} {tmp_path / 'clone'}", tmp_path).returncode == 0
+    return tmp_path / "clone"
+
+
+def test_lock_check_passes_on_a_fresh_clone_of_a_reproduced_tree(tiny_project):
+    proc = check_lock(tiny_project)
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("edit,needle", [
+    ("echo b > dep.txt", "one: dependency dep.txt modified"),
+    ("echo 'x: 2' > params.yaml", "two: param params.yaml:x modified"),
+    ("echo '{\"m\": 1}' > m.json", "two: output m.json modified"),
+    ("sed -i 's/cp out.txt m.json/cp -f out.txt m.json/' dvc.yaml", "two: changed command"),
+])
+def test_lock_check_fails_when_the_tree_moved_on(tiny_project, edit, needle):
+    sh(f"{edit} && git commit -qam edit", tiny_project)
+    proc = check_lock(tiny_project)
+    assert proc.returncode == 1 and needle in proc.stderr, proc.stderr
+
+
+def test_editing_the_judge_parser_without_rerunning_fails_the_lock_check(tmp_path):
+    """On this repo: a commit that changes parsing.py must re-run the benchmark and trees."""
+    clone = tmp_path / "clone"
+    assert sh(f"git clone -q {REPO} {clone}", tmp_path).returncode == 0
+    sh("echo '# edited' >> src/aloe/conversations/parsing.py && git commit -qam edit", clone)
+    proc = check_lock(clone)
+    assert proc.returncode == 1
+    for stage in ("trees", "aloe_eval@base", "aloe_eval@sft", "aloe_eval@dpo"):
+        assert re.search(rf"{stage}: dependency src/aloe/conversations(/parsing\.py)? modified", proc.stderr), \
+            proc.stderr

@@ -1,0 +1,69 @@
+"""The judge check on planted pairs (matched vs mismatched reply), through the real OpenAI
+backend against scripted judges on the loopback server."""
+
+import numpy as np
+import pytest
+
+from aloe.judging.planted import contrasts, judge_metrics, planted_pairs
+from aloe.params import Params
+from scripted import always_first, marker, persona_rules, prefers_persona, tokens_result
+
+NAMES = ["Astrid from Oslo", "Bram from Ghent", "Chiara from Turin", "Dev from Pune", "Emeka from Lagos",
+         "Fumiko from Sendai"]
+PERSONAS = [{"persona_id": f"p{i}", "profile_id": f"prof-{i // 2}", "profile": f"{n} keeps bees and sails.",
+             "personality": "Calm."} for i, n in enumerate(NAMES)]
+CONTRAST = [(i + 3) % len(PERSONAS) for i in range(len(PERSONAS))]
+
+
+def params(**trees) -> Params:
+    return Params.model_validate({"trees": {"judge_disagreement": "hinted", **trees},
+                                  "judge_check": {"pairs": 6, "bootstrap": 200}})
+
+
+def scores_by_persona(req):
+    text = req.messages[-1][1]
+    profile = text.split("Profile: ", 1)[1].split("\n", 1)[0]
+    reply = text.split("Chatbot's reply: ", 1)[1].split("\n", 1)[0]
+    return tokens_result(["Score", ":", " 5" if marker(profile) in reply else " 2"])
+
+
+def test_a_position_biased_judge_is_at_chance_and_labels_nothing(scripted_llm):
+    """Must-show (a): 'first' with P 0.9 in every order: accuracy 0.5, position bias 1."""
+    llm, _ = scripted_llm(persona_rules(judge=always_first))
+    p = params()
+    metrics = judge_metrics(planted_pairs(llm, PERSONAS, CONTRAST, p), p)
+    assert metrics["n"] == 6 and metrics["label_rate"] == 0.0
+    assert metrics["accuracy"] == 0.5 and metrics["position_bias"] == 1.0 and metrics["consistency"] == 0.0
+    assert metrics["above_chance"] is False  # whatever trees.judge_disagreement says (hinted here)
+
+
+def test_a_judge_that_prefers_the_matched_reply_is_perfect(scripted_llm):
+    """Must-show (b): every planted pair labelled for the reply written for the persona."""
+    llm, _ = scripted_llm(persona_rules(judge=prefers_persona, score=scores_by_persona))
+    p = params()
+    records = planted_pairs(llm, PERSONAS, CONTRAST, p)
+    metrics = judge_metrics(records, p)
+    assert metrics["accuracy"] == 1.0 and metrics["accuracy_ci95"] == [1.0, 1.0] and metrics["above_chance"]
+    assert metrics["label_rate"] == 1.0 and metrics["position_bias"] == 0.5 and metrics["consistency"] == 1.0
+    for r in records:
+        assert marker(r["profile"]) in r["matched"] and marker(r["profile"]) not in r["mismatched"]
+    assert metrics["score_gap"] == pytest.approx(3.0) and metrics["score_methods"] == {"logprobs": 12}
+    assert metrics["clusters"] == 3
+
+
+def test_accuracy_counts_ties_as_half_and_mistakes_as_zero(scripted_llm):
+    def contrary(req, profile, first, second):  # prefers the wrong reply for half the personas
+        wrong = any(n in profile for n in NAMES[:3])
+        return prefers_persona(req, profile, second, first) if wrong else prefers_persona(req, profile, first,
+                                                                                          second)
+    llm, _ = scripted_llm(persona_rules(judge=contrary))
+    p = params()
+    metrics = judge_metrics(planted_pairs(llm, PERSONAS, CONTRAST, p), p)
+    assert metrics["accuracy"] == 0.5 and metrics["label_rate"] == 1.0
+    lo, hi = metrics["accuracy_ci95"]
+    assert lo < 0.5 < hi and not metrics["above_chance"]
+
+
+def test_contrast_is_the_least_similar_other_persona():
+    vectors = np.array([[1.0, 0.0], [0.8, 0.6], [-1.0, 0.0]])
+    assert contrasts(vectors) == [2, 2, 0]

@@ -1,0 +1,107 @@
+"""Reading judges: verdicts and scores as judges write them (a table of real outputs),
+probabilities read at the token where the answer was written, and the label rule."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from aloe.judging.labels import decide
+from aloe.judging.scores import parse_score, read_score
+from aloe.judging.tokens import position_of
+from aloe.judging.verdicts import OrderReading, parse_verdict, read_verdict
+from aloe.llm.base import ChatResult
+from scripted import tokens_result
+
+OUTPUTS = [json.loads(line) for line in (Path(__file__).parent / "data/judge_outputs.jsonl").read_text().splitlines()]
+
+
+@pytest.mark.parametrize("row", OUTPUTS, ids=lambda r: f"{r['kind']}:{r['text'][:30]}")
+def test_judge_outputs_read_as_judges_write_them(row):
+    parse = parse_score if row["kind"] == "score" else parse_verdict
+    got = parse(row["text"])
+    assert (got[0] if got else None) == row["expected"], row
+
+
+def test_the_table_covers_real_outputs_of_more_than_one_judge():
+    assert len({r["source"] for r in OUTPUTS}) >= 3
+
+
+def test_score_is_read_at_the_digit_not_the_first_token():
+    """'Score: 4' with probabilities only where the digit is written: expected value there."""
+    result = tokens_result(["Score", ":", " 4"], {0: {"Score": 0.6, "1": 0.3, "2": 0.1},
+                                                  2: {" 4": 0.5, "4": 0.2, " 5": 0.3}})
+    score, method = read_score(result, min_mass=0.5)
+    assert method == "logprobs" and score == pytest.approx(4 * 0.7 + 5 * 0.3)  # " 4" and "4" summed
+
+
+def test_score_falls_back_to_text_when_digits_hold_too_little_mass():
+    result = tokens_result(["4"], {0: {"4": 0.3, "The": 0.7}})
+    assert read_score(result, min_mass=0.5) == (4.0, "text")
+    assert read_score(ChatResult(text="great reply"), 0.5) == (None, "missing")
+
+
+def test_position_of_maps_characters_to_generated_tokens():
+    result = tokens_result([" Response", " 1", "."])
+    assert result.text == "Response 1."
+    assert position_of(result, result.text.index("1")) == 1
+    assert position_of(ChatResult(text="Response 1."), 9) is None  # no log-probabilities
+    mismatch = ChatResult(text="other text", logprobs=result.logprobs)
+    assert position_of(mismatch, 0) is None  # tokens do not spell the text: do not guess
+
+
+def test_verdict_probabilities_at_the_verdict_token_win_over_a_sampled_text():
+    result = tokens_result(["Message", " 2"], {1: {" 2": 0.3, " 1": 0.6, "1": 0.1}})
+    reading = read_verdict(result, min_mass=0.5)
+    assert reading.verdict == "first" and reading.p_first == pytest.approx(0.7)
+    assert reading.text_verdict == "second" and reading.conflict and reading.method == "logprobs"
+
+
+def test_verdict_mass_below_the_minimum_leaves_the_text_to_decide():
+    result = tokens_result(["first"], {0: {"first": 0.2, "The": 0.8}})
+    reading = read_verdict(result, min_mass=0.5)
+    assert (reading.verdict, reading.p_first, reading.method) == ("first", None, "text")
+    assert read_verdict(ChatResult(text="hmm"), 0.5).method == "missing"
+
+
+def order(p_first=None, verdict=None) -> OrderReading:
+    verdict = verdict or ("first" if p_first > 0.5 else "second")
+    return OrderReading(verdict, p_first, "logprobs" if p_first is not None else "text", verdict)
+
+
+@pytest.mark.parametrize("policy", ["average", "tie", "hinted"])
+def test_agreeing_orders_label_under_every_policy(policy):
+    label = decide(order(0.8), order(0.3), policy, 0.1)  # subject first: first; subject second: second
+    assert label.subject_won is True and label.source == "agree" and label.margin == pytest.approx(0.25)
+
+
+def test_pure_position_bias_is_a_tie_under_average():
+    label = decide(order(0.9), order(0.9), "average", 0.1)
+    assert label.subject_won is None and label.p_subject == pytest.approx(0.5)
+    assert label.tie_reason == "within_margin"
+
+
+def test_disagreement_beyond_the_margin_is_labelled_by_the_average():
+    label = decide(order(0.9), order(0.6), "average", 0.1)  # (0.9 + 0.4) / 2 = 0.65
+    assert label.subject_won is True and label.source == "average" and label.margin == pytest.approx(0.15)
+    assert decide(order(0.6), order(0.9), "average", 0.1).subject_won is False  # (0.6 + 0.1) / 2 = 0.35
+
+
+def test_disagreement_within_the_margin_is_a_tie():
+    label = decide(order(0.85), order(0.7), "average", 0.1)  # 0.575
+    assert label.subject_won is None and label.margin == pytest.approx(0.075)
+
+
+def test_tie_and_hinted_policies_on_disagreement():
+    assert decide(order(0.9), order(0.6), "tie", 0.1).tie_reason == "disagree"
+    hinted = decide(order(0.9), order(0.9), "hinted", 0.1)
+    assert hinted.subject_won is True and hinted.source == "hinted"
+
+
+def test_text_only_orders_that_disagree_are_a_tie_and_a_missing_order_is_a_tie():
+    text_first = order(verdict="first")
+    assert decide(text_first, text_first, "average", 0.1).subject_won is None
+    assert decide(text_first, order(verdict="second"), "average", 0.1).subject_won is True
+    missing = OrderReading(None, None, "missing", None)
+    assert decide(missing, order(0.1), "average", 0.1).tie_reason == "missing"
+

@@ -1,0 +1,120 @@
+"""The tree builder's label mapping, tie policies and re-asks, through the real OpenAI
+backend against a scripted judge on the loopback server."""
+
+import pytest
+
+from aloe.conversations.builder import TreeBuilder
+from aloe.conversations.pairs import flatten
+from aloe.conversations.stats import tree_metrics
+from aloe.params import TreesParams
+from scripted import always_first, marker, persona_rules, prefers_persona, tokens_result, verdict
+
+PERSONAS = [{"persona_id": f"p{i}", "profile": f"{name} keeps bees and sails on weekends.",
+             "personality": "Calm, dry humour."} for i, name in enumerate(["Astrid from Oslo", "Bram from Ghent"])]
+
+
+def build(llm, **cfg) -> list:
+    params = TreesParams(**{"turns": 2, "max_attempts": 2, **cfg})
+    builder = TreeBuilder(llm, params, seed=0)
+    return builder, builder.build(PERSONAS)
+
+
+def test_a_judge_that_prefers_the_persona_labels_every_turn_hinted(scripted_llm):
+    llm, _ = scripted_llm(persona_rules(judge=prefers_persona))
+    builder, trees = build(llm, judge_disagreement="average")
+    turns = [t for tree in trees for t in tree.turns]
+    assert len(turns) == 4 and all(not t["tie"] and t["judge"]["source"] == "agree" for t in turns)
+    for t in turns:  # the preferred side is the hinted reply, which uses the persona's words
+        assert t["hinted"] == "preferred" and t["judge"]["hinted_won"] is True
+        assert t["judge"]["order_ab"]["verdict"] == "first" and t["judge"]["order_ba"]["verdict"] == "second"
+        assert t["margin"] == pytest.approx(0.45)
+    dpo, _, dropped = flatten(builder.record(trees[0]))
+    assert len(dpo) == 2 and all(marker(PERSONAS[0]["profile"]) in r["chosen"][0]["content"] for r in dpo)
+    assert {r["label_source"] for r in dpo} == {"agree"}
+
+
+def test_a_judge_that_prefers_the_plain_reply_flips_preferred_and_rejected(scripted_llm):
+    def prefers_plain(req, profile, first, second):
+        return verdict(0.05 if marker(profile) in first else 0.95)
+
+    llm, _ = scripted_llm(persona_rules(judge=prefers_plain))
+    _, trees = build(llm)
+    for t in (t for tree in trees for t in tree.turns):
+        assert t["judge"]["hinted_won"] is False and t["hinted"] == "rejected"
+        assert t["assistant"]["preferred"] == "That sounds nice."
+
+
+def test_pure_position_bias_labels_nothing_under_average(scripted_llm):
+    """Must-show (a) for trees: 'first' with probability 0.9 in both orders is never a label."""
+    llm, _ = scripted_llm(persona_rules(judge=always_first))
+    _, trees = build(llm, judge_disagreement="average")
+    metrics = tree_metrics(trees, trees, {})
+    assert metrics["label_rate"] == 0.0 and metrics["tie_reasons"] == {"within_margin": 4}
+    assert metrics["position_bias"] == 1.0 and metrics["judge_consistency"] == 0.0
+
+
+def test_tie_and_hinted_policies_on_a_position_biased_judge(scripted_llm):
+    llm, _ = scripted_llm(persona_rules(judge=always_first))
+    _, ties = build(llm, judge_disagreement="tie")
+    assert all(t["tie"] and t["judge"]["tie_reason"] == "disagree" for tree in ties for t in tree.turns)
+    _, hinted = build(llm, judge_disagreement="hinted")
+    metrics = tree_metrics(hinted, hinted, {})
+    assert metrics["label_rate"] == 1.0 and metrics["label_sources"] == {"hinted": 4}
+
+
+def test_averaged_probability_within_the_margin_is_a_tie(scripted_llm):
+    """Must-show (c): orders whose averaged P(hinted) is within judge_margin of 0.5."""
+    def slight(req, profile, first, second):
+        return verdict(0.62 if marker(profile) in first else 0.52)  # P(hinted) = (0.62 + 0.48) / 2 = 0.55
+
+    llm, _ = scripted_llm(persona_rules(judge=slight))
+    _, trees = build(llm, judge_disagreement="average", judge_margin=0.1)
+    judges = [t["judge"] for tree in trees for t in tree.turns]
+    assert all(j["hinted_won"] is None and j["p_hinted"] == pytest.approx(0.55) for j in judges)
+    _, looser = build(llm, judge_disagreement="average", judge_margin=0.04)
+    assert all(t["judge"]["hinted_won"] is True for tree in looser for t in tree.turns)
+
+
+def test_a_greedy_unusable_judge_is_re_asked_by_sampling_and_succeeds(scripted_llm):
+    """Must-show (d): the re-ask is a different request, and its good answer is used."""
+    seen = []
+
+    def judge(req, profile, first, second):
+        seen.append((req.temperature, req.seed))
+        return tokens_result(["Hmm"]) if req.temperature == 0 else prefers_persona(req, profile, first, second)
+
+    llm, _ = scripted_llm(persona_rules(judge=judge))
+    _, trees = build(llm, turns=1, judge_disagreement="average", retry_temperature=0.7)
+    turn = trees[0].turns[0]
+    assert turn["attempts"]["judge_ab"] == 2 and turn["judge"]["hinted_won"] is True
+    assert {t for t, _ in seen} == {0.0, 0.7} and len({s for _, s in seen}) == len(seen)
+
+
+def test_unusable_user_output_is_re_asked_then_cuts_the_tree(scripted_llm):
+    rules = persona_rules(judge=prefers_persona)
+    user_asks = []
+
+    def mute_user(requests):
+        out = rules(requests)
+        for i, req in enumerate(requests):
+            if req.messages[0][1].startswith("You are role-playing") and "Astrid" in req.messages[0][1]:
+                user_asks.append(req.seed)
+                out[i] = tokens_result(["*smiles*"])  # nothing left once stage directions are stripped
+        return out
+
+    llm, _ = scripted_llm(mute_user)
+    _, trees = build(llm, max_attempts=3)
+    astrid, bram = trees
+    assert astrid.failure == "turn 1: user output unusable after 3 attempts" and not astrid.turns
+    assert len(set(user_asks)) == 3  # three different requests
+    assert bram.failure is None and len(bram.turns) == 2
+
+
+def test_an_order_that_stays_unreadable_is_a_missing_tie_and_the_tree_goes_on(scripted_llm):
+    def mute_judge(req, profile, first, second):
+        return tokens_result(["Hmm"])
+
+    llm, _ = scripted_llm(persona_rules(judge=mute_judge))
+    _, trees = build(llm)
+    assert all(tree.failure is None and len(tree.turns) == 2 for tree in trees)
+    assert all(t["judge"]["tie_reason"] == "missing" for tree in trees for t in tree.turns)

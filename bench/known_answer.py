@@ -29,11 +29,15 @@ only the labels flip.
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import json
 import math
 import re
 import shutil
+import sys
 import time
+from importlib import resources
 from pathlib import Path
 
 import click
@@ -60,9 +64,15 @@ def persona_words(reply: str, profile: str, personality: str) -> int:
     return len(words(reply) & (words(profile) | words(personality)))
 
 
-def field(prompt: str, name: str) -> str:
-    m = re.search(rf"^{re.escape(name)}: (.*?)(?:\n\n|\n[A-Z][\w' ]*: |\Z)", prompt, re.M | re.S)
-    return m.group(1).strip() if m else ""
+def template(name: str) -> re.Pattern:
+    """The inverse of ``aloe.prompts.render(name, ...)``: a regex that gives back every field."""
+    text = resources.files("aloe.prompts").joinpath(f"{name}.txt").read_text()
+    parts = re.split(r"\{(\w+)\}", text)
+    return re.compile("".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.*?)" for i, p in enumerate(parts)) + r"\Z",
+                      re.S)
+
+
+PAIR, SCORE = template("judge_pair"), template("judge_score")
 
 
 class RuleJudge:
@@ -75,15 +85,14 @@ class RuleJudge:
         return [self.answer(r.messages[-1][1]) for r in requests]
 
     def answer(self, prompt: str) -> ChatResult:
-        profile, personality = field(prompt, "Profile"), field(prompt, "Personality")
-        if "Message 1:" in prompt:
-            delta = (persona_words(field(prompt, "Message 1"), profile, personality)
-                     - persona_words(field(prompt, "Message 2"), profile, personality))
+        if m := PAIR.match(prompt):
+            profile, personality = m["profile"], m["personality"]
+            delta = persona_words(m["first"], profile, personality) - persona_words(m["second"], profile, personality)
             p_first = 1 / (1 + math.exp(-3 * self.sign * delta))
             word = "first" if p_first >= 0.5 else "second"
             return answer(word, {"first": p_first, "second": 1 - p_first})
-        if "Chatbot's reply:" in prompt:
-            score = min(5, 1 + 2 * persona_words(field(prompt, "Chatbot's reply"), profile, personality))
+        if m := SCORE.match(prompt):
+            score = min(5, 1 + 2 * persona_words(m["reply"], m["profile"], m["personality"]))
             near = [d for d in (score - 1, score + 1) if 1 <= d <= 5]
             return answer(str(score), {str(score): 0.8, **{str(d): 0.2 / len(near) for d in near}})
         return ChatResult(text="", finish_reason="error", error="the rule judge answers only judge prompts")
@@ -156,8 +165,11 @@ def reply_feature(project: Path) -> dict:
 
 
 def run(name: str, reverse: bool, root: Path, args: dict, stop_after: str | None) -> dict:
+    # The served identity names the direction and this file's rule code, so the response cache
+    # never replays verdicts of another rule or of an earlier implementation of this one.
+    code = hashlib.sha256(inspect.getsource(sys.modules[__name__]).encode()).hexdigest()[:12]
     judge = ChatServer(RuleJudge(reverse_pairs=reverse).generate, model_name="rule-judge", batch_window_s=0.0,
-                       root=f"rule:{'fewer' if reverse else 'more'}-persona-words")
+                       root=f"rule:{'fewer' if reverse else 'more'}-persona-words:{code}")
     env = {**project_env(), "ALOE_RULE_JUDGE_KEY": "rule"}
     times = {}
     shutil.rmtree(root / name, ignore_errors=True)

@@ -40,7 +40,7 @@ def tokens_per_s(backend: TransformersBackend, requests: list[ChatRequest], batc
 
 def openai_efficiency(n: int, concurrency: int, latency: float) -> dict:
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "aloe.llm.server", "--latency", str(latency),
+    server = subprocess.Popen([sys.executable, "-m", "aloe.cli", "serve", "--echo", "--latency", str(latency),
                                "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         os.environ["ALOE_BENCH_KEY"] = "not-a-secret"

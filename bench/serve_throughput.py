@@ -1,6 +1,6 @@
-"""Serving a checkpoint over the OpenAI API: our loopback server (micro-batching the local
-backend) against `transformers serve --continuous-batching`, same model, same prompts,
-same client, same concurrency, one after the other in one run.
+"""Serving a checkpoint over the OpenAI API: `aloe serve` (our server, micro-batching the
+local backend) against `transformers serve --continuous-batching`, same model, same
+prompts, same client, same concurrency, one after the other in one run.
 
     python bench/serve_throughput.py --out bench/results/serve.json [--quick]
 """
@@ -60,8 +60,8 @@ def main(model: str, quick: bool, max_tokens: int, out: str) -> None:
     concurrencies = [32] if quick else [32, 64]
     bin_dir = Path(sys.executable).parent
     servers = {
-        "aloe_loopback": lambda port: [sys.executable, "-m", "aloe.llm.server", "--model", model, "--port",
-                                       str(port), "--batch-size", "32"],
+        "aloe_serve": lambda port: [sys.executable, "-m", "aloe.cli", "serve", "--model", model, "--port",
+                                    str(port), "--batch-size", "32"],
         "transformers_serve": lambda port: [str(bin_dir / "transformers"), "serve", model, "--port", str(port),
                                             "--host", "127.0.0.1", "--continuous-batching"],
     }
@@ -69,8 +69,8 @@ def main(model: str, quick: bool, max_tokens: int, out: str) -> None:
     for name, cmd in servers.items():
         port = free_port()
         results[name] = measure(cmd(port), port, model, concurrencies, max_tokens)
-    ratios = {c: round(results["transformers_serve"][c]["tokens_per_s"] / results["aloe_loopback"][c]["tokens_per_s"],
-                       2) for c in results["aloe_loopback"]}
+    ratios = {c: round(results["transformers_serve"][c]["tokens_per_s"] / results["aloe_serve"][c]["tokens_per_s"],
+                       2) for c in results["aloe_serve"]}
     write_result(out, {"tokens_per_s": results, "transformers_over_aloe": ratios, "max_tokens": max_tokens,
                        "model": model, "cpus": os.cpu_count()})
 

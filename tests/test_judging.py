@@ -105,3 +105,10 @@ def test_text_only_orders_that_disagree_are_a_tie_and_a_missing_order_is_a_tie()
     missing = OrderReading(None, None, "missing", None)
     assert decide(missing, order(0.1), "average", 0.1).tie_reason == "missing"
 
+
+
+def test_a_refused_answer_is_not_brought_back_by_its_probabilities():
+    """'10' is not a 1-5 score even if the first token is a likely '1'; 'first or second' names both."""
+    assert read_score(tokens_result(["1", "0"], {0: {"1": 0.9, "2": 0.1}}), 0.5) == (None, "missing")
+    both = tokens_result(["first", " or", " second"], {0: {"first": 0.9, "second": 0.1}})
+    assert read_verdict(both, 0.5).method == "missing"

@@ -56,13 +56,12 @@ def transformers_serve(base_model_dir, tmp_path_factory):
 
 def test_trees_judge_check_and_benchmark_on_transformers_serve(transformers_serve, tmp_path, aloe_env):
     base_url, model = transformers_serve
-    personas = [(p, q) for p, q in zip(load_texts(REPO / "data/seeds/profiles.jsonl")[:3],
-                                       load_texts(REPO / "data/seeds/personalities.jsonl")[:3], strict=True)]
+    profiles, personalities = (load_texts(REPO / f"data/seeds/{k}.jsonl") for k in ("profiles", "personalities"))
     (tmp_path / "data/personas").mkdir(parents=True)
-    frame = pd.DataFrame([{"persona_id": f"p{i}", "profile_id": f"a{i}", "profile": p, "personality_id": f"b{i}",
-                           "personality": q} for i, (p, q) in enumerate(personas)])
-    frame.to_parquet(tmp_path / "data/personas/train.parquet")
-    frame.iloc[:2].to_parquet(tmp_path / "data/personas/eval.parquet")
+    for split, rows in (("train", range(3)), ("eval", (12, 18))):  # eval personas unlike the training ones
+        pd.DataFrame([{"persona_id": f"p{i}", "profile_id": f"a{i}", "profile": profiles[i], "personality_id": f"b{i}",
+                       "personality": personalities[i]} for i in rows]).to_parquet(
+            tmp_path / f"data/personas/{split}.parquet")
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["llm"] = {"backends": {"served": {"type": "openai", "model": model, "base_url": base_url,
                                              "api_key_env": "ALOE_SERVE_KEY", "concurrency": 16, "timeout_s": 120}},

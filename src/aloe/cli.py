@@ -154,7 +154,7 @@ def tree_show(path: str, index: int, tree_id: str | None) -> None:
 @click.option("--model", default="models/base", show_default=True, help="model dir served by the local backend")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True)
-@click.option("--batch-size", default=16, show_default=True)
+@click.option("--batch-size", default=32, show_default=True)
 @click.option("--echo", is_flag=True, help="serve no model: repeat the last message (client benchmarks)")
 @click.option("--latency", default=0.0, help="seconds added to every response (benchmarks)")
 def serve(model: str, host: str, port: int, batch_size: int, echo: bool, latency: float) -> None:

@@ -63,11 +63,7 @@ def read_score(result: ChatResult, min_mass: float) -> tuple[float | None, str]:
             if expected is not None:
                 return expected, "logprobs"
         return float(parsed[0]), "text"
-    for position in result.logprobs or []:  # unreadable text: a position where the digits dominate
-        expected = expected_digit(position, min_mass)
-        if expected is not None:
-            return expected, "logprobs"
-    return None, "missing"
+    return None, "missing"  # no score written: no digit token to read probabilities at; ask again
 
 
 def expected_digit(position: dict, min_mass: float) -> float | None:

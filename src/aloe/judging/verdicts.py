@@ -81,14 +81,9 @@ class OrderReading:
 def read_verdict(result: ChatResult, min_mass: float) -> OrderReading:
     parsed = parse_verdict(result.text)
     text_verdict = parsed[0] if parsed else None
-    positions = []
-    if parsed:
-        pos = position_of(result, parsed[1])
-        positions = [result.logprobs[pos]] if pos is not None else []
-    elif result.logprobs:
-        positions = result.logprobs  # unreadable text: the first position where the verdicts dominate
-    for position in positions:
-        per_verdict = mass(position, verdict_meaning)
+    pos = position_of(result, parsed[1]) if parsed else None  # no verdict written: no verdict token
+    if pos is not None:
+        per_verdict = mass(result.logprobs[pos], verdict_meaning)
         total = per_verdict.get("first", 0.0) + per_verdict.get("second", 0.0)
         if total >= min_mass and total > 0:
             p_first = per_verdict.get("first", 0.0) / total

@@ -209,31 +209,3 @@ class BackgroundServer:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
 
-
-def main() -> None:
-    """``python -m aloe.llm.server``: the loopback server as its own process, for benchmarks
-    (a server in the client's process would share its GIL). Not a way to serve users:
-    the README points them to `transformers serve` and vLLM."""
-    import argparse
-
-    parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("--model", help="a model dir served by the local backend; omit to echo")
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every response")
-    args = parser.parse_args()
-    faults = FaultPlan(latency_s=args.latency)
-    if args.model:
-        from aloe.llm.local import TransformersBackend
-        from aloe.params import TransformersBackendParams
-
-        backend = TransformersBackend(TransformersBackendParams(type="transformers", model=args.model,
-                                                                batch_size=args.batch_size))
-        server = ChatServer(backend.generate, model_name=args.model, faults=faults, max_batch=args.batch_size)
-    else:
-        server = ChatServer(echo_generate, model_name="echo", faults=faults, batch_window_s=0.0)
-    web.run_app(server.app(), host="127.0.0.1", port=args.port, print=None)
-
-
-if __name__ == "__main__":
-    main()

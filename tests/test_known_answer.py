@@ -1,0 +1,36 @@
+"""A reduced known-answer experiment (bench/known_answer.py): a rule judge on the loopback
+server labels real trees of the embedded model; every label is the rule's preference
+and every DPO pair's chosen reply carries the rule's preferred feature."""
+
+import pytest
+
+from e2e import REPO  # noqa: F401  (puts bench/ on the path)
+from known_answer import RuleJudge, persona_words, run
+
+pytestmark = pytest.mark.slow
+
+SETTINGS = {"trees": 4, "turns": 2, "eval_examples": 2, "sft_steps": 1, "dpo_epochs": 1, "lr": 5e-4, "beta": 0.1,
+            "lora_r": 16}
+
+
+@pytest.mark.parametrize("reverse", [False, True], ids=["planted", "reversed"])
+def test_labels_follow_the_rule_through_trees_and_pairs(tmp_path, reverse):
+    result = run("reversed" if reverse else "planted", reverse, tmp_path, SETTINGS, stop_after="pairs")
+    labels, pairs = result["labels"], result["pairs"]
+    assert labels["labelled"] >= 3 and labels["label_accuracy"] >= 0.95, labels
+    assert pairs["dpo_pairs"] > 0 and pairs["chosen_carries_the_preferred_feature"] == pairs["dpo_pairs"], pairs
+    assert result["judge_check"]["accuracy"] > 0.5
+
+
+def test_the_rule_judge_answers_our_prompts_like_an_endpoint():
+    from aloe.judging.questions import pair_question, score_question
+
+    judge = RuleJudge()
+    profile = "I grow tomatoes in Leeds."
+    pair = pair_question(profile, "Calm.", "How are the tomatoes?", "Nice weather.")[0]["content"]
+    result = judge.answer(pair)
+    assert result.text == "first" and result.logprobs[0]["top"][0][0] == "first"
+    assert RuleJudge(reverse_pairs=True).answer(pair).text == "second"
+    reply = "Tomatoes?\n\nAnd in Leeds! Lovely."  # a reply of two paragraphs is read whole
+    assert judge.answer(score_question(profile, "Calm.", "Hi", reply)[0]["content"]).text == "5"
+    assert persona_words(reply, profile, "") == 2

@@ -112,9 +112,9 @@ def overrides(url: str, args: dict) -> dict:
                           "judge": "rule"}},
         "judge_check": {"pairs": 8},
         "trees": {"personas": args["trees"], "turns": args["turns"], "judge_disagreement": "average"},
-        "sft": {"max_steps": args["sft_steps"], "batch_size": 4, "learning_rate": args["lr"]},
-        "dpo": {"epochs": args["dpo_epochs"], "batch_size": 4, "learning_rate": args["lr"], "beta": args["beta"],
-                "lora": {"r": args["lora_r"], "alpha": 2 * args["lora_r"]}},
+        "sft": {"max_steps": args["sft_steps"], "per_device_train_batch_size": 4, "learning_rate": args["lr"]},
+        "dpo": {"num_train_epochs": args["dpo_epochs"], "per_device_train_batch_size": 4, "learning_rate": args["lr"],
+                "beta": args["beta"], "lora": {"r": args["lora_r"], "alpha": 2 * args["lora_r"]}},
         "eval": {"examples": args["eval_examples"], "turns": args["turns"]},
         "wandb": {"mode": "disabled"},
     }

@@ -37,14 +37,15 @@ def run_one(kind: str, lora: bool, model_dir: str, steps: int, batch: int, queue
     from trl import DPOConfig, DPOTrainer, SFTConfig, SFTTrainer
 
     from aloe.params import DPOParams, LoraParams, SFTParams
-    from aloe.training.run import hardware_args, load_model, lora_config
+    from aloe.training.arguments import trainer_arguments
+    from aloe.training.models import load_model, lora_config
 
     cls = SFTParams if kind == "sft" else DPOParams
-    cfg = cls(max_steps=steps, batch_size=batch, logging_steps=steps, lora=LoraParams(enabled=lora))
+    cfg = cls(max_steps=steps, per_device_train_batch_size=batch, logging_steps=steps, lora=LoraParams(enabled=lora))
     model, tokenizer = load_model(model_dir)
     data = dataset(steps * batch)
     out = tempfile.mkdtemp()
-    common = dict(**hardware_args(cfg, 0, out, validation=False), report_to=[])
+    common = dict(**trainer_arguments(cfg, 0, out, validation=False), report_to=[])
     if kind == "sft":
         trainer = SFTTrainer(model=model, args=SFTConfig(**common), processing_class=tokenizer,
                              train_dataset=data.select_columns(["prompt", "completion"]), peft_config=lora_config(cfg))

@@ -7,7 +7,7 @@ from aloe.files import atomic_path
 from aloe.llm.client import LLM
 from aloe.personas import KINDS
 from aloe.personas.embeddings import Embedder
-from aloe.personas.generation import GrowthConfig, grow
+from aloe.personas.generation import grow
 from aloe.personas.texts import load_texts
 from aloe.stage import setup, write_run_log
 
@@ -30,8 +30,7 @@ def main(params_path: str, out: str, run_log: str) -> None:
     starts = {kind: starting_pool(cfg, kind) for kind in KINDS}  # bad seed files fail before any call
     llm = LLM(params.llm, roles=("persona_writer",))
     embedder = Embedder(cfg.filter.embedding_model)
-    growth = GrowthConfig(**cfg.generate.model_dump(), seed=params.seed)
-    rows = [row for kind in KINDS for row in grow(kind, starts[kind], llm, embedder, growth)]
+    rows = [row for kind in KINDS for row in grow(kind, starts[kind], llm, embedder, cfg.generate, params.seed)]
     frame = pd.DataFrame(rows)
     frame.insert(0, "position", range(len(frame)))
     frame["model_id"] = llm.model_id("persona_writer")

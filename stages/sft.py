@@ -4,9 +4,11 @@ import click
 from trl import SFTConfig, SFTTrainer
 
 from aloe.stage import setup
-from aloe.training.run import (PeakMemory, hardware_args, load_model, load_splits, lora_config, save_merged,
-                               write_training_metrics)
 from aloe.tracking import configure_wandb
+from aloe.training.arguments import trainer_arguments
+from aloe.training.data import load_splits
+from aloe.training.metrics import PeakMemory, write_training_metrics
+from aloe.training.models import load_model, lora_config, save_merged
 
 
 @click.command()
@@ -22,7 +24,7 @@ def main(params_path, data, model_dir, out, metrics, curve) -> None:
     report_to, run_name = configure_wandb(params.wandb, "sft")
     model, tokenizer = load_model(model_dir)
     train, validation = load_splits(data)
-    args = SFTConfig(**hardware_args(cfg, params.seed, f"{out}.trainer", validation is not None),
+    args = SFTConfig(**trainer_arguments(cfg, params.seed, f"{out}.trainer", validation is not None),
                      completion_only_loss=True, report_to=report_to, run_name=run_name)
     trainer = SFTTrainer(model=model, args=args, train_dataset=train, eval_dataset=validation,
                          processing_class=tokenizer, peft_config=lora_config(cfg), callbacks=[PeakMemory()])

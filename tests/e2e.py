@@ -16,8 +16,8 @@ TINY = {
                  "split": {"eval_profiles": 3, "eval_personalities": 2, "train_personas": 6}},
     "judge_check": {"pairs": 3, "bootstrap": 50},
     "trees": {"personas": 3, "turns": 2},
-    "sft": {"max_steps": 2, "batch_size": 2},
-    "dpo": {"max_steps": 2, "batch_size": 2},
+    "sft": {"max_steps": 2, "per_device_train_batch_size": 2},
+    "dpo": {"max_steps": 2, "per_device_train_batch_size": 2},
     "eval": {"examples": 2, "turns": 2, "bootstrap": 50},
 }
 

@@ -3,7 +3,6 @@ CI lock check (scripts/check_lock.py) catches a lock that does not match the tre
 
 from __future__ import annotations
 
-import ast
 import re
 import subprocess
 import sys
@@ -14,71 +13,29 @@ import yaml
 
 from conftest import REPO
 
-SRC = REPO / "src"
 BIN = Path(sys.executable).parent
+sys.path.insert(0, str(REPO / "scripts"))
+
+from stage_deps import code_deps, is_code, stage_specs  # noqa: E402
 
 
-def module_file(name: str) -> Path | None:
-    base = SRC / Path(*name.split("."))
-    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def imported_aloe_modules(path: Path) -> set[str]:
-    """Every ``aloe`` module a file imports, at any depth of its code (lazy imports too)."""
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            found |= {a.name for a in node.names if a.name.split(".")[0] == "aloe"}
-        elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "aloe":
-            found.add(node.module)
-            found |= {f"{node.module}.{a.name}" for a in node.names if module_file(f"{node.module}.{a.name}")}
-    return found
-
-
-def prompt_files(path: Path) -> set[Path]:
-    """Prompt templates named by a literal in ``render("name", ...)``."""
-    names = re.findall(r"render\(\s*\"(\w+)\"", path.read_text())
-    return {SRC / "aloe" / "prompts" / f"{n}.txt" for n in names}
-
-
-def reached_files(script: Path) -> set[Path]:
-    """The stage script, every aloe module it reaches, their packages, and literal prompt files."""
-    files, todo = {script}, [script]
-    while todo:
-        current = todo.pop()
-        files |= prompt_files(current)
-        for name in imported_aloe_modules(current):
-            parts = name.split(".")
-            for i in range(1, len(parts) + 1):
-                f = module_file(".".join(parts[:i]))
-                if f and f not in files:
-                    files.add(f)
-                    todo.append(f)
-    return files
-
-
-def stage_definitions() -> dict[str, dict]:
-    stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
-    return {name: spec.get("do", spec) for name, spec in stages.items()}
-
-
-@pytest.mark.parametrize("name", sorted(stage_definitions()))
-def test_stage_deps_cover_the_code_it_runs(name):
-    spec = stage_definitions()[name]
-    scripts = re.findall(r"stages/\w+\.py", spec["cmd"])
-    assert scripts, f"{name}: cmd runs no stages/*.py script"
-    deps = [REPO / d for d in spec.get("deps", []) if "${" not in d]
-    missing = sorted(str(f.relative_to(REPO)) for script in scripts for f in reached_files(REPO / script)
-                     if not any(f == d or d in f.parents for d in deps))
-    assert not missing, f"stage {name} runs code that is not in its deps (add to dvc.yaml): {missing}"
+@pytest.mark.parametrize("name", sorted(stage_specs()))
+def test_stage_deps_are_exactly_the_code_it_runs(name):
+    """Every module a stage's script reaches is a dependency (a change to it re-runs the stage),
+    and no code dependency is one it does not reach (which would re-run it for nothing)."""
+    spec = stage_specs()[name]
+    declared = [d for d in spec.get("deps", []) if "${" not in d]
+    needed = code_deps(spec)
+    assert re.search(r"stages/\w+\.py", spec["cmd"]), f"{name}: cmd runs no stages/*.py script"
+    missing = [f for f in needed if not any(f == d or f.startswith(d.rstrip("/") + "/") for d in declared)]
+    stale = [d for d in declared if is_code(d) and d not in needed]
+    assert not missing and not stale, (f"stage {name}: missing {missing}, not reached {stale}; "
+                                       "run `python scripts/stage_deps.py --write`")
 
 
 def test_accelerate_config_of_training_stages_is_a_dependency():
     for name in ("sft", "dpo"):
-        spec = stage_definitions()[name]
+        spec = stage_specs()[name]
         config = re.search(r"--config_file (\S+)", spec["cmd"]).group(1)
         assert any(config.startswith(d.rstrip("/") + "/") for d in spec["deps"]), name
 

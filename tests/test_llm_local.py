@@ -99,7 +99,7 @@ def test_a_missing_local_model_is_a_clear_error_naming_the_stage(tmp_path, monke
     from aloe.errors import AloeError
 
     monkeypatch.chdir(REPO)
-    with pytest.raises(AloeError, match=r"models/nope does not exist: give an existing model directory"):
+    with pytest.raises(AloeError, match=r"models/nope does not exist: no stage in dvc.yaml makes it"):
         identity("models/nope")
     monkeypatch.chdir(tmp_path)
     (tmp_path / "dvc.yaml").write_text((REPO / "dvc.yaml").read_text())

@@ -73,7 +73,7 @@ def pipeline_inputs(proj: Path) -> None:
 def test_pipeline_outputs_push_to_s3_and_pull_into_a_new_clone(tmp_path, s3_server, aloe_env):
     """Our pairs stage, run by DVC from our dvc.yaml, pushed to S3 and pulled into a clone,
     where our training loader reads it."""
-    from aloe.training.run import load_splits
+    from aloe.training.data import load_splits
 
     env = {**project_env(Path(aloe_env["ALOE_CACHE_DIR"])), **{k: os.environ[k] for k in os.environ
                                                                if k.startswith("AWS_")}}

@@ -26,7 +26,7 @@ def sft_data(path: Path) -> None:
 
 def run_sft(tmp_path, base_model_dir, launcher: list[str], **sft) -> tuple[dict, Path]:
     params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["sft"].update({"max_steps": 2, "batch_size": 2, **sft})
+    params["sft"].update({"max_steps": 2, "per_device_train_batch_size": 2, **sft})
     params["wandb"]["mode"] = "disabled"
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     sft_data(tmp_path / "sft")

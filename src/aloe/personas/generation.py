@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import logging
 import random
-from dataclasses import dataclass
 
 import numpy as np
 
 from aloe.llm.base import ChatRequest
 from aloe.llm.client import LLM
+from aloe.params import PersonaGenerateParams
 from aloe.personas.embeddings import Embedder
 from aloe.personas.novelty import greedy_novel
 from aloe.personas.parsing import parse_candidates
@@ -30,22 +30,8 @@ from aloe.prompts import render
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class GrowthConfig:
-    examples_per_prompt: int
-    candidates_per_call: int
-    calls_per_round: int
-    target_size: int
-    patience: int
-    min_new_per_round: int
-    max_rounds: int
-    temperature: float
-    max_tokens: int
-    novelty_threshold: float
-    seed: int
-
-
-def grow(kind: str, start: list[tuple[str, str]], llm: LLM, embedder: Embedder, cfg: GrowthConfig) -> list[dict]:
+def grow(kind: str, start: list[tuple[str, str]], llm: LLM, embedder: Embedder, cfg: PersonaGenerateParams,
+         seed: int) -> list[dict]:
     """Grow the pool of ``kind`` from ``start`` = [(text, source)]; return every candidate row."""
     rows = [dict(kind=kind, text=t, source=src, round=0, call=-1, status="ok") for t, src in start]
     start_emb = embedder.encode([t for t, _ in start])
@@ -58,7 +44,7 @@ def grow(kind: str, start: list[tuple[str, str]], llm: LLM, embedder: Embedder, 
             break
         requests = []
         for call in range(cfg.calls_per_round):
-            rng = random.Random(f"{cfg.seed}/{kind}/{rnd}/{call}")
+            rng = random.Random(f"{seed}/{kind}/{rnd}/{call}")
             examples = rng.sample(pool, min(cfg.examples_per_prompt, len(pool)))
             content = render(f"persona_{kind}", n=str(cfg.candidates_per_call),
                              examples="\n".join(f"- {e}" for e in examples))

@@ -1,4 +1,4 @@
-"""Terminal rendering of one conversation tree (``aloe tree show``)."""
+"""Terminal display of one conversation tree (``aloe tree show``); prompts are rendered in aloe.prompts."""
 
 from __future__ import annotations
 

@@ -1,0 +1,49 @@
+"""What a training stage reports: losses, speed and peak memory (metrics/train_*.json) and
+the loss curve for `dvc plots`."""
+
+from __future__ import annotations
+
+import resource
+import sys
+
+import torch
+from transformers import TrainerCallback
+
+from aloe.files import write_json
+
+
+class PeakMemory(TrainerCallback):
+    """Peak memory during training: CUDA allocator peak on GPU, max RSS otherwise."""
+
+    def on_train_begin(self, args, state, control, **kw):
+        if torch.cuda.is_available():
+            torch.cuda.reset_peak_memory_stats()
+
+    @staticmethod
+    def peak_mb() -> float:
+        if torch.cuda.is_available():
+            return torch.cuda.max_memory_allocated() / 2**20
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return rss / 2**20 if sys.platform == "darwin" else rss / 1024
+
+
+def write_training_metrics(trainer, result, path: str, curve_path: str, extra: dict | None = None) -> dict:
+    if not trainer.accelerator.is_main_process:
+        return {}
+    logs = trainer.state.log_history
+    evals = [e for e in logs if "eval_loss" in e]
+    metrics = {
+        "train_loss": round(float(result.training_loss), 5),
+        "eval_loss": round(evals[-1]["eval_loss"], 5) if evals else None,
+        "runtime_s": round(result.metrics["train_runtime"], 2),
+        "samples_per_s": round(result.metrics["train_samples_per_second"], 3),
+        "steps": trainer.state.global_step,
+        "peak_memory_mb": round(PeakMemory.peak_mb(), 1),
+        "world_size": trainer.args.world_size,
+        **(extra or {}),
+    }
+    write_json(path, metrics)
+    curve = [{"step": e["step"], "loss": e["loss"]} for e in logs if "loss" in e]
+    curve += [{"step": e["step"], "eval_loss": e["eval_loss"]} for e in evals]
+    write_json(curve_path, sorted(curve, key=lambda r: r["step"]))
+    return metrics

@@ -64,8 +64,9 @@ def sh(cmd: str, cwd: Path, env: dict, check: bool = True) -> subprocess.Complet
 def throwaway_project(dest: Path, env: dict, overrides: dict | None = None) -> Path:
     """This checkout's tracked and untracked-not-ignored files, as a new git repo with
     ``overrides`` laid onto params.yaml and no lock or metrics (nothing reproduced yet)."""
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, capture_output=True,
-                           text=True, check=True).stdout.split()
+    files = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.split()
     for rel in files:
         src = REPO / rel
         if src.is_file():
@@ -81,9 +82,16 @@ def throwaway_project(dest: Path, env: dict, overrides: dict | None = None) -> P
 
 def project_env(cache_dir: Path | None = None) -> dict:
     """The environment a throwaway project runs in: this interpreter's tools first, W&B offline."""
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "WANDB_MODE": "offline",
-           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@t", "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        "WANDB_MODE": "offline",
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@t",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@t",
+        "PYTHONUNBUFFERED": "1",
+    }
     if cache_dir is not None:
         env["ALOE_CACHE_DIR"] = str(cache_dir)
     return env

@@ -46,14 +46,28 @@ from aloe.llm.base import ChatRequest, ChatResult
 from aloe.llm.server import BackgroundServer, ChatServer
 from common import project_env, sh, throwaway_project, write_result
 
-STOPWORDS = set("""about above after again against also because been before being below between both could
+STOPWORDS = set(
+    """about above after again against also because been before being below between both could
 does doing down during each even every from further have having here hers herself himself into itself just
 like love loves make more most much myself never only other ours ourselves over really same should some such
 than that their theirs them themselves then there these they this those through under until very what when
 where which while will with would your yours yourself yourselves always often usually sometimes enjoy enjoys
-things thing people person years year old life time work works working""".split())
-STAGES = ("base_model", "personas_generate", "personas_filter", "judge_check", "trees", "pairs", "sft", "dpo",
-          "aloe_eval@base", "aloe_eval@sft", "aloe_eval@dpo", "aloe_compare")
+things thing people person years year old life time work works working""".split()
+)
+STAGES = (
+    "base_model",
+    "personas_generate",
+    "personas_filter",
+    "judge_check",
+    "trees",
+    "pairs",
+    "sft",
+    "dpo",
+    "aloe_eval@base",
+    "aloe_eval@sft",
+    "aloe_eval@dpo",
+    "aloe_compare",
+)
 
 
 def words(text: str) -> set[str]:
@@ -68,8 +82,9 @@ def template(name: str) -> re.Pattern:
     """The inverse of ``aloe.prompts.render(name, ...)``: a regex that gives back every field."""
     text = resources.files("aloe.prompts").joinpath(f"{name}.txt").read_text()
     parts = re.split(r"\{(\w+)\}", text)
-    return re.compile("".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.*?)" for i, p in enumerate(parts)) + r"\Z",
-                      re.S)
+    return re.compile(
+        "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.*?)" for i, p in enumerate(parts)) + r"\Z", re.S
+    )
 
 
 PAIR, SCORE = template("judge_pair"), template("judge_score")
@@ -105,16 +120,35 @@ def answer(token: str, probabilities: dict[str, float]) -> ChatResult:
 
 def overrides(url: str, args: dict) -> dict:
     return {
-        "llm": {"backends": {"local": {"type": "transformers", "model": "models/base", "batch_size": 32},
-                             "rule": {"type": "openai", "model": "rule-judge", "base_url": url,
-                                      "api_key_env": "ALOE_RULE_JUDGE_KEY", "concurrency": 64}},
-                "roles": {"persona_writer": "local", "user": "local", "inducer": "local", "responder": "local",
-                          "judge": "rule"}},
+        "llm": {
+            "backends": {
+                "local": {"type": "transformers", "model": "models/base", "batch_size": 32},
+                "rule": {
+                    "type": "openai",
+                    "model": "rule-judge",
+                    "base_url": url,
+                    "api_key_env": "ALOE_RULE_JUDGE_KEY",
+                    "concurrency": 64,
+                },
+            },
+            "roles": {
+                "persona_writer": "local",
+                "user": "local",
+                "inducer": "local",
+                "responder": "local",
+                "judge": "rule",
+            },
+        },
         "judge_check": {"pairs": 8},
         "trees": {"personas": args["trees"], "turns": args["turns"], "judge_disagreement": "average"},
         "sft": {"max_steps": args["sft_steps"], "per_device_train_batch_size": 4, "learning_rate": args["lr"]},
-        "dpo": {"num_train_epochs": args["dpo_epochs"], "per_device_train_batch_size": 4, "learning_rate": args["lr"],
-                "beta": args["beta"], "lora": {"r": args["lora_r"], "alpha": 2 * args["lora_r"]}},
+        "dpo": {
+            "num_train_epochs": args["dpo_epochs"],
+            "per_device_train_batch_size": 4,
+            "learning_rate": args["lr"],
+            "beta": args["beta"],
+            "lora": {"r": args["lora_r"], "alpha": 2 * args["lora_r"]},
+        },
         "eval": {"examples": args["eval_examples"], "turns": args["turns"]},
         "wandb": {"mode": "disabled"},
     }
@@ -122,23 +156,32 @@ def overrides(url: str, args: dict) -> dict:
 
 def label_accuracy(project: Path, sign: int) -> dict:
     """Labelled turns whose label is the rule's preference; every DPO chosen reply checked too."""
-    turns = [(rec, t) for line in (project / "data/trees/trees.jsonl").read_text().splitlines()
-             for rec in [json.loads(line)] for t in rec["conversations"]]
+    turns = [
+        (rec, t)
+        for line in (project / "data/trees/trees.jsonl").read_text().splitlines()
+        for rec in [json.loads(line)]
+        for t in rec["conversations"]
+    ]
     labelled = [(rec, t) for rec, t in turns if not t["tie"]]
     right = 0
     for rec, t in labelled:
         pref = persona_words(t["assistant"]["preferred"], rec["profile"], rec["personality"])
         rej = persona_words(t["assistant"]["rejected"], rec["profile"], rec["personality"])
         right += sign * (pref - rej) > 0
-    return {"turns": len(turns), "labelled": len(labelled), "label_accuracy": round(right / len(labelled), 4)
-            if labelled else None}
+    return {
+        "turns": len(turns),
+        "labelled": len(labelled),
+        "label_accuracy": round(right / len(labelled), 4) if labelled else None,
+    }
 
 
 def chosen_feature(project: Path, sign: int) -> dict:
     from datasets import load_from_disk
 
-    personas = {json.loads(line)["id"]: json.loads(line) for line in
-                (project / "data/trees/trees.jsonl").read_text().splitlines()}
+    personas = {
+        json.loads(line)["id"]: json.loads(line)
+        for line in (project / "data/trees/trees.jsonl").read_text().splitlines()
+    }
     rows = [r for split in load_from_disk(str(project / "data/pairs/dpo")).values() for r in split]
     ok = 0
     for r in rows:
@@ -155,12 +198,20 @@ def reply_feature(project: Path) -> dict:
     for variant in ("base", "sft", "dpo"):
         path = project / f"data/eval/{variant}.jsonl"
         if path.exists():
-            counts = [persona_words(t["reply"], r["profile"], r["personality"])
-                      for line in path.read_text().splitlines() for r in [json.loads(line)] for t in r["turns"]]
-            lengths = [len(t["reply"].split()) for line in path.read_text().splitlines()
-                       for t in json.loads(line)["turns"]]
-            out[variant] = {"persona_words": round(sum(counts) / len(counts), 3),
-                            "reply_words": round(sum(lengths) / len(lengths), 1), "replies": len(counts)}
+            counts = [
+                persona_words(t["reply"], r["profile"], r["personality"])
+                for line in path.read_text().splitlines()
+                for r in [json.loads(line)]
+                for t in r["turns"]
+            ]
+            lengths = [
+                len(t["reply"].split()) for line in path.read_text().splitlines() for t in json.loads(line)["turns"]
+            ]
+            out[variant] = {
+                "persona_words": round(sum(counts) / len(counts), 3),
+                "reply_words": round(sum(lengths) / len(lengths), 1),
+                "replies": len(counts),
+            }
     return out
 
 
@@ -168,8 +219,12 @@ def run(name: str, reverse: bool, root: Path, args: dict, stop_after: str | None
     # The served identity names the direction and this file's rule code, so the response cache
     # never replays verdicts of another rule or of an earlier implementation of this one.
     code = hashlib.sha256(inspect.getsource(sys.modules[__name__]).encode()).hexdigest()[:12]
-    judge = ChatServer(RuleJudge(reverse_pairs=reverse).generate, model_name="rule-judge", batch_window_s=0.0,
-                       root=f"rule:{'fewer' if reverse else 'more'}-persona-words:{code}")
+    judge = ChatServer(
+        RuleJudge(reverse_pairs=reverse).generate,
+        model_name="rule-judge",
+        batch_window_s=0.0,
+        root=f"rule:{'fewer' if reverse else 'more'}-persona-words:{code}",
+    )
     env = {**project_env(), "ALOE_RULE_JUDGE_KEY": "rule"}
     times = {}
     shutil.rmtree(root / name, ignore_errors=True)
@@ -183,14 +238,19 @@ def run(name: str, reverse: bool, root: Path, args: dict, stop_after: str | None
             if stage == stop_after:
                 break
     sign = -1 if reverse else 1
-    result = {"labels": label_accuracy(project, sign), "pairs": chosen_feature(project, sign),
-              "judge_check": json.loads((project / "metrics/judge.json").read_text()), "stage_wall_s": times}
+    result = {
+        "labels": label_accuracy(project, sign),
+        "pairs": chosen_feature(project, sign),
+        "judge_check": json.loads((project / "metrics/judge.json").read_text()),
+        "stage_wall_s": times,
+    }
     if (project / "metrics/aloe/compare.json").exists():
         compare = json.loads((project / "metrics/aloe/compare.json").read_text())
         result["compare"] = {k: compare[k] for k in ("dpo-base", "dpo-sft", "sft-base")}
         result["reply_feature"] = reply_feature(project)
-        result["AL_mean"] = {v: json.loads((project / f"metrics/aloe/{v}.json").read_text())["AL_mean"]
-                             for v in ("base", "sft", "dpo")}
+        result["AL_mean"] = {
+            v: json.loads((project / f"metrics/aloe/{v}.json").read_text())["AL_mean"] for v in ("base", "sft", "dpo")
+        }
         result["train_dpo"] = json.loads((project / "metrics/train_dpo.json").read_text())
     return result
 
@@ -212,8 +272,11 @@ def main(out, workdir, no_control, stop_after, **args) -> None:
     root = Path(workdir)
     root.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    result = {"rule": __doc__.split("fixed before any result was seen:")[1].split("A persona prefers")[0].strip(),
-              "settings": args, "planted": run("planted", False, root, args, stop_after)}
+    result = {
+        "rule": __doc__.split("fixed before any result was seen:")[1].split("A persona prefers")[0].strip(),
+        "settings": args,
+        "planted": run("planted", False, root, args, stop_after),
+    }
     if not no_control:
         result["reversed"] = run("reversed", True, root, args, stop_after)
     result["wall_s"] = round(time.perf_counter() - t0, 1)

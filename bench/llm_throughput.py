@@ -28,8 +28,15 @@ TOPICS = ["cooking", "hiking", "taxes", "jazz", "gardening", "chess", "running",
 
 
 def prompts(n: int, tokens: int) -> list[ChatRequest]:
-    return [ChatRequest.from_messages([{"role": "user", "content": f"Tell me something about {TOPICS[i % 10]} (#{i})."}],
-                                      max_tokens=tokens, temperature=0.7, seed=i) for i in range(n)]
+    return [
+        ChatRequest.from_messages(
+            [{"role": "user", "content": f"Tell me something about {TOPICS[i % 10]} (#{i})."}],
+            max_tokens=tokens,
+            temperature=0.7,
+            seed=i,
+        )
+        for i in range(n)
+    ]
 
 
 def tokens_per_s(backend: TransformersBackend, requests: list[ChatRequest], batched: bool) -> float:
@@ -40,12 +47,21 @@ def tokens_per_s(backend: TransformersBackend, requests: list[ChatRequest], batc
 
 def openai_efficiency(n: int, concurrency: int, latency: float) -> dict:
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "aloe.cli", "serve", "--echo", "--latency", str(latency),
-                               "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "aloe.cli", "serve", "--echo", "--latency", str(latency), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         os.environ["ALOE_BENCH_KEY"] = "not-a-secret"
-        cfg = OpenAIBackendParams(type="openai", model="echo", base_url=f"http://127.0.0.1:{port}/v1",
-                                  api_key_env="ALOE_BENCH_KEY", concurrency=concurrency, max_retries=0)
+        cfg = OpenAIBackendParams(
+            type="openai",
+            model="echo",
+            base_url=f"http://127.0.0.1:{port}/v1",
+            api_key_env="ALOE_BENCH_KEY",
+            concurrency=concurrency,
+            max_retries=0,
+        )
         backend = OpenAIBackend(cfg, "bench")
         wait_for_port(port, 30, alive=lambda: server.poll() is None)
         backend.generate(prompts(concurrency, 8))  # warm the connection pool
@@ -57,9 +73,14 @@ def openai_efficiency(n: int, concurrency: int, latency: float) -> dict:
         server.terminate()
         server.wait()
     achieved = n / elapsed
-    return {"requests": n, "concurrency": concurrency, "latency_s": latency, "requests_per_s": round(achieved, 2),
-            "ideal_requests_per_s": concurrency / latency,
-            "openai_efficiency": round(achieved / (concurrency / latency), 3)}
+    return {
+        "requests": n,
+        "concurrency": concurrency,
+        "latency_s": latency,
+        "requests_per_s": round(achieved, 2),
+        "ideal_requests_per_s": concurrency / latency,
+        "openai_efficiency": round(achieved / (concurrency / latency), 3),
+    }
 
 
 @click.command()
@@ -76,8 +97,13 @@ def main(quick: bool, model: str, out: str) -> None:
     remote = openai_efficiency(640 if quick else 1600, 32, 0.2)
     result = {
         "batched_over_sequential": round(bat / seq, 2),
-        "local_tokens_per_s": {"sequential": round(seq, 1), "batched": round(bat, 1), "batch_size": batch,
-                               "max_new_tokens": tokens, "prompts": n},
+        "local_tokens_per_s": {
+            "sequential": round(seq, 1),
+            "batched": round(bat, 1),
+            "batch_size": batch,
+            "max_new_tokens": tokens,
+            "prompts": n,
+        },
         "openai_efficiency": remote["openai_efficiency"],
         "openai": remote,
         "goals": {"batched_over_sequential": ">= 5", "openai_efficiency": ">= 0.9"},

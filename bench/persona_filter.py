@@ -43,14 +43,72 @@ def synthetic_pool(n: int, seed: int = 0) -> list[str]:
     rng = random.Random(seed)
     words = vocabulary()
     ages = range(18, 90)
-    jobs = ["nurse", "welder", "teacher", "pilot", "farmer", "chef", "lawyer", "barista", "coder", "plumber",
-            "midwife", "architect", "taxi driver", "librarian", "fisherman", "dentist", "DJ", "tailor"]
-    cities = ["Lagos", "Lima", "Oslo", "Pune", "Quito", "Riga", "Seoul", "Tunis", "Hanoi", "Perth", "Cork", "Baku",
-              "Leeds", "Kyoto", "Dakar", "Turin", "Austin", "Cusco", "Minsk", "Accra"]
-    hobbies = ["keep bees", "play chess", "restore radios", "grow chillies", "run marathons", "paint murals",
-               "brew beer", "sail dinghies", "collect stamps", "dance salsa", "bake bread", "climb rocks"]
-    family = ["live alone", "have twin daughters", "care for my mother", "have three sons", "live with my partner",
-              "share a flat with friends", "am a widower", "have a newborn"]
+    jobs = [
+        "nurse",
+        "welder",
+        "teacher",
+        "pilot",
+        "farmer",
+        "chef",
+        "lawyer",
+        "barista",
+        "coder",
+        "plumber",
+        "midwife",
+        "architect",
+        "taxi driver",
+        "librarian",
+        "fisherman",
+        "dentist",
+        "DJ",
+        "tailor",
+    ]
+    cities = [
+        "Lagos",
+        "Lima",
+        "Oslo",
+        "Pune",
+        "Quito",
+        "Riga",
+        "Seoul",
+        "Tunis",
+        "Hanoi",
+        "Perth",
+        "Cork",
+        "Baku",
+        "Leeds",
+        "Kyoto",
+        "Dakar",
+        "Turin",
+        "Austin",
+        "Cusco",
+        "Minsk",
+        "Accra",
+    ]
+    hobbies = [
+        "keep bees",
+        "play chess",
+        "restore radios",
+        "grow chillies",
+        "run marathons",
+        "paint murals",
+        "brew beer",
+        "sail dinghies",
+        "collect stamps",
+        "dance salsa",
+        "bake bread",
+        "climb rocks",
+    ]
+    family = [
+        "live alone",
+        "have twin daughters",
+        "care for my mother",
+        "have three sons",
+        "live with my partner",
+        "share a flat with friends",
+        "am a widower",
+        "have a newborn",
+    ]
     texts: list[str] = []
     while len(texts) < n:
         r = rng.random()
@@ -59,12 +117,16 @@ def synthetic_pool(n: int, seed: int = 0) -> list[str]:
         elif texts and r < 0.2:
             texts.append(rng.choice(texts).replace("I am", "I'm").replace(" and ", " & ") + " Truly.")
         elif r < 0.7:
-            texts.append(f"I am a {rng.choice(ages)}-year-old {' '.join(rng.sample(words, 6))}. "
-                         f"I like {' '.join(rng.sample(words, 6))}.")
+            texts.append(
+                f"I am a {rng.choice(ages)}-year-old {' '.join(rng.sample(words, 6))}. "
+                f"I like {' '.join(rng.sample(words, 6))}."
+            )
         else:
-            texts.append(f"I am a {rng.choice(ages)}-year-old {rng.choice(jobs)} in {rng.choice(cities)}. "
-                         f"I {rng.choice(family)} and I {rng.choice(hobbies)} and {rng.choice(hobbies)} "
-                         f"on weekends.")
+            texts.append(
+                f"I am a {rng.choice(ages)}-year-old {rng.choice(jobs)} in {rng.choice(cities)}. "
+                f"I {rng.choice(family)} and I {rng.choice(hobbies)} and {rng.choice(hobbies)} "
+                f"on weekends."
+            )
     return texts
 
 
@@ -133,8 +195,11 @@ def main(quick: bool, paper_sample: int, out: str) -> None:
         "embeddings_per_text": round(encoded_after_first_pass / n, 3),
         "encoder_texts_per_s": round(encode_rate, 1),
         "paper_method": {
-            "sample": paper_sample, "sample_s": round(paper_sample_s, 2), "ours_sample_s": round(ours_sample_s, 2),
-            "sample_speedup": round(paper_sample_s / ours_sample_s, 1), "sample_encodes": paper_encoded,
+            "sample": paper_sample,
+            "sample_s": round(paper_sample_s, 2),
+            "ours_sample_s": round(ours_sample_s, 2),
+            "sample_speedup": round(paper_sample_s / ours_sample_s, 1),
+            "sample_encodes": paper_encoded,
             "full_pool_encodes_estimated": int(paper_full_encodes),
             "full_pool_s_estimated": round(paper_full_s, 0),
             "full_pool_speedup_estimated": round(paper_full_s / (embed_s + filter_s), 0),

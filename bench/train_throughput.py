@@ -25,10 +25,14 @@ def dataset(n: int):
     rows = []
     for i in range(n):
         prompt = [{"role": "user", "content": f"I just got back from my shift at the hospital, day {i}. So tired!"}]
-        rows.append({"prompt": prompt,
-                     "chosen": [{"role": "assistant", "content": "Oof, long one? Put your feet up, you earned it."}],
-                     "rejected": [{"role": "assistant", "content": "Rest is important. Consider sleeping early."}],
-                     "completion": [{"role": "assistant", "content": "Oof, long one? Put your feet up!"}]})
+        rows.append(
+            {
+                "prompt": prompt,
+                "chosen": [{"role": "assistant", "content": "Oof, long one? Put your feet up, you earned it."}],
+                "rejected": [{"role": "assistant", "content": "Rest is important. Consider sleeping early."}],
+                "completion": [{"role": "assistant", "content": "Oof, long one? Put your feet up!"}],
+            }
+        )
     return Dataset.from_list(rows)
 
 
@@ -47,17 +51,31 @@ def run_one(kind: str, lora: bool, model_dir: str, steps: int, batch: int, queue
     out = tempfile.mkdtemp()
     common = dict(**trainer_arguments(cfg, 0, out, validation=False), report_to=[])
     if kind == "sft":
-        trainer = SFTTrainer(model=model, args=SFTConfig(**common), processing_class=tokenizer,
-                             train_dataset=data.select_columns(["prompt", "completion"]), peft_config=lora_config(cfg))
+        trainer = SFTTrainer(
+            model=model,
+            args=SFTConfig(**common),
+            processing_class=tokenizer,
+            train_dataset=data.select_columns(["prompt", "completion"]),
+            peft_config=lora_config(cfg),
+        )
     else:
-        trainer = DPOTrainer(model=model, args=DPOConfig(**common), processing_class=tokenizer,
-                             train_dataset=data.select_columns(["prompt", "chosen", "rejected"]),
-                             peft_config=lora_config(cfg))
+        trainer = DPOTrainer(
+            model=model,
+            args=DPOConfig(**common),
+            processing_class=tokenizer,
+            train_dataset=data.select_columns(["prompt", "chosen", "rejected"]),
+            peft_config=lora_config(cfg),
+        )
     metrics = trainer.train().metrics
-    queue.put({"samples_per_s": round(metrics["train_samples_per_second"], 3),
-               "runtime_s": round(metrics["train_runtime"], 2),
-               "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-               "steps": steps, "batch_size": batch})
+    queue.put(
+        {
+            "samples_per_s": round(metrics["train_samples_per_second"], 3),
+            "runtime_s": round(metrics["train_runtime"], 2),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "steps": steps,
+            "batch_size": batch,
+        }
+    )
 
 
 @click.command()
@@ -77,10 +95,15 @@ def main(quick: bool, model: str, out: str) -> None:
             proc.join()
     for kind in ("sft", "dpo"):
         results[f"{kind}_lora_over_full_speed"] = round(
-            results[f"{kind}_lora"]["samples_per_s"] / results[f"{kind}_full"]["samples_per_s"], 2)
+            results[f"{kind}_lora"]["samples_per_s"] / results[f"{kind}_full"]["samples_per_s"], 2
+        )
         results[f"{kind}_lora_over_full_peak_rss"] = round(
-            results[f"{kind}_lora"]["peak_rss_mb"] / results[f"{kind}_full"]["peak_rss_mb"], 2)
-    results["machine"] = {"cpus": os.cpu_count(), "device": "cuda" if __import__("torch").cuda.is_available() else "cpu"}
+            results[f"{kind}_lora"]["peak_rss_mb"] / results[f"{kind}_full"]["peak_rss_mb"], 2
+        )
+    results["machine"] = {
+        "cpus": os.cpu_count(),
+        "device": "cuda" if __import__("torch").cuda.is_available() else "cpu",
+    }
     write_result(out, results)
 
 

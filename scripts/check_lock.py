@@ -29,8 +29,7 @@ def lock_problems(root: str = ".") -> list[str]:
         status = repo.status()
         with open(repo.root_dir + "/dvc.lock") as f:
             locked = set((yaml.safe_load(f) or {}).get("stages", {}))
-    problems = [f"{name}: not in dvc.lock (never run with this definition)"
-                for name in stages if name not in locked]
+    problems = [f"{name}: not in dvc.lock (never run with this definition)" for name in stages if name not in locked]
     for name, entries in status.items():
         for entry in entries:
             if isinstance(entry, str):  # "changed command", "always changed"
@@ -50,8 +49,13 @@ def lock_problems(root: str = ".") -> list[str]:
 def main() -> None:
     problems = lock_problems(sys.argv[1] if len(sys.argv) > 1 else ".")
     if problems:
-        print("dvc.lock does not match the committed tree; run `dvc repro` and commit dvc.lock "
-              "and metrics/ with the code:", *problems, sep="\n  ", file=sys.stderr)
+        print(
+            "dvc.lock does not match the committed tree; run `dvc repro` and commit dvc.lock "
+            "and metrics/ with the code:",
+            *problems,
+            sep="\n  ",
+            file=sys.stderr,
+        )
         sys.exit(1)
     print("dvc.lock matches the tree: every dependency, parameter and committed output")
 

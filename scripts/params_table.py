@@ -53,8 +53,11 @@ def rows(model: type[BaseModel], prefix: str = "") -> list[tuple[str, str, str]]
             continue
         out.append((path, default_of(field), field.description or ""))
         for label, backend in EXPAND.get(path, {}).items():
-            out += [(f"{path}.<name>.{k}", default_of(f), f"{label}: {f.description}")
-                    for k, f in backend.model_fields.items() if k != "type"]
+            out += [
+                (f"{path}.<name>.{k}", default_of(f), f"{label}: {f.description}")
+                for k, f in backend.model_fields.items()
+                if k != "type"
+            ]
     return out
 
 

@@ -21,13 +21,15 @@ def main(params_path: str, records_dir: str, out: str) -> None:
     runs = {v: load_records(Path(records_dir) / f"{v}.jsonl") for v in names}
     report = {}
     for i, b in enumerate(names):  # every later variant against every earlier one: sft-base, dpo-base, dpo-sft
-        for a in names[i + 1:]:
+        for a in names[i + 1 :]:
             scores_a, scores_b, clusters = paired_tables(runs[a], runs[b], (a, b))
             report[f"{a}-{b}"] = compare(scores_a, scores_b, clusters, params.eval.bootstrap, params.seed)
     write_json(out, report)
     for pair, r in report.items():
-        click.echo(f"{pair}: dAL_mean {r['AL_mean']} {r['AL_mean_ci95']} (p {r['AL_mean_p']}), "
-                   f"dIR {r['IR']} {r['IR_ci95']}, n {r['n']} examples in {r['clusters']} profiles")
+        click.echo(
+            f"{pair}: dAL_mean {r['AL_mean']} {r['AL_mean_ci95']} (p {r['AL_mean_p']}), "
+            f"dIR {r['IR']} {r['IR_ci95']}, n {r['n']} examples in {r['clusters']} profiles"
+        )
 
 
 if __name__ == "__main__":

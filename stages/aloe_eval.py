@@ -29,8 +29,10 @@ def main(params_path, variant, eval_split, records, metrics, plot, run_log) -> N
     write_json(plot, turn_rows(report, variant))
     write_run_log(run_log, llm)
     log_to_wandb(params.wandb, variant, report)
-    click.echo(f"{variant}: AL_mean {report['AL_mean']} {report['AL_mean_ci95']} IR {report['IR']} "
-               f"AL {report['AL']} (n per turn {report['AL_n']}); scores read by {report['score_methods']}")
+    click.echo(
+        f"{variant}: AL_mean {report['AL_mean']} {report['AL_mean_ci95']} IR {report['IR']} "
+        f"AL {report['AL']} (n per turn {report['AL_n']}); scores read by {report['score_methods']}"
+    )
     llm.close()
 
 

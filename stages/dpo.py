@@ -28,20 +28,38 @@ def main(params_path, data, model_dir, out, metrics, curve) -> None:
     report_to, run_name = configure_wandb(params.wandb, "dpo")
     model, tokenizer = load_model(model_dir)
     train, validation = load_splits(data)
-    args = DPOConfig(**trainer_arguments(cfg, params.seed, f"{out}.trainer", validation is not None),
-                     report_to=report_to, run_name=run_name)
-    trainer = DPOTrainer(model=model, args=args, train_dataset=train, eval_dataset=validation,
-                         processing_class=tokenizer, peft_config=lora_config(cfg), callbacks=[PeakMemory()])
+    args = DPOConfig(
+        **trainer_arguments(cfg, params.seed, f"{out}.trainer", validation is not None),
+        report_to=report_to,
+        run_name=run_name,
+    )
+    trainer = DPOTrainer(
+        model=model,
+        args=args,
+        train_dataset=train,
+        eval_dataset=validation,
+        processing_class=tokenizer,
+        peft_config=lora_config(cfg),
+        callbacks=[PeakMemory()],
+    )
     result = trainer.train()
     save_merged(trainer, tokenizer, out)
     logs = [e for e in trainer.state.log_history if "rewards/accuracies" in e or "eval_rewards/accuracies" in e]
     last = logs[-1] if logs else {}
     prefix = "eval_" if "eval_rewards/accuracies" in last else ""
-    write_training_metrics(trainer, result, metrics, curve, {
-        "rewards_accuracy": last.get(f"{prefix}rewards/accuracies"),
-        "rewards_margin": last.get(f"{prefix}rewards/margins"),
-        "rewards_measured_on": "validation" if prefix else "train", "init": cfg.init, "lora": cfg.lora.enabled,
-    })
+    write_training_metrics(
+        trainer,
+        result,
+        metrics,
+        curve,
+        {
+            "rewards_accuracy": last.get(f"{prefix}rewards/accuracies"),
+            "rewards_margin": last.get(f"{prefix}rewards/margins"),
+            "rewards_measured_on": "validation" if prefix else "train",
+            "init": cfg.init,
+            "lora": cfg.lora.enabled,
+        },
+    )
 
 
 if __name__ == "__main__":

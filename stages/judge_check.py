@@ -31,9 +31,11 @@ def main(params_path: str, personas: str, out: str, metrics: str, run_log: str) 
     write_jsonl(out, records)
     write_json(metrics, report)
     write_run_log(run_log, llm)
-    click.echo(f"judge check: accuracy {report['accuracy']} {report['accuracy_ci95']} on {report['n']} planted "
-               f"pairs (0.5 = chance), position bias {report['position_bias']}, score gap {report['score_gap']} "
-               f"{report['score_gap_ci95']}")
+    click.echo(
+        f"judge check: accuracy {report['accuracy']} {report['accuracy_ci95']} on {report['n']} planted "
+        f"pairs (0.5 = chance), position bias {report['position_bias']}, score gap {report['score_gap']} "
+        f"{report['score_gap_ci95']}"
+    )
     llm.close()
 
 

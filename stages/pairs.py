@@ -34,8 +34,11 @@ def main(params_path, trees, eval_split, judge_metrics, out_dir, metrics, run_lo
     cfg = params.pairs
     source = cfg.conversations or trees
     records = load_conversations(source)
-    guard = LeakGuard(eval_personas(params.eval, eval_split), Embedder(params.personas.filter.embedding_model),
-                      params.personas.filter.threshold)
+    guard = LeakGuard(
+        eval_personas(params.eval, eval_split),
+        Embedder(params.personas.filter.embedding_model),
+        params.personas.filter.threshold,
+    )
     leaks = guard.reasons([(r["profile"], r["personality"]) for r in records])
     dpo, sft = {"train": [], "validation": []}, {"train": [], "validation": []}
     counts = Counter()
@@ -50,26 +53,43 @@ def main(params_path, trees, eval_split, judge_metrics, out_dir, metrics, run_lo
         dpo[split] += d
         sft[split] += s
     if not dpo["train"] or not sft["train"]:
-        raise AloeError(f"{source}: no usable training pairs (dropped: {dict(counts)}); grow more trees, lower "
-                        "pairs.min_margin, or point llm.roles.judge at a model that labels more turns")
+        raise AloeError(
+            f"{source}: no usable training pairs (dropped: {dict(counts)}); grow more trees, lower "
+            "pairs.min_margin, or point llm.roles.judge at a model that labels more turns"
+        )
     save(dpo, f"{out_dir}/dpo")
     save(sft, f"{out_dir}/sft")
     with open(judge_metrics) as f:
         judge = json.load(f)
     rows = dpo["train"] + dpo["validation"]
-    report = {"dpo_pairs": len(rows), "sft_examples": len(sft["train"]) + len(sft["validation"]),
-              "dpo": {k: len(v) for k, v in dpo.items()}, "sft": {k: len(v) for k, v in sft.items()},
-              "conversations": len(records), "source": source,
-              # our judge's check says nothing about labels someone else made
-              "labels_above_chance": None if cfg.conversations else judge["above_chance"],
-              "label_sources": dict(Counter(r["label_source"] for r in rows)),
-              "share_agreeing_orders": round(sum(r["label_source"] == "agree" for r in rows) / len(rows), 4),
-              "dropped": {k: counts[k] for k in ("ties", "identical", "below_min_margin",
-                                                 "refused_eval_persona_exact", "refused_eval_persona_near_duplicate")}}
+    report = {
+        "dpo_pairs": len(rows),
+        "sft_examples": len(sft["train"]) + len(sft["validation"]),
+        "dpo": {k: len(v) for k, v in dpo.items()},
+        "sft": {k: len(v) for k, v in sft.items()},
+        "conversations": len(records),
+        "source": source,
+        # our judge's check says nothing about labels someone else made
+        "labels_above_chance": None if cfg.conversations else judge["above_chance"],
+        "label_sources": dict(Counter(r["label_source"] for r in rows)),
+        "share_agreeing_orders": round(sum(r["label_source"] == "agree" for r in rows) / len(rows), 4),
+        "dropped": {
+            k: counts[k]
+            for k in (
+                "ties",
+                "identical",
+                "below_min_margin",
+                "refused_eval_persona_exact",
+                "refused_eval_persona_near_duplicate",
+            )
+        },
+    }
     write_json(metrics, report)
     write_run_log(run_log)
-    click.echo(f"pairs: {report['dpo']} DPO, {report['sft']} SFT; dropped {report['dropped']}; labels above "
-               f"chance: {report['labels_above_chance']}")
+    click.echo(
+        f"pairs: {report['dpo']} DPO, {report['sft']} SFT; dropped {report['dropped']}; labels above "
+        f"chance: {report['labels_above_chance']}"
+    )
 
 
 if __name__ == "__main__":

@@ -45,15 +45,20 @@ def main(params_path: str, candidates: str, out_dir: str, metrics: str, run_log:
         vectors = embedder.encode(kept["text"].tolist())
         report[PLURAL[kind]]["mean_pairwise_similarity"] = round(mean_pairwise_similarity(vectors), 4)
         emb.update(zip(kept["id"], vectors))
-    train, evals, leak = split(pools["profile"], pools["personality"], emb, cfg.split, params.seed,
-                               cfg.filter.threshold)
+    train, evals, leak = split(
+        pools["profile"], pools["personality"], emb, cfg.split, params.seed, cfg.filter.threshold
+    )
     for kind in KINDS:
         pool = pools[kind].assign(split=lambda d: d["id"].isin(evals[f"{kind}_id"]).map({True: "eval", False: "train"}))
         write_parquet(pool, Path(out_dir) / f"{PLURAL[kind]}.parquet")
     write_parquet(train, Path(out_dir) / "train.parquet")
     write_parquet(evals, Path(out_dir) / "eval.parquet")
-    report.update(train_personas=len(train), eval_examples=len(evals), eval_train_max_similarity=round(leak, 4),
-                  threshold=cfg.filter.threshold)
+    report.update(
+        train_personas=len(train),
+        eval_examples=len(evals),
+        eval_train_max_similarity=round(leak, 4),
+        threshold=cfg.filter.threshold,
+    )
     write_json(metrics, report)
     write_run_log(run_log, texts_encoded=embedder.encoded)
     click.echo(f"personas: {len(train)} train, {len(evals)} eval; max eval-train similarity {leak:.3f}")

@@ -24,10 +24,21 @@ def main(params_path, data, model_dir, out, metrics, curve) -> None:
     report_to, run_name = configure_wandb(params.wandb, "sft")
     model, tokenizer = load_model(model_dir)
     train, validation = load_splits(data)
-    args = SFTConfig(**trainer_arguments(cfg, params.seed, f"{out}.trainer", validation is not None),
-                     completion_only_loss=True, report_to=report_to, run_name=run_name)
-    trainer = SFTTrainer(model=model, args=args, train_dataset=train, eval_dataset=validation,
-                         processing_class=tokenizer, peft_config=lora_config(cfg), callbacks=[PeakMemory()])
+    args = SFTConfig(
+        **trainer_arguments(cfg, params.seed, f"{out}.trainer", validation is not None),
+        completion_only_loss=True,
+        report_to=report_to,
+        run_name=run_name,
+    )
+    trainer = SFTTrainer(
+        model=model,
+        args=args,
+        train_dataset=train,
+        eval_dataset=validation,
+        processing_class=tokenizer,
+        peft_config=lora_config(cfg),
+        callbacks=[PeakMemory()],
+    )
     result = trainer.train()
     save_merged(trainer, tokenizer, out)
     write_training_metrics(trainer, result, metrics, curve, {"lora": cfg.lora.enabled})

@@ -22,9 +22,11 @@ def check_judge(judge_metrics: str, cfg) -> None:
         check = json.load(f)
     if check["above_chance"] and check["accuracy"] >= cfg.min_judge_accuracy:
         return
-    message = (f"the judge is weak: accuracy {check['accuracy']} {check['accuracy_ci95']} on {check['n']} planted "
-               f"pairs ({judge_metrics}; 0.5 = chance, trees.min_judge_accuracy = {cfg.min_judge_accuracy}); "
-               "its labels are not evidence of a preference. Point llm.roles.judge at a stronger model")
+    message = (
+        f"the judge is weak: accuracy {check['accuracy']} {check['accuracy_ci95']} on {check['n']} planted "
+        f"pairs ({judge_metrics}; 0.5 = chance, trees.min_judge_accuracy = {cfg.min_judge_accuracy}); "
+        "its labels are not evidence of a preference. Point llm.roles.judge at a stronger model"
+    )
     if cfg.on_weak_judge == "fail":
         raise AloeError(message + " (or set trees.on_weak_judge: warn to build trees anyway)")
     log.warning(message)
@@ -50,14 +52,18 @@ def main(params_path: str, personas: str, judge_metrics: str, out: str, metrics:
     kept = [t for t in trees if len(t.turns) >= cfg.min_turns]
     report = tree_metrics(trees, kept, llm.report())
     if not report["label_rate"]:
-        raise AloeError(f"no turn of {report['turns']} was labelled (ties: {report['tie_reasons']}; verdicts read "
-                        f"by {report['verdict_methods']}): the judge never preferred one reply with "
-                        "trees.judge_margin to spare. Point llm.roles.judge at a stronger model")
+        raise AloeError(
+            f"no turn of {report['turns']} was labelled (ties: {report['tie_reasons']}; verdicts read "
+            f"by {report['verdict_methods']}): the judge never preferred one reply with "
+            "trees.judge_margin to spare. Point llm.roles.judge at a stronger model"
+        )
     write_jsonl(out, (builder.record(t) for t in kept))
     write_json(metrics, report)
     write_run_log(run_log, llm)
-    click.echo(f"wrote {len(kept)} trees to {out}; {report['failed']} dropped; label rate {report['label_rate']} "
-               f"({report['label_sources']}), ties {report['tie_reasons']}, position bias {report['position_bias']}")
+    click.echo(
+        f"wrote {len(kept)} trees to {out}; {report['failed']} dropped; label rate {report['label_rate']} "
+        f"({report['label_sources']}), ties {report['tie_reasons']}, position bias {report['position_bias']}"
+    )
     llm.close()
 
 

@@ -76,8 +76,9 @@ def stage_argv(stage: str, key: str | None = None) -> list[str]:
     return [sys.executable, str(REPO / argv[1]), *argv[2:]]
 
 
-def run_dvc_stage(stage: str, cwd: Path, env: dict | None = None, key: str | None = None,
-                  extra: tuple = ()) -> subprocess.CompletedProcess:
+def run_dvc_stage(
+    stage: str, cwd: Path, env: dict | None = None, key: str | None = None, extra: tuple = ()
+) -> subprocess.CompletedProcess:
     return subprocess.run([*stage_argv(stage, key), *extra], cwd=cwd, env=env, capture_output=True, text=True)
 
 
@@ -86,8 +87,11 @@ def write_judge_check(path: Path, accuracy: float = 1.0) -> None:
     import json
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"accuracy": accuracy, "accuracy_ci95": [accuracy, accuracy], "n": 16,
-                                "above_chance": accuracy > 0.5}))
+    path.write_text(
+        json.dumps(
+            {"accuracy": accuracy, "accuracy_ci95": [accuracy, accuracy], "n": 16, "above_chance": accuracy > 0.5}
+        )
+    )
 
 
 ROLES = ("persona_writer", "user", "inducer", "responder", "judge")
@@ -105,10 +109,20 @@ def scripted_llm(serve, cache, monkeypatch):
 
     def make(generate, **server) -> tuple:
         srv = serve(generate=generate, batch_window_s=0.0, **server)
-        params = LLMParams.model_validate({
-            "backends": {"api": {"type": "openai", "model": "aloe-local", "base_url": srv.base_url,
-                                 "api_key_env": "ALOE_SCRIPTED_KEY", "max_retries": 1}},
-            "roles": {r: "api" for r in ROLES}})
+        params = LLMParams.model_validate(
+            {
+                "backends": {
+                    "api": {
+                        "type": "openai",
+                        "model": "aloe-local",
+                        "base_url": srv.base_url,
+                        "api_key_env": "ALOE_SCRIPTED_KEY",
+                        "max_retries": 1,
+                    }
+                },
+                "roles": {r: "api" for r in ROLES},
+            }
+        )
         llm = LLM(params, cache=cache, progress=False)
         made.append(llm)
         return llm, srv

@@ -38,10 +38,10 @@ def tokens_result(pieces: list[str], top: dict[int, dict[str, float]] | None = N
     """A completion spelled by ``pieces``; ``top[i]`` = probabilities at position i
     (other positions: the piece itself with probability 1)."""
     top = top or {}
-    logprobs = [{"token": p, "top": [[t, math.log(q)] for t, q in top.get(i, {p: 1.0}).items()]}
-                for i, p in enumerate(pieces)]
-    return ChatResult(text="".join(pieces).strip(), prompt_tokens=10, completion_tokens=len(pieces),
-                      logprobs=logprobs)
+    logprobs = [
+        {"token": p, "top": [[t, math.log(q)] for t, q in top.get(i, {p: 1.0}).items()]} for i, p in enumerate(pieces)
+    ]
+    return ChatResult(text="".join(pieces).strip(), prompt_tokens=10, completion_tokens=len(pieces), logprobs=logprobs)
 
 
 def verdict(p_first: float) -> ChatResult:
@@ -55,11 +55,14 @@ def marker(text: str) -> str:
     return " ".join(text.split()[:3])
 
 
-def persona_rules(judge: Callable[[ChatRequest, str, str, str], ChatResult] | None = None,
-                  score: Callable[[ChatRequest], ChatResult] | None = None) -> Callable:
+def persona_rules(
+    judge: Callable[[ChatRequest, str, str, str], ChatResult] | None = None,
+    score: Callable[[ChatRequest], ChatResult] | None = None,
+) -> Callable:
     """A generate function: the simulator talks, the inducer reveals the profile, the
     hinted responder uses its hint's first words, the plain one does not; ``judge(request,
     profile, first, second)`` and ``score(request)`` decide the judges."""
+
     def answer(req: ChatRequest) -> ChatResult:
         role, text = role_of(req), req.messages[-1][1]
         if role == "user":
@@ -68,8 +71,9 @@ def persona_rules(judge: Callable[[ChatRequest, str, str, str], ChatResult] | No
             profile = field(text, "True profile")
             return ChatResult(text=f"Profile: {profile}\nPersonality: None", prompt_tokens=10, completion_tokens=5)
         if role == "hinted":
-            return ChatResult(text=f"Tell me more about {marker(field(text, 'Profile'))}!", prompt_tokens=10,
-                              completion_tokens=5)
+            return ChatResult(
+                text=f"Tell me more about {marker(field(text, 'Profile'))}!", prompt_tokens=10, completion_tokens=5
+            )
         if role == "plain":
             return ChatResult(text="That sounds nice.", prompt_tokens=10, completion_tokens=3)
         if role == "judge_pair":

@@ -16,13 +16,16 @@ def test_clean_message_strips_actions_and_speakers():
     assert clean_message("*smiles*") is None
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("Profile: She is a nurse.\nPersonality: None", ("She is a nurse.", "None")),
-    ("**Profile** - a nurse in Leeds\n**Personalities**: chatty, warm", ("a nurse in Leeds", "chatty, warm")),
-    ("profile:\npersonality:", ("None", "None")),
-    ("Profile: a nurse in Leeds.", ("a nurse in Leeds.", "None")),
-    ("I think she is a nurse.", None),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("Profile: She is a nurse.\nPersonality: None", ("She is a nurse.", "None")),
+        ("**Profile** - a nurse in Leeds\n**Personalities**: chatty, warm", ("a nurse in Leeds", "chatty, warm")),
+        ("profile:\npersonality:", ("None", "None")),
+        ("Profile: a nurse in Leeds.", ("a nurse in Leeds.", "None")),
+        ("I think she is a nurse.", None),
+    ],
+)
 def test_parse_inducer(text, expected):
     assert parse_inducer(text) == expected
 
@@ -35,8 +38,9 @@ def test_paper_file_flattens_to_exact_prompts():
     a1 = {"role": "assistant", "content": "I'm sorry to hear that. Rest is important."}
     u2 = {"role": "user", "content": "Ha, thanks. Thinking of a spa day on Sunday."}
     assert [r["prompt"] for r in dpo] == [[u1], [u1, a1, u2]]
-    assert dpo[0]["chosen"] == [{"role": "assistant",
-                                 "content": "Oof, twelve hours on a ward? Put those feet up, you earned it!"}]
+    assert dpo[0]["chosen"] == [
+        {"role": "assistant", "content": "Oof, twelve hours on a ward? Put those feet up, you earned it!"}
+    ]
     assert dpo[0]["rejected"] == [a1]
     assert dpo[1]["chosen"] == [{"role": "assistant", "content": "Yes! A spa day sounds perfect, treat yourself."}]
     assert dpo[1]["rejected"] == [{"role": "assistant", "content": "Spa days are relaxing."}]
@@ -48,10 +52,13 @@ def test_paper_file_flattens_to_exact_prompts():
 
 
 def test_ties_are_dropped_and_history_still_follows_the_branch():
-    rec = {"conversations": [
-        {"user": "u1", "assistant": {"preferred": "p1", "rejected": "r1"}, "chosen": "preferred", "tie": True},
-        {"user": "u2", "assistant": {"preferred": "p2", "rejected": "r2"}, "chosen": "rejected"}],
-        "id": "x"}
+    rec = {
+        "conversations": [
+            {"user": "u1", "assistant": {"preferred": "p1", "rejected": "r1"}, "chosen": "preferred", "tie": True},
+            {"user": "u2", "assistant": {"preferred": "p2", "rejected": "r2"}, "chosen": "rejected"},
+        ],
+        "id": "x",
+    }
     dpo, sft, dropped = flatten(rec)
     assert dropped["ties"] == 1 and len(dpo) == 1 and len(sft) == 1
     assert [m["content"] for m in dpo[0]["prompt"]] == ["u1", "p1", "u2"]

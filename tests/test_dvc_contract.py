@@ -29,8 +29,9 @@ def test_stage_deps_are_exactly_the_code_it_runs(name):
     assert re.search(r"stages/\w+\.py", spec["cmd"]), f"{name}: cmd runs no stages/*.py script"
     missing = [f for f in needed if not any(f == d or f.startswith(d.rstrip("/") + "/") for d in declared)]
     stale = [d for d in declared if is_code(d) and d not in needed]
-    assert not missing and not stale, (f"stage {name}: missing {missing}, not reached {stale}; "
-                                       "run `python scripts/stage_deps.py --write`")
+    assert not missing and not stale, (
+        f"stage {name}: missing {missing}, not reached {stale}; run `python scripts/stage_deps.py --write`"
+    )
 
 
 def test_accelerate_config_of_training_stages_is_a_dependency():
@@ -41,9 +42,21 @@ def test_accelerate_config_of_training_stages_is_a_dependency():
 
 
 def sh(cmd: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(cmd, shell=True, cwd=cwd, capture_output=True, text=True,
-                          env={"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(cwd), "GIT_AUTHOR_NAME": "t",
-                               "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"})
+    return subprocess.run(
+        cmd,
+        shell=True,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={
+            "PATH": f"{BIN}:/usr/bin:/bin",
+            "HOME": str(cwd),
+            "GIT_AUTHOR_NAME": "t",
+            "GIT_AUTHOR_EMAIL": "t@t",
+            "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@t",
+        },
+    )
 
 
 def check_lock(path: Path) -> subprocess.CompletedProcess:
@@ -57,10 +70,21 @@ def tiny_project(tmp_path) -> Path:
     src.mkdir()
     (src / "dep.txt").write_text("a\n")
     (src / "params.yaml").write_text("x: 1\n")
-    (src / "dvc.yaml").write_text(yaml.safe_dump({"stages": {
-        "one": {"cmd": "cp dep.txt out.txt", "deps": ["dep.txt"], "outs": ["out.txt"]},
-        "two": {"cmd": "cp out.txt m.json", "deps": ["out.txt"], "params": ["x"],
-                "metrics": [{"m.json": {"cache": False}}]}}}))
+    (src / "dvc.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "stages": {
+                    "one": {"cmd": "cp dep.txt out.txt", "deps": ["dep.txt"], "outs": ["out.txt"]},
+                    "two": {
+                        "cmd": "cp out.txt m.json",
+                        "deps": ["out.txt"],
+                        "params": ["x"],
+                        "metrics": [{"m.json": {"cache": False}}],
+                    },
+                }
+            }
+        )
+    )
     assert sh("git init -q && dvc init -q && dvc repro -q && git add -A && git commit -qm run", src).returncode == 0
     assert sh(f"git clone -q {src} {tmp_path / 'clone'}", tmp_path).returncode == 0
     return tmp_path / "clone"
@@ -71,12 +95,15 @@ def test_lock_check_passes_on_a_fresh_clone_of_a_reproduced_tree(tiny_project):
     assert proc.returncode == 0, proc.stderr
 
 
-@pytest.mark.parametrize("edit,needle", [
-    ("echo b > dep.txt", "one: dependency dep.txt modified"),
-    ("echo 'x: 2' > params.yaml", "two: param params.yaml:x modified"),
-    ("echo '{\"m\": 1}' > m.json", "two: output m.json modified"),
-    ("sed -i 's/cp out.txt m.json/cp -f out.txt m.json/' dvc.yaml", "two: changed command"),
-])
+@pytest.mark.parametrize(
+    "edit,needle",
+    [
+        ("echo b > dep.txt", "one: dependency dep.txt modified"),
+        ("echo 'x: 2' > params.yaml", "two: param params.yaml:x modified"),
+        ("echo '{\"m\": 1}' > m.json", "two: output m.json modified"),
+        ("sed -i 's/cp out.txt m.json/cp -f out.txt m.json/' dvc.yaml", "two: changed command"),
+    ],
+)
 def test_lock_check_fails_when_the_tree_moved_on(tiny_project, edit, needle):
     sh(f"{edit} && git commit -qam edit", tiny_project)
     proc = check_lock(tiny_project)
@@ -91,5 +118,6 @@ def test_editing_the_judge_parser_without_rerunning_fails_the_lock_check(tmp_pat
     proc = check_lock(clone)
     assert proc.returncode == 1
     for stage in ("trees", "aloe_eval@base", "aloe_eval@sft", "aloe_eval@dpo"):
-        assert re.search(rf"{stage}: dependency src/aloe/conversations(/parsing\.py)? modified", proc.stderr), \
+        assert re.search(rf"{stage}: dependency src/aloe/conversations(/parsing\.py)? modified", proc.stderr), (
             proc.stderr
+        )

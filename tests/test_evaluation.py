@@ -78,8 +78,13 @@ def test_paired_bootstrap_sees_a_constant_gain_that_unpaired_intervals_hide():
 
 def record(example_id, seed, scores, models=None):
     turns = [{"turn": k + 1, "score": s} for k, s in enumerate(scores)]
-    return {"id": example_id, "profile_id": example_id[:2], "seed": seed, "turns": turns,
-            "models": models or {"user": "u", "judge": "j", "model": "m"}}
+    return {
+        "id": example_id,
+        "profile_id": example_id[:2],
+        "seed": seed,
+        "turns": turns,
+        "models": models or {"user": "u", "judge": "j", "model": "m"},
+    }
 
 
 def test_paired_tables_align_rows_and_refuse_other_examples_or_judges():
@@ -97,9 +102,17 @@ def test_paired_tables_align_rows_and_refuse_other_examples_or_judges():
 
 
 def paper_shaped(profiles=20, personalities=5) -> list[dict]:
-    return [{"persona_id": f"paper-{i:03d}+{j}", "profile_id": f"paper-{i:03d}", "profile": f"P{i}",
-             "personality_id": f"pers-{j}", "personality": f"Q{j}"}
-            for i in range(profiles) for j in range(personalities)]
+    return [
+        {
+            "persona_id": f"paper-{i:03d}+{j}",
+            "profile_id": f"paper-{i:03d}",
+            "profile": f"P{i}",
+            "personality_id": f"pers-{j}",
+            "personality": f"Q{j}",
+        }
+        for i in range(profiles)
+        for j in range(personalities)
+    ]
 
 
 def test_stratified_sample_spreads_over_profiles_and_personalities():
@@ -115,12 +128,20 @@ def test_stratified_sample_spreads_over_profiles_and_personalities():
 
 def test_turn_rows_skip_turns_without_a_value():
     rows = turn_rows({"AL": [2.0, None, 3.0], "AL_n": [2, 0, 1]}, "sft")
-    assert json.loads(json.dumps(rows)) == rows == [{"turn": 1, "AL": 2.0, "N_AL": 0.0, "n": 2, "variant": "sft"},
-                    {"turn": 3, "AL": 3.0, "N_AL": 1.0, "n": 1, "variant": "sft"}]
+    assert (
+        json.loads(json.dumps(rows))
+        == rows
+        == [
+            {"turn": 1, "AL": 2.0, "N_AL": 0.0, "n": 2, "variant": "sft"},
+            {"turn": 3, "AL": 3.0, "N_AL": 1.0, "n": 1, "variant": "sft"},
+        ]
+    )
 
 
-EXAMPLES = [{"persona_id": f"e{i}", "profile_id": f"prof-{i}", "profile": f"Person {i} keeps bees.",
-             "personality": "Calm."} for i in range(3)]
+EXAMPLES = [
+    {"persona_id": f"e{i}", "profile_id": f"prof-{i}", "profile": f"Person {i} keeps bees.", "personality": "Calm."}
+    for i in range(3)
+]
 
 
 def bench(scripted_llm, generate, **cfg):
@@ -133,9 +154,12 @@ def bench(scripted_llm, generate, **cfg):
 
 def test_a_judge_writing_score_colon_four_is_read_at_the_digit(scripted_llm):
     """Must-show: 'Score: 4' with log-probabilities only at the digit position reads as 4."""
+
     def judge(req):
-        return tokens_result(["Score", ":", " 4"], {0: {"Score": 0.7, "1": 0.3}, 1: {":": 1.0},
-                                                    2: {" 4": 0.9, " 3": 0.1}})
+        return tokens_result(
+            ["Score", ":", " 4"], {0: {"Score": 0.7, "1": 0.3}, 1: {":": 1.0}, 2: {" 4": 0.9, " 3": 0.1}}
+        )
+
     dialogues, (scores, _), _ = bench(scripted_llm, persona_rules(score=judge))
     assert scores == pytest.approx(np.full((3, 3), 3.9))
     assert {t["score_method"] for d in dialogues for t in d.turns} == {"logprobs"}
@@ -143,6 +167,7 @@ def test_a_judge_writing_score_colon_four_is_read_at_the_digit(scripted_llm):
 
 def test_a_dialogue_that_stops_is_stopped_early_not_judge_missing(scripted_llm):
     """Must-show: the simulator of e1 falls silent at turn 2 of 3; e2's judge never scores."""
+
     def judge(req):
         return tokens_result(["Hmm"]) if "Person 2" in req.messages[-1][1] else tokens_result(["4"])
 
@@ -173,8 +198,12 @@ def test_judge_expected_score_on_the_real_model(base_model_dir):
     from aloe.params import TransformersBackendParams
 
     backend = TransformersBackend(TransformersBackendParams(type="transformers", model=str(base_model_dir)))
-    messages = score_question("I am a 30-year-old baker in Lyon.", "Warm, chatty.", "Long day at the bakery!",
-                              "Oh no, sourdough drama again? Put your feet up!")
+    messages = score_question(
+        "I am a 30-year-old baker in Lyon.",
+        "Warm, chatty.",
+        "Long day at the bakery!",
+        "Oh no, sourdough drama again? Put your feet up!",
+    )
     [res] = backend.generate([ChatRequest.from_messages(messages, max_tokens=8, temperature=0.0, top_logprobs=20)])
     score, method = read_score(res, min_mass=0.5)
     assert res.logprobs and len(res.logprobs) == res.completion_tokens - (res.finish_reason == "stop")

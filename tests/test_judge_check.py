@@ -8,16 +8,30 @@ from aloe.judging.planted import contrasts, judge_metrics, planted_pairs
 from aloe.params import Params
 from scripted import always_first, marker, persona_rules, prefers_persona, tokens_result
 
-NAMES = ["Astrid from Oslo", "Bram from Ghent", "Chiara from Turin", "Dev from Pune", "Emeka from Lagos",
-         "Fumiko from Sendai"]
-PERSONAS = [{"persona_id": f"p{i}", "profile_id": f"prof-{i // 2}", "profile": f"{n} keeps bees and sails.",
-             "personality": "Calm."} for i, n in enumerate(NAMES)]
+NAMES = [
+    "Astrid from Oslo",
+    "Bram from Ghent",
+    "Chiara from Turin",
+    "Dev from Pune",
+    "Emeka from Lagos",
+    "Fumiko from Sendai",
+]
+PERSONAS = [
+    {
+        "persona_id": f"p{i}",
+        "profile_id": f"prof-{i // 2}",
+        "profile": f"{n} keeps bees and sails.",
+        "personality": "Calm.",
+    }
+    for i, n in enumerate(NAMES)
+]
 CONTRAST = [(i + 3) % len(PERSONAS) for i in range(len(PERSONAS))]
 
 
 def params(**trees) -> Params:
-    return Params.model_validate({"trees": {"judge_disagreement": "hinted", **trees},
-                                  "judge_check": {"pairs": 6, "bootstrap": 200}})
+    return Params.model_validate(
+        {"trees": {"judge_disagreement": "hinted", **trees}, "judge_check": {"pairs": 6, "bootstrap": 200}}
+    )
 
 
 def scores_by_persona(req):
@@ -54,8 +68,8 @@ def test_a_judge_that_prefers_the_matched_reply_is_perfect(scripted_llm):
 def test_accuracy_counts_ties_as_half_and_mistakes_as_zero(scripted_llm):
     def contrary(req, profile, first, second):  # prefers the wrong reply for half the personas
         wrong = any(n in profile for n in NAMES[:3])
-        return prefers_persona(req, profile, second, first) if wrong else prefers_persona(req, profile, first,
-                                                                                          second)
+        return prefers_persona(req, profile, second, first) if wrong else prefers_persona(req, profile, first, second)
+
     llm, _ = scripted_llm(persona_rules(judge=contrary))
     p = params()
     metrics = judge_metrics(planted_pairs(llm, PERSONAS, CONTRAST, p), p)

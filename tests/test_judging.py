@@ -29,8 +29,9 @@ def test_the_table_covers_real_outputs_of_more_than_one_judge():
 
 def test_score_is_read_at_the_digit_not_the_first_token():
     """'Score: 4' with probabilities only where the digit is written: expected value there."""
-    result = tokens_result(["Score", ":", " 4"], {0: {"Score": 0.6, "1": 0.3, "2": 0.1},
-                                                  2: {" 4": 0.5, "4": 0.2, " 5": 0.3}})
+    result = tokens_result(
+        ["Score", ":", " 4"], {0: {"Score": 0.6, "1": 0.3, "2": 0.1}, 2: {" 4": 0.5, "4": 0.2, " 5": 0.3}}
+    )
     score, method = read_score(result, min_mass=0.5)
     assert method == "logprobs" and score == pytest.approx(4 * 0.7 + 5 * 0.3)  # " 4" and "4" summed
 
@@ -104,7 +105,6 @@ def test_text_only_orders_that_disagree_are_a_tie_and_a_missing_order_is_a_tie()
     assert decide(text_first, order(verdict="second"), "average", 0.1).subject_won is True
     missing = OrderReading(None, None, "missing", None)
     assert decide(missing, order(0.1), "average", 0.1).tie_reason == "missing"
-
 
 
 def test_a_refused_answer_is_not_brought_back_by_its_probabilities():

@@ -9,8 +9,16 @@ from known_answer import RuleJudge, persona_words, run
 
 pytestmark = pytest.mark.slow
 
-SETTINGS = {"trees": 4, "turns": 2, "eval_examples": 2, "sft_steps": 1, "dpo_epochs": 1, "lr": 5e-4, "beta": 0.1,
-            "lora_r": 16}
+SETTINGS = {
+    "trees": 4,
+    "turns": 2,
+    "eval_examples": 2,
+    "sft_steps": 1,
+    "dpo_epochs": 1,
+    "lr": 5e-4,
+    "beta": 0.1,
+    "lora_r": 16,
+}
 
 
 @pytest.mark.parametrize("reverse", [False, True], ids=["planted", "reversed"])

@@ -17,9 +17,15 @@ def req(**kw) -> ChatRequest:
 
 def test_key_covers_model_and_every_request_field():
     base = req(seed=1)
-    keys = {base.cache_key("m1"), base.cache_key("m2"), req(seed=2).cache_key("m1"),
-            req(seed=1, temperature=0.0).cache_key("m1"), req(seed=1, top_logprobs=5).cache_key("m1"),
-            req(seed=1, max_tokens=3).cache_key("m1"), req(seed=1, top_p=0.9).cache_key("m1")}
+    keys = {
+        base.cache_key("m1"),
+        base.cache_key("m2"),
+        req(seed=2).cache_key("m1"),
+        req(seed=1, temperature=0.0).cache_key("m1"),
+        req(seed=1, top_logprobs=5).cache_key("m1"),
+        req(seed=1, max_tokens=3).cache_key("m1"),
+        req(seed=1, top_p=0.9).cache_key("m1"),
+    }
     assert len(keys) == 7
     assert req(seed=1).cache_key("m1") == base.cache_key("m1")
 
@@ -68,8 +74,15 @@ WRITER = textwrap.dedent("""
 def test_two_processes_write_and_read_one_store_at_once(tmp_path):
     """Two `dvc exp` workers sharing $ALOE_CACHE_DIR: nothing lost, no 'database is locked'."""
     path, n = tmp_path / "shared.sqlite", 1000
-    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(path), name, str(n)], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for name in ("a", "b")]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(path), name, str(n)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in ("a", "b")
+    ]
     outputs = [p.communicate(timeout=300) for p in procs]
     for proc, (out, err) in zip(procs, outputs, strict=True):
         assert proc.returncode == 0 and "locked" not in err, err[-2000:]

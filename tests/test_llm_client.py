@@ -9,14 +9,23 @@ ROLES = ("persona_writer", "user", "inducer", "responder", "judge")
 
 
 def params(url: str, judge: str = "api") -> LLMParams:
-    return LLMParams.model_validate({
-        "backends": {"api": {"type": "openai", "model": "m", "base_url": url, "api_key_env": "ALOE_TEST_KEY",
-                             "max_retries": 3},
-                     "other": {"type": "openai", "model": "judge-model", "base_url": url,
-                               "api_key_env": "ALOE_TEST_KEY"}},
-        "roles": {r: ("other" if r == "judge" else "api") for r in ROLES} if judge == "other"
-        else {r: "api" for r in ROLES},
-    })
+    return LLMParams.model_validate(
+        {
+            "backends": {
+                "api": {
+                    "type": "openai",
+                    "model": "m",
+                    "base_url": url,
+                    "api_key_env": "ALOE_TEST_KEY",
+                    "max_retries": 3,
+                },
+                "other": {"type": "openai", "model": "judge-model", "base_url": url, "api_key_env": "ALOE_TEST_KEY"},
+            },
+            "roles": {r: ("other" if r == "judge" else "api") for r in ROLES}
+            if judge == "other"
+            else {r: "api" for r in ROLES},
+        }
+    )
 
 
 @pytest.fixture(autouse=True)

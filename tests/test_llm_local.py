@@ -8,8 +8,12 @@ from aloe.llm.base import ChatRequest
 from aloe.llm.local import TransformersBackend
 from aloe.params import TransformersBackendParams
 
-QUESTIONS = ["What should I cook tonight?", "Name a good book.", "How do I relax after work?",
-             "Any tips for a first marathon? I am nervous and I have never run more than ten kilometres."]
+QUESTIONS = [
+    "What should I cook tonight?",
+    "Name a good book.",
+    "How do I relax after work?",
+    "Any tips for a first marathon? I am nervous and I have never run more than ten kilometres.",
+]
 
 
 @pytest.fixture(scope="module")
@@ -18,8 +22,10 @@ def backend(base_model_dir):
 
 
 def requests(seed_offset=0, **kw):
-    return [ChatRequest.from_messages([{"role": "user", "content": q}], max_tokens=24, seed=i + seed_offset, **kw)
-            for i, q in enumerate(QUESTIONS)]
+    return [
+        ChatRequest.from_messages([{"role": "user", "content": q}], max_tokens=24, seed=i + seed_offset, **kw)
+        for i, q in enumerate(QUESTIONS)
+    ]
 
 
 def test_batched_equals_one_at_a_time(backend):
@@ -38,8 +44,13 @@ def test_seed_controls_sampling(backend):
 
 
 def test_max_tokens_and_accounting(backend):
-    [res] = backend.generate([ChatRequest.from_messages([{"role": "user", "content": "Count to one hundred."}],
-                                                         max_tokens=5, temperature=0.0)])
+    [res] = backend.generate(
+        [
+            ChatRequest.from_messages(
+                [{"role": "user", "content": "Count to one hundred."}], max_tokens=5, temperature=0.0
+            )
+        ]
+    )
     assert res.completion_tokens <= 5 and res.prompt_tokens > 5
     assert res.finish_reason in ("length", "stop")
 

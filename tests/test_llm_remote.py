@@ -37,8 +37,9 @@ def test_plain_roundtrip_with_logprobs(serve):
 def test_logprobs_of_every_position_come_back_in_order(serve):
     from scripted import tokens_result
 
-    srv = serve(generate=lambda requests: [tokens_result(["Score", ":", " 4"], {2: {" 4": 0.9, " 3": 0.1}})
-                                           for _ in requests])
+    srv = serve(
+        generate=lambda requests: [tokens_result(["Score", ":", " 4"], {2: {" 4": 0.9, " 3": 0.1}}) for _ in requests]
+    )
     [res] = backend(srv.base_url).generate(reqs(1, top_logprobs=2))
     assert [p["token"] for p in res.logprobs] == ["Score", ":", " 4"]
     assert [t for t, _ in res.logprobs[2]["top"]] == [" 4", " 3"]

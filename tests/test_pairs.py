@@ -20,9 +20,14 @@ TRAIN = [
 
 
 def turn(margin: float | None, tie: bool = False) -> dict:
-    return {"user": "Hi!", "assistant": {"preferred": "Hello there, friend!", "rejected": "Hi."},
-            "chosen": "preferred", "tie": tie, "margin": margin,
-            "judge": {"source": "agree" if margin is not None else "tie", "hinted_won": None if tie else True}}
+    return {
+        "user": "Hi!",
+        "assistant": {"preferred": "Hello there, friend!", "rejected": "Hi."},
+        "chosen": "preferred",
+        "tie": tie,
+        "margin": margin,
+        "judge": {"source": "agree" if margin is not None else "tie", "hinted_won": None if tie else True},
+    }
 
 
 @pytest.fixture
@@ -31,11 +36,20 @@ def workdir(tmp_path, aloe_env):
     with open(tmp_path / "data/trees/trees.jsonl", "w") as f:
         for i, (profile, personality) in enumerate(TRAIN):
             turns = [turn(0.4), turn(0.05), turn(None, tie=True)]
-            f.write(json.dumps({"id": f"t{i}", "profile": profile, "personality": personality,
-                                "conversations": turns}) + "\n")
+            f.write(
+                json.dumps({"id": f"t{i}", "profile": profile, "personality": personality, "conversations": turns})
+                + "\n"
+            )
     (tmp_path / "data/personas").mkdir(parents=True)
-    pd.DataFrame({"persona_id": ["e0"], "profile_id": ["a"], "profile": [EVAL_PROFILE], "personality_id": ["b"],
-                  "personality": ["Curious, loud."]}).to_parquet(tmp_path / "data/personas/eval.parquet")
+    pd.DataFrame(
+        {
+            "persona_id": ["e0"],
+            "profile_id": ["a"],
+            "profile": [EVAL_PROFILE],
+            "personality_id": ["b"],
+            "personality": ["Curious, loud."],
+        }
+    ).to_parquet(tmp_path / "data/personas/eval.parquet")
     write_judge_check(tmp_path / "metrics/judge.json", accuracy=0.5)
     return tmp_path
 

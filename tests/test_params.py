@@ -67,8 +67,11 @@ def test_validate_stage_exits_nonzero_without_traceback(tmp_path):
     data["mystery_knob"] = 3
     path = write(tmp_path, yaml.safe_dump(data))
     marker = tmp_path / "logs/params_valid.txt"
-    proc = subprocess.run([sys.executable, str(REPO / "stages/validate_params.py"), "--params", str(path),
-                           "--out", str(marker)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "stages/validate_params.py"), "--params", str(path), "--out", str(marker)],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode != 0
     assert "mystery_knob: unknown key" in proc.stderr
     assert "Traceback" not in proc.stderr and not marker.exists()
@@ -96,8 +99,11 @@ def test_params_yaml_differs_from_the_code_defaults_only_where_it_says_so(tmp_pa
     except the overrides params.yaml lists in its header."""
     defaults = load_params(write(tmp_path, "seed: 0\n")).model_dump()
     ours = load_params(REPO / "params.yaml").model_dump()
-    header = next(line for line in (REPO / "params.yaml").read_text().splitlines()
-                  if line.startswith("# Deliberate overrides of the code defaults:"))
+    header = next(
+        line
+        for line in (REPO / "params.yaml").read_text().splitlines()
+        if line.startswith("# Deliberate overrides of the code defaults:")
+    )
     documented = {key.strip() for key in header.split(":", 1)[1].split(",") if key.strip()}
     assert set(leaf_differences(defaults, ours)) == documented
 
@@ -107,30 +113,46 @@ def test_readme_parameter_table_is_generated_from_the_models():
     from params_table import END, START, table
 
     readme = (REPO / "README.md").read_text()
-    assert readme.split(START, 1)[1].split(END, 1)[0].strip() == table().strip(), \
+    assert readme.split(START, 1)[1].split(END, 1)[0].strip() == table().strip(), (
         "run `python scripts/params_table.py --write`"
+    )
 
 
-@pytest.mark.parametrize("name", ["hf_AbCdEfGhIjKlMnOpQrStUvWxYz012345", "sk-proj-abc123", "AKIAIOSFODNN7EXAMPLE",
-                                  "openai_api_key", "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCDEFGH"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "hf_AbCdEfGhIjKlMnOpQrStUvWxYz012345",
+        "sk-proj-abc123",
+        "AKIAIOSFODNN7EXAMPLE",
+        "openai_api_key",
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCDEFGH",
+    ],
+)
 def test_token_shaped_api_key_env_is_refused_and_never_echoed(tmp_path, name):
     msg = error_of(write(tmp_path, f"llm:\n  backends:\n    gpt: {{type: openai, model: m, api_key_env: '{name}'}}\n"))
     assert "api_key_env" in msg and name not in msg
 
 
-@pytest.mark.parametrize("text,needle", [
-    ("trees:\n  temperature: {judge: -0.5}\n", "trees.temperature.judge"),
-    ("eval:\n  temperature: {model: 3.0}\n", "eval.temperature.model"),
-    ("dpo:\n  loss_type: [sigmoid, nonsense]\n", "not accepted by the installed trl"),
-    ("sft:\n  learning_rat: 0.1\n", "learning_rat: not a field of trl.SFTConfig"),
-])
+@pytest.mark.parametrize(
+    "text,needle",
+    [
+        ("trees:\n  temperature: {judge: -0.5}\n", "trees.temperature.judge"),
+        ("eval:\n  temperature: {model: 3.0}\n", "eval.temperature.model"),
+        ("dpo:\n  loss_type: [sigmoid, nonsense]\n", "not accepted by the installed trl"),
+        ("sft:\n  learning_rat: 0.1\n", "learning_rat: not a field of trl.SFTConfig"),
+    ],
+)
 def test_values_a_trainer_or_sampler_would_reject_are_refused_early(tmp_path, text, needle):
     assert needle in error_of(write(tmp_path, text))
 
 
 def test_any_trl_field_passes_through_to_the_trainer(tmp_path):
-    params = load_params(write(tmp_path, "dpo:\n  precompute_ref_log_probs: true\n  loss_type: [sigmoid, sft]\n"
-                                         "  loss_weights: [1.0, 0.5]\n"))
+    params = load_params(
+        write(
+            tmp_path,
+            "dpo:\n  precompute_ref_log_probs: true\n  loss_type: [sigmoid, sft]\n  loss_weights: [1.0, 0.5]\n",
+        )
+    )
     args = params.dpo.trainer_args()
     assert args["precompute_ref_log_probs"] is True and args["loss_weights"] == [1.0, 0.5]
     assert "lora" not in args and "init" not in args

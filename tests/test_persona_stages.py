@@ -13,8 +13,10 @@ def test_malformed_seed_line_fails_generate_with_file_and_line(tmp_path, aloe_en
     with open(seeds / "profiles.jsonl", "a") as f:
         f.write('{"text": "unterminated\n')
     params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["personas"]["seeds"] = {"profile": str(seeds / "profiles.jsonl"),
-                                   "personality": str(seeds / "personalities.jsonl")}
+    params["personas"]["seeds"] = {
+        "profile": str(seeds / "profiles.jsonl"),
+        "personality": str(seeds / "personalities.jsonl"),
+    }
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     out = tmp_path / "data/personas/candidates.parquet"
     proc = run_dvc_stage("personas_generate", cwd=tmp_path, env=aloe_env)

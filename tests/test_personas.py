@@ -33,11 +33,14 @@ def test_parse_candidates_strips_numbering_and_records_rejects():
         "2) I am a retired nurse in Oslo who knits and walks her dog every morning.\n"
         "- too short\n\n"
         "Profile 4: I am a 31-year-old violinist in Vienna who teaches children on weekends.\n"
-        "I'm sorry, but as an AI I cannot write more profiles.")
+        "I'm sorry, but as an AI I cannot write more profiles."
+    )
     ok = [t for t, s in out if s == "ok"]
-    assert ok == ["I am a 40-year-old plumber in Leeds with two sons who loves darts.",
-                  "I am a retired nurse in Oslo who knits and walks her dog every morning.",
-                  "I am a 31-year-old violinist in Vienna who teaches children on weekends."]
+    assert ok == [
+        "I am a 40-year-old plumber in Leeds with two sons who loves darts.",
+        "I am a retired nurse in Oslo who knits and walks her dog every morning.",
+        "I am a 31-year-old violinist in Vienna who teaches children on weekends.",
+    ]
     assert sorted(s for _, s in out if s != "ok") == ["fragment", "preamble", "refusal"]
 
 
@@ -82,8 +85,16 @@ def test_filter_reasons(embedder):
     frame = pd.DataFrame([dict(kind=k, text=t, status="ok", position=i) for i, (k, t) in enumerate(texts)])
     ruled = filter_candidates(frame, PersonaFilterParams(), embedder)
     reasons = ruled["reason"].where(ruled["reason"].notna(), None).tolist()
-    assert reasons == [None, "exact_duplicate", "near_duplicate", "rule:off_kind",
-                       "rule:length", None, None, "rule:off_kind"]
+    assert reasons == [
+        None,
+        "exact_duplicate",
+        "near_duplicate",
+        "rule:off_kind",
+        "rule:length",
+        None,
+        None,
+        "rule:off_kind",
+    ]
     counts = rejection_counts(ruled, "profile", 6)
     assert counts["accepted"] == 2
     assert counts["rejected"] == {"exact_duplicate": 1, "near_duplicate": 1, "rule": 2}

@@ -11,15 +11,48 @@ from e2e import make_project, project_env, sh
 
 pytestmark = pytest.mark.slow
 
-OUTPUTS = ["models/base/model.safetensors", "models/sft/model.safetensors", "models/sft/adapter",
-           "models/dpo/model.safetensors", "data/personas/candidates.parquet", "data/personas/profiles.parquet",
-           "data/personas/personalities.parquet", "data/personas/train.parquet", "data/personas/eval.parquet",
-           "data/trees/trees.jsonl", "data/pairs/sft", "data/pairs/dpo", "data/judge/planted.jsonl",
-           "metrics/personas.json", "metrics/judge.json", "metrics/trees.json", "metrics/pairs.json",
-           "metrics/train_sft.json", "metrics/train_dpo.json", "metrics/train_sft_curve.json",
-           "metrics/train_dpo_curve.json", "metrics/aloe/compare.json", "logs/trees.json", "logs/params_valid.txt"]
-ALOE_KEYS = {"AL", "AL_n", "AL_mean", "IR", "R2", "N_IR", "N_R2", "AL_mean_ci95", "IR_ci95", "n_examples", "turns",
-             "judge_missing", "stopped_early", "score_methods"}
+OUTPUTS = [
+    "models/base/model.safetensors",
+    "models/sft/model.safetensors",
+    "models/sft/adapter",
+    "models/dpo/model.safetensors",
+    "data/personas/candidates.parquet",
+    "data/personas/profiles.parquet",
+    "data/personas/personalities.parquet",
+    "data/personas/train.parquet",
+    "data/personas/eval.parquet",
+    "data/trees/trees.jsonl",
+    "data/pairs/sft",
+    "data/pairs/dpo",
+    "data/judge/planted.jsonl",
+    "metrics/personas.json",
+    "metrics/judge.json",
+    "metrics/trees.json",
+    "metrics/pairs.json",
+    "metrics/train_sft.json",
+    "metrics/train_dpo.json",
+    "metrics/train_sft_curve.json",
+    "metrics/train_dpo_curve.json",
+    "metrics/aloe/compare.json",
+    "logs/trees.json",
+    "logs/params_valid.txt",
+]
+ALOE_KEYS = {
+    "AL",
+    "AL_n",
+    "AL_mean",
+    "IR",
+    "R2",
+    "N_IR",
+    "N_R2",
+    "AL_mean_ci95",
+    "IR_ci95",
+    "n_examples",
+    "turns",
+    "judge_missing",
+    "stopped_early",
+    "score_methods",
+}
 
 
 def ran(log: str) -> set[str]:
@@ -44,16 +77,28 @@ def project(tmp_path_factory):
 
 def test_repro_writes_every_declared_output(project):
     proj, env, log, _ = project
-    for rel in OUTPUTS + [f"metrics/aloe/{v}{s}.json" for v in ("base", "sft", "dpo") for s in ("", "_turns")] + \
-            [f"data/eval/{v}.jsonl" for v in ("base", "sft", "dpo")]:
+    for rel in (
+        OUTPUTS
+        + [f"metrics/aloe/{v}{s}.json" for v in ("base", "sft", "dpo") for s in ("", "_turns")]
+        + [f"data/eval/{v}.jsonl" for v in ("base", "sft", "dpo")]
+    ):
         assert (proj / rel).exists(), rel
     personas = json.loads((proj / "metrics/personas.json").read_text())
     assert personas["eval_examples"] == 6 and personas["eval_train_max_similarity"] <= personas["threshold"]
     for kind in ("profiles", "personalities"):
         assert set(personas[kind]) >= {"candidates", "accepted", "rejected"}
     trees = json.loads((proj / "metrics/trees.json").read_text())
-    assert {"trees", "failed", "turns_mean", "judge_consistency", "calls", "label_rate", "ties", "position_bias",
-            "mean_margin"} <= set(trees)
+    assert {
+        "trees",
+        "failed",
+        "turns_mean",
+        "judge_consistency",
+        "calls",
+        "label_rate",
+        "ties",
+        "position_bias",
+        "mean_margin",
+    } <= set(trees)
     judge = json.loads((proj / "metrics/judge.json").read_text())
     assert {"accuracy", "accuracy_ci95", "position_bias", "consistency", "n", "score_gap"} <= set(judge)
     pairs = json.loads((proj / "metrics/pairs.json").read_text())
@@ -63,9 +108,13 @@ def test_repro_writes_every_declared_output(project):
     assert all({"AL_mean", "AL_mean_ci95", "IR", "IR_ci95", "n"} <= set(c) for c in compare.values())
     record = json.loads((proj / "data/trees/trees.jsonl").read_text().splitlines()[0])
     assert {"profile", "personality", "conversations"} <= set(record)
-    assert {"user", "assistant", "chosen", "inferred_profile", "inferred_personality"} <= set(record["conversations"][0])
+    assert {"user", "assistant", "chosen", "inferred_profile", "inferred_personality"} <= set(
+        record["conversations"][0]
+    )
     assert {"dpo_pairs", "sft_examples"} <= set(pairs)
-    assert {"train_loss", "runtime_s", "samples_per_s"} <= set(json.loads((proj / "metrics/train_sft.json").read_text()))
+    assert {"train_loss", "runtime_s", "samples_per_s"} <= set(
+        json.loads((proj / "metrics/train_sft.json").read_text())
+    )
     dpo = json.loads((proj / "metrics/train_dpo.json").read_text())
     assert {"train_loss", "runtime_s", "samples_per_s", "rewards_accuracy", "rewards_margin"} <= set(dpo)
 
@@ -99,8 +148,9 @@ def test_trained_models_load_and_generate(project):
     for name in ("sft", "dpo"):
         tok = AutoTokenizer.from_pretrained(proj / "models" / name)
         model = AutoModelForCausalLM.from_pretrained(proj / "models" / name)
-        ids = tok.apply_chat_template([{"role": "user", "content": "Hi!"}], add_generation_prompt=True,
-                                      return_tensors="pt", return_dict=True)
+        ids = tok.apply_chat_template(
+            [{"role": "user", "content": "Hi!"}], add_generation_prompt=True, return_tensors="pt", return_dict=True
+        )
         out = model.generate(**ids, max_new_tokens=5, do_sample=False)
         assert out.shape[1] > ids["input_ids"].shape[1]
 
@@ -162,8 +212,11 @@ def test_queued_sweep_runs_with_queue_start(project):
         time.sleep(5)
     assert status.count("Success") >= 2, status
     show = json.loads(sh("dvc exp show --json", proj, env).stdout)
-    betas = {str(exp.get("data", {}).get("params", {}).get("params.yaml", {}).get("data", {}).get("dpo", {})
-                 .get("beta")) for rev in show for exp in _experiments(rev)}
+    betas = {
+        str(exp.get("data", {}).get("params", {}).get("params.yaml", {}).get("data", {}).get("dpo", {}).get("beta"))
+        for rev in show
+        for exp in _experiments(rev)
+    }
     assert {"0.05", "0.5"} <= betas, betas
     name = next(r["name"] for rev in show for r in _experiments(rev)[1:] if r.get("name"))
     diff = json.loads(sh(f"dvc metrics diff --all --json HEAD {name}", proj, env).stdout)

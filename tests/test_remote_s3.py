@@ -28,11 +28,17 @@ def free_port() -> int:
 @pytest.fixture
 def s3_server(monkeypatch):
     port = free_port()
-    proc = subprocess.Popen([str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
-    for var, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
-                       ("AWS_DEFAULT_REGION", "us-east-1")):
+    for var, value in (
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_DEFAULT_REGION", "us-east-1"),
+    ):
         monkeypatch.setenv(var, value)
     for _ in range(100):
         try:
@@ -55,16 +61,37 @@ def run(cmd: str, cwd: Path, env: dict) -> str:
 def pipeline_inputs(proj: Path) -> None:
     """What the pairs stage reads, as its upstream stages would have written it."""
     (proj / "data/trees").mkdir(parents=True, exist_ok=True)
-    turn = {"user": "Long shift today!", "assistant": {"preferred": "Put your feet up, you earned it!",
-                                                       "rejected": "Okay."}, "chosen": "preferred",
-            "tie": False, "margin": 0.3, "judge": {"source": "agree"}}
+    turn = {
+        "user": "Long shift today!",
+        "assistant": {"preferred": "Put your feet up, you earned it!", "rejected": "Okay."},
+        "chosen": "preferred",
+        "tie": False,
+        "margin": 0.3,
+        "judge": {"source": "agree"},
+    }
     with open(proj / "data/trees/trees.jsonl", "w") as f:
         for i in range(3):
-            f.write(json.dumps({"id": f"t{i}", "profile": f"I am nurse number {i} in Leeds.",
-                                "personality": "Warm.", "conversations": [turn, turn]}) + "\n")
+            f.write(
+                json.dumps(
+                    {
+                        "id": f"t{i}",
+                        "profile": f"I am nurse number {i} in Leeds.",
+                        "personality": "Warm.",
+                        "conversations": [turn, turn],
+                    }
+                )
+                + "\n"
+            )
     (proj / "data/personas").mkdir(parents=True, exist_ok=True)
-    pd.DataFrame({"persona_id": ["e"], "profile_id": ["a"], "profile": ["I fly planes over Perth."],
-                  "personality_id": ["b"], "personality": ["Dry."]}).to_parquet(proj / "data/personas/eval.parquet")
+    pd.DataFrame(
+        {
+            "persona_id": ["e"],
+            "profile_id": ["a"],
+            "profile": ["I fly planes over Perth."],
+            "personality_id": ["b"],
+            "personality": ["Dry."],
+        }
+    ).to_parquet(proj / "data/personas/eval.parquet")
     write_judge_check(proj / "metrics/judge.json")
     (proj / "logs").mkdir(exist_ok=True)
     (proj / "logs/params_valid.txt").write_text("ok\n")
@@ -75,8 +102,10 @@ def test_pipeline_outputs_push_to_s3_and_pull_into_a_new_clone(tmp_path, s3_serv
     where our training loader reads it."""
     from aloe.training.data import load_splits
 
-    env = {**project_env(Path(aloe_env["ALOE_CACHE_DIR"])), **{k: os.environ[k] for k in os.environ
-                                                               if k.startswith("AWS_")}}
+    env = {
+        **project_env(Path(aloe_env["ALOE_CACHE_DIR"])),
+        **{k: os.environ[k] for k in os.environ if k.startswith("AWS_")},
+    }
     proj = make_project(tmp_path / "proj", env)
     pipeline_inputs(proj)
     run(f"dvc remote add -d s3 s3://aloe-test/cache && dvc remote modify s3 endpointurl {s3_server}", proj, env)

@@ -31,18 +31,30 @@ def faulty_run(tmp_path_factory, base_model_dir):
     from conftest import MODEL_CACHE
 
     (cache / "models").symlink_to(MODEL_CACHE)
-    local = TransformersBackend(TransformersBackendParams(type="transformers", model=str(base_model_dir),
-                                                          batch_size=16))
+    local = TransformersBackend(
+        TransformersBackendParams(type="transformers", model=str(base_model_dir), batch_size=16)
+    )
     faults = FaultPlan(rates=FAULTS, seed=7, retry_after_s=0.2, stall_s=40.0)
     server = ChatServer(local.generate, model_name="smollm2", faults=faults, max_batch=16, batch_window_s=0.05)
     with BackgroundServer(server) as srv:
-        overrides = {"llm": {
-            "backends": {"local": {"type": "transformers", "model": "models/base"},
-                         "api": {"type": "openai", "model": "smollm2", "base_url": srv.base_url,
-                                 "api_key_env": "ALOE_TEST_API_KEY", "concurrency": 16, "timeout_s": 20,
-                                 "max_retries": 6}},
-            "roles": {r: "api" for r in ROLES}},
-            "wandb": {"mode": "offline"}}
+        overrides = {
+            "llm": {
+                "backends": {
+                    "local": {"type": "transformers", "model": "models/base"},
+                    "api": {
+                        "type": "openai",
+                        "model": "smollm2",
+                        "base_url": srv.base_url,
+                        "api_key_env": "ALOE_TEST_API_KEY",
+                        "concurrency": 16,
+                        "timeout_s": 20,
+                        "max_retries": 6,
+                    },
+                },
+                "roles": {r: "api" for r in ROLES},
+            },
+            "wandb": {"mode": "offline"},
+        }
         env = {**project_env(cache), "ALOE_TEST_API_KEY": FAKE_KEY}
         proj = make_project(root / "proj", env, overrides)
         proc = sh("dvc repro 2>&1 | tee repro.log", proj, env)
@@ -53,13 +65,17 @@ def test_fault_injection_pipeline_completes_and_counts_retries(faulty_run):
     proj, log, counts, _ = faulty_run
     assert all(counts.get(k, 0) > 0 for k in ("rate_limit", "server_error", "truncated", "malformed")), counts
     assert json.loads((proj / "metrics/trees.json").read_text())["trees"] >= 1
-    retries = sum(role["retries"] for log in ("trees", "aloe_eval_dpo")  # run logs, not metrics
-                  for role in json.loads((proj / f"logs/{log}.json").read_text())["calls"].values())
+    retries = sum(
+        role["retries"]
+        for log in ("trees", "aloe_eval_dpo")  # run logs, not metrics
+        for role in json.loads((proj / f"logs/{log}.json").read_text())["calls"].values()
+    )
     assert retries > 0
     for line in (proj / "data/trees/trees.jsonl").read_text().splitlines():
         record = json.loads(line)  # every record parses and carries the paper's fields
-        assert record["conversations"] and all(t["user"] and t["assistant"]["preferred"]
-                                               for t in record["conversations"])
+        assert record["conversations"] and all(
+            t["user"] and t["assistant"]["preferred"] for t in record["conversations"]
+        )
     for variant in ("base", "sft", "dpo"):
         for line in (proj / f"data/eval/{variant}.jsonl").read_text().splitlines():
             json.loads(line)

@@ -23,9 +23,15 @@ def setup_workdir(path, base_model_dir):
     (path / "models/base").symlink_to(base_model_dir)
     profiles = load_texts(REPO / "data/seeds/profiles.jsonl")[:3]
     personalities = load_texts(REPO / "data/seeds/personalities.jsonl")[:3]
-    pd.DataFrame({"persona_id": [f"p{i}" for i in range(3)], "profile_id": [f"a{i}" for i in range(3)],
-                  "profile": profiles, "personality_id": [f"b{i}" for i in range(3)],
-                  "personality": personalities}).to_parquet(path / "data/personas/train.parquet")
+    pd.DataFrame(
+        {
+            "persona_id": [f"p{i}" for i in range(3)],
+            "profile_id": [f"a{i}" for i in range(3)],
+            "profile": profiles,
+            "personality_id": [f"b{i}" for i in range(3)],
+            "personality": personalities,
+        }
+    ).to_parquet(path / "data/personas/train.parquet")
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["trees"].update(personas=3, turns=2)
     (path / "params.yaml").write_text(yaml.safe_dump(params))
@@ -58,8 +64,9 @@ def test_resil_kill9_then_rerun_gives_identical_trees(tmp_path, base_model_dir, 
         setup_workdir(work, base_model_dir)
         env = {**os.environ, "ALOE_CACHE_DIR": str(cache)}
         if name == "killed":
-            proc = subprocess.Popen(trees_cmd(), cwd=work, env=env, stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.DEVNULL)
+            proc = subprocess.Popen(
+                trees_cmd(), cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
             deadline = time.time() + 300
             while cached_rows(cache) < 6 and time.time() < deadline and proc.poll() is None:
                 time.sleep(0.2)

@@ -34,9 +34,21 @@ def transformers_serve(base_model_dir, tmp_path_factory):
     port = free_port()
     log = tmp_path_factory.mktemp("serve") / "serve.log"
     with open(log, "w") as out:
-        proc = subprocess.Popen([str(SERVE), "serve", str(base_model_dir), "--port", str(port), "--host", "127.0.0.1",
-                                 "--continuous-batching"], stdout=out, stderr=subprocess.STDOUT,
-                                env={**os.environ, "HF_HUB_OFFLINE": "1"})
+        proc = subprocess.Popen(
+            [
+                str(SERVE),
+                "serve",
+                str(base_model_dir),
+                "--port",
+                str(port),
+                "--host",
+                "127.0.0.1",
+                "--continuous-batching",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 180
     while time.time() < deadline:
@@ -59,17 +71,37 @@ def test_trees_judge_check_and_benchmark_on_transformers_serve(transformers_serv
     profiles, personalities = (load_texts(REPO / f"data/seeds/{k}.jsonl") for k in ("profiles", "personalities"))
     (tmp_path / "data/personas").mkdir(parents=True)
     for split, rows in (("train", range(3)), ("eval", (12, 18))):  # eval personas unlike the training ones
-        pd.DataFrame([{"persona_id": f"p{i}", "profile_id": f"a{i}", "profile": profiles[i], "personality_id": f"b{i}",
-                       "personality": personalities[i]} for i in rows]).to_parquet(
-            tmp_path / f"data/personas/{split}.parquet")
+        pd.DataFrame(
+            [
+                {
+                    "persona_id": f"p{i}",
+                    "profile_id": f"a{i}",
+                    "profile": profiles[i],
+                    "personality_id": f"b{i}",
+                    "personality": personalities[i],
+                }
+                for i in rows
+            ]
+        ).to_parquet(tmp_path / f"data/personas/{split}.parquet")
     params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["llm"] = {"backends": {"served": {"type": "openai", "model": model, "base_url": base_url,
-                                             "api_key_env": "ALOE_SERVE_KEY", "concurrency": 16, "timeout_s": 120}},
-                     "roles": {r: "served" for r in ("persona_writer", "user", "inducer", "responder", "judge")}}
+    params["llm"] = {
+        "backends": {
+            "served": {
+                "type": "openai",
+                "model": model,
+                "base_url": base_url,
+                "api_key_env": "ALOE_SERVE_KEY",
+                "concurrency": 16,
+                "timeout_s": 120,
+            }
+        },
+        "roles": {r: "served" for r in ("persona_writer", "user", "inducer", "responder", "judge")},
+    }
     params["judge_check"] = {"pairs": 3, "bootstrap": 50}
     params["trees"].update(personas=3, turns=2)
-    params["eval"].update(examples=2, turns=2, bootstrap=50,
-                          variants={"served": {"backend": "served", "track": "params.yaml"}})
+    params["eval"].update(
+        examples=2, turns=2, bootstrap=50, variants={"served": {"backend": "served", "track": "params.yaml"}}
+    )
     params["wandb"]["mode"] = "disabled"
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     env = {**aloe_env, "ALOE_SERVE_KEY": "local"}

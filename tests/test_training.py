@@ -17,11 +17,18 @@ pytestmark = pytest.mark.slow
 
 
 def sft_data(path: Path) -> None:
-    rows = [{"prompt": [{"role": "user", "content": f"Long shift number {i} at the hospital today."}],
-             "completion": [{"role": "assistant", "content": "Oof! Put your feet up, you earned it."}],
-             "conversation_id": str(i), "turn": 1} for i in range(8)]
+    rows = [
+        {
+            "prompt": [{"role": "user", "content": f"Long shift number {i} at the hospital today."}],
+            "completion": [{"role": "assistant", "content": "Oof! Put your feet up, you earned it."}],
+            "conversation_id": str(i),
+            "turn": 1,
+        }
+        for i in range(8)
+    ]
     DatasetDict({"train": Dataset.from_list(rows[:6]), "validation": Dataset.from_list(rows[6:])}).save_to_disk(
-        str(path))
+        str(path)
+    )
 
 
 def run_sft(tmp_path, base_model_dir, launcher: list[str], **sft) -> tuple[dict, Path]:
@@ -31,8 +38,20 @@ def run_sft(tmp_path, base_model_dir, launcher: list[str], **sft) -> tuple[dict,
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     sft_data(tmp_path / "sft")
     out = tmp_path / "models" / "sft"
-    cmd = [*launcher, str(REPO / "stages/sft.py"), "--data", "sft", "--model", str(base_model_dir), "--out", str(out),
-           "--metrics", "m.json", "--curve", "c.json"]
+    cmd = [
+        *launcher,
+        str(REPO / "stages/sft.py"),
+        "--data",
+        "sft",
+        "--model",
+        str(base_model_dir),
+        "--out",
+        str(out),
+        "--metrics",
+        "m.json",
+        "--curve",
+        "c.json",
+    ]
     proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-4000:]
     return json.loads((tmp_path / "m.json").read_text()), out

@@ -9,8 +9,10 @@ from aloe.conversations.stats import tree_metrics
 from aloe.params import TreesParams
 from scripted import always_first, marker, persona_rules, prefers_persona, tokens_result, verdict
 
-PERSONAS = [{"persona_id": f"p{i}", "profile": f"{name} keeps bees and sails on weekends.",
-             "personality": "Calm, dry humour."} for i, name in enumerate(["Astrid from Oslo", "Bram from Ghent"])]
+PERSONAS = [
+    {"persona_id": f"p{i}", "profile": f"{name} keeps bees and sails on weekends.", "personality": "Calm, dry humour."}
+    for i, name in enumerate(["Astrid from Oslo", "Bram from Ghent"])
+]
 
 
 def build(llm, **cfg) -> list:
@@ -64,6 +66,7 @@ def test_tie_and_hinted_policies_on_a_position_biased_judge(scripted_llm):
 
 def test_averaged_probability_within_the_margin_is_a_tie(scripted_llm):
     """Must-show (c): orders whose averaged P(hinted) is within judge_margin of 0.5."""
+
     def slight(req, profile, first, second):
         return verdict(0.62 if marker(profile) in first else 0.52)  # P(hinted) = (0.62 + 0.48) / 2 = 0.55
 

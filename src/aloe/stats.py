@@ -33,8 +33,9 @@ def percentile_ci(values: Sequence[float], level: float = 0.95) -> list[float] |
     return [round(float(v), 4) for v in np.percentile(values, [tail, 100 - tail])]
 
 
-def bootstrap(statistic: Callable[[np.ndarray], float | None], clusters: Sequence, n_boot: int,
-              seed: int) -> list[float | None]:
+def bootstrap(
+    statistic: Callable[[np.ndarray], float | None], clusters: Sequence, n_boot: int, seed: int
+) -> list[float | None]:
     """``statistic(rows)`` on every cluster resample; None where it is undefined for a resample."""
     return [statistic(rows) for rows in cluster_resamples(clusters, n_boot, seed)]
 

@@ -39,14 +39,25 @@ log = logging.getLogger(__name__)
 
 # One worked example, as chat turns (the paper used two): small models copy the format.
 INDUCER_SHOT = [
-    {"role": "user", "content": render(
-        "inducer", conversation=render("inducer_example").strip(),
-        profile="A 19-year-old anthropology student who plays guitar, loves indie films and acts in a theatre group.",
-        personality="Curious, witty, sociable, a good listener.")},
+    {
+        "role": "user",
+        "content": render(
+            "inducer",
+            conversation=render("inducer_example").strip(),
+            profile="A 19-year-old anthropology student who plays guitar, loves indie films and acts in a theatre group.",
+            personality="Curious, witty, sociable, a good listener.",
+        ),
+    },
     {"role": "assistant", "content": render("inducer_example_answer").strip()},
 ]
-ROLE_KIND = {"user": "user", "inducer": "inducer", "hinted": "responder", "plain": "responder",
-             "judge_ab": "judge", "judge_ba": "judge"}
+ROLE_KIND = {
+    "user": "user",
+    "inducer": "inducer",
+    "hinted": "responder",
+    "plain": "responder",
+    "judge_ab": "judge",
+    "judge_ba": "judge",
+}
 JUDGE_ORDERS = {"judge_ab": ("hinted", "plain"), "judge_ba": ("plain", "hinted")}
 
 
@@ -73,8 +84,10 @@ class TreeBuilder:
         self.seed = seed
 
     def build(self, personas: list[dict]) -> list[Tree]:
-        trees = [Tree(p["persona_id"], p["profile"], p["personality"], derive_seed(self.seed, p["persona_id"]))
-                 for p in personas]
+        trees = [
+            Tree(p["persona_id"], p["profile"], p["personality"], derive_seed(self.seed, p["persona_id"]))
+            for p in personas
+        ]
         for turn in range(self.cfg.turns):
             active = [t for t in trees if t.failure is None]
             if not active:
@@ -82,23 +95,35 @@ class TreeBuilder:
             for step in (self._user, self._inducer, self._responders, self._judge):
                 active = step(active, turn)
             self._continue(active, turn)
-            log.info("turn %d: %d trees advanced, %d cut so far", turn + 1, len(active),
-                     sum(t.failure is not None for t in trees))
+            log.info(
+                "turn %d: %d trees advanced, %d cut so far",
+                turn + 1,
+                len(active),
+                sum(t.failure is not None for t in trees),
+            )
         return trees
 
     def _request(self, tree: Tree, role: str, turn: int, attempt: int, messages: list[dict]) -> ChatRequest:
         kind = ROLE_KIND[role]
         top_logprobs = 20 if kind == "judge" and self.cfg.judge_logprobs else 0
         return ChatRequest.from_messages(
-            messages, max_tokens=getattr(self.cfg.max_tokens, kind), top_logprobs=top_logprobs,
+            messages,
+            max_tokens=getattr(self.cfg.max_tokens, kind),
+            top_logprobs=top_logprobs,
             seed=derive_seed(tree.seed, turn, role, attempt),
-            **sampling(getattr(self.cfg.temperature, kind), attempt, self.cfg.retry_temperature))
+            **sampling(getattr(self.cfg.temperature, kind), attempt, self.cfg.retry_temperature),
+        )
 
     def _ask(self, items: list[tuple[Tree, str]], turn: int, messages, parse) -> list:
         """Ask every (tree, role) item in one batch per attempt; returns the answers in order."""
-        return ask_until_usable(self.llm, ROLE_KIND[items[0][1]] if items else "user", items,
-                                lambda item, attempt: self._request(item[0], item[1], turn, attempt, messages(*item)),
-                                parse, self.cfg.max_attempts)
+        return ask_until_usable(
+            self.llm,
+            ROLE_KIND[items[0][1]] if items else "user",
+            items,
+            lambda item, attempt: self._request(item[0], item[1], turn, attempt, messages(*item)),
+            parse,
+            self.cfg.max_attempts,
+        )
 
     def _keep(self, items: list[tuple[Tree, str]], answers: list, turn: int) -> None:
         """Store usable answers; cut a tree whose answer stayed unusable."""
@@ -113,8 +138,9 @@ class TreeBuilder:
         for t in trees:
             t.pending = {}
             if turn == 0:
-                t.simulator = [{"role": "user", "content": render("user_simulator", profile=t.profile,
-                                                                   personality=t.personality)}]
+                t.simulator = [
+                    {"role": "user", "content": render("user_simulator", profile=t.profile, personality=t.personality)}
+                ]
         items = [(t, "user") for t in trees]
         self._keep(items, self._ask(items, turn, lambda t, _: t.simulator, lambda r: clean_message(r.text)), turn)
         return [t for t in trees if t.failure is None]
@@ -122,8 +148,14 @@ class TreeBuilder:
     def _inducer(self, trees: list[Tree], turn: int) -> list[Tree]:
         def messages(t: Tree, _role: str) -> list[dict]:
             conversation = t.transcript() + ("\n" if t.history else "") + f"A: {t.pending['user']}"
-            return INDUCER_SHOT + [{"role": "user", "content": render(
-                "inducer", conversation=conversation, profile=t.profile, personality=t.personality)}]
+            return INDUCER_SHOT + [
+                {
+                    "role": "user",
+                    "content": render(
+                        "inducer", conversation=conversation, profile=t.profile, personality=t.personality
+                    ),
+                }
+            ]
 
         items = [(t, "inducer") for t in trees]
         self._keep(items, self._ask(items, turn, messages, lambda r: parse_inducer(r.text)), turn)
@@ -131,13 +163,22 @@ class TreeBuilder:
 
     def _responders(self, trees: list[Tree], turn: int) -> list[Tree]:
         """Both replies of every tree in one batch: with the inferred persona as a hint, and without."""
+
         def messages(t: Tree, role: str) -> list[dict]:
             if role == "plain":
                 return t.history + [{"role": "user", "content": render("responder_plain", message=t.pending["user"])}]
             profile, personality = t.pending["inducer"]
-            return t.history + [{"role": "user", "content": render(
-                "responder_hint", message=t.pending["user"], inferred_profile=profile,
-                inferred_personality=personality)}]
+            return t.history + [
+                {
+                    "role": "user",
+                    "content": render(
+                        "responder_hint",
+                        message=t.pending["user"],
+                        inferred_profile=profile,
+                        inferred_personality=personality,
+                    ),
+                }
+            ]
 
         items = [(t, role) for t in trees for role in ("hinted", "plain")]
         self._keep(items, self._ask(items, turn, messages, lambda r: clean_message(r.text)), turn)
@@ -145,6 +186,7 @@ class TreeBuilder:
 
     def _judge(self, trees: list[Tree], turn: int) -> list[Tree]:
         """Both orders of every tree in one batch; an order that stays unreadable is missing (a tie)."""
+
         def messages(t: Tree, order: str) -> list[dict]:
             first, second = JUDGE_ORDERS[order]
             return pair_question(t.profile, t.personality, t.pending[first], t.pending[second])
@@ -165,12 +207,21 @@ class TreeBuilder:
         for t in trees:
             ab, ba = readings[id(t), "judge_ab"], readings[id(t), "judge_ba"]
             label = decide(ab, ba, self.cfg.judge_disagreement, self.cfg.judge_margin)
-            agree = None if ab.verdict is None or ba.verdict is None else (ab.verdict == "first") == (
-                ba.verdict == "second")
-            t.pending["judge"] = {"order_ab": t.pending.pop("judge_ab"), "order_ba": t.pending.pop("judge_ba"),
-                                  "agree": agree, "p_hinted": label.p_subject, "margin": label.margin,
-                                  "source": label.source, "tie_reason": label.tie_reason,
-                                  "hinted_won": label.subject_won}
+            agree = (
+                None
+                if ab.verdict is None or ba.verdict is None
+                else (ab.verdict == "first") == (ba.verdict == "second")
+            )
+            t.pending["judge"] = {
+                "order_ab": t.pending.pop("judge_ab"),
+                "order_ba": t.pending.pop("judge_ba"),
+                "agree": agree,
+                "p_hinted": label.p_subject,
+                "margin": label.margin,
+                "source": label.source,
+                "tie_reason": label.tie_reason,
+                "hinted_won": label.subject_won,
+            }
         return trees
 
     def _continue(self, trees: list[Tree], turn: int) -> None:
@@ -180,22 +231,36 @@ class TreeBuilder:
             preferred, rejected = (p["hinted"], p["plain"]) if hinted_preferred else (p["plain"], p["hinted"])
             chosen = random.Random(derive_seed(t.seed, turn, "continue")).choice(["preferred", "rejected"])
             reply = preferred if chosen == "preferred" else rejected
-            t.turns.append({
-                "user": p["user"], "assistant": {"preferred": preferred, "rejected": rejected}, "chosen": chosen,
-                "inferred_profile": p["inducer"][0], "inferred_personality": p["inducer"][1],
-                "hinted": "preferred" if hinted_preferred else "rejected", "tie": p["judge"]["hinted_won"] is None,
-                "margin": p["judge"]["margin"], "judge": p["judge"], "attempts": p["attempts"],
-            })
+            t.turns.append(
+                {
+                    "user": p["user"],
+                    "assistant": {"preferred": preferred, "rejected": rejected},
+                    "chosen": chosen,
+                    "inferred_profile": p["inducer"][0],
+                    "inferred_personality": p["inducer"][1],
+                    "hinted": "preferred" if hinted_preferred else "rejected",
+                    "tie": p["judge"]["hinted_won"] is None,
+                    "margin": p["judge"]["margin"],
+                    "judge": p["judge"],
+                    "attempts": p["attempts"],
+                }
+            )
             t.history += [{"role": "user", "content": p["user"]}, {"role": "assistant", "content": reply}]
-            t.simulator += [{"role": "assistant", "content": p["user"]},
-                            {"role": "user", "content": render("user_followup", message=reply)}]
+            t.simulator += [
+                {"role": "assistant", "content": p["user"]},
+                {"role": "user", "content": render("user_followup", message=reply)},
+            ]
             t.pending = {}
 
     def record(self, tree: Tree) -> dict:
         """One line of trees.jsonl: the paper's fields, then our extras."""
         return {
-            "profile": tree.profile, "personality": tree.personality, "conversations": tree.turns,
-            "id": tree.persona_id, "seed": tree.seed, "status": "cut" if tree.failure else "complete",
+            "profile": tree.profile,
+            "personality": tree.personality,
+            "conversations": tree.turns,
+            "id": tree.persona_id,
+            "seed": tree.seed,
+            "status": "cut" if tree.failure else "complete",
             "failure": tree.failure,
             "models": {r: self.llm.model_id(r) for r in ("user", "inducer", "responder", "judge")},
         }

@@ -19,8 +19,10 @@ def render_tree(record: dict) -> Group:
         body = Table.grid(padding=(0, 1))
         body.add_row(Text("user", style="bold green"), turn["user"])
         if "inferred_profile" in turn:
-            body.add_row(Text("inferred", style="dim"),
-                         Text(f"{turn['inferred_profile']} | {turn.get('inferred_personality', '')}", style="dim"))
+            body.add_row(
+                Text("inferred", style="dim"),
+                Text(f"{turn['inferred_profile']} | {turn.get('inferred_personality', '')}", style="dim"),
+            )
         chosen = turn.get("chosen", "preferred")
         for side in ("preferred", "rejected"):
             reply = turn["assistant"][side]
@@ -30,7 +32,9 @@ def render_tree(record: dict) -> Group:
         judge = turn.get("judge")
         if judge:
             verdicts = f"ab={judge['order_ab']['verdict']} ba={judge['order_ba']['verdict']}"
-            body.add_row(Text("judge", style="bold"), f"{verdicts} agree={judge['agree']}"
-                         f"{' (tie: no pair)' if turn.get('tie') else ''}")
+            body.add_row(
+                Text("judge", style="bold"),
+                f"{verdicts} agree={judge['agree']}{' (tie: no pair)' if turn.get('tie') else ''}",
+            )
         parts.append(Panel(body, title=f"turn {k}", border_style="dim"))
     return Group(*parts)

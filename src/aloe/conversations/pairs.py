@@ -36,8 +36,13 @@ def load_conversations(path: str | Path) -> list[dict]:
             raise AloeError(f"{where}: expected an object with a 'conversations' list")
         for k, turn in enumerate(rec["conversations"]):
             reply = turn.get("assistant") if isinstance(turn, dict) else None
-            if not isinstance(turn, dict) or not isinstance(turn.get("user"), str) or not isinstance(reply, dict) \
-                    or "preferred" not in reply or "rejected" not in reply:
+            if (
+                not isinstance(turn, dict)
+                or not isinstance(turn.get("user"), str)
+                or not isinstance(reply, dict)
+                or "preferred" not in reply
+                or "rejected" not in reply
+            ):
                 raise AloeError(f"{where}: turn {k + 1} needs 'user' and 'assistant': {{preferred, rejected}}")
             if turn.get("chosen", "preferred") not in ("preferred", "rejected"):
                 raise AloeError(f"{where}: turn {k + 1}: 'chosen' must be 'preferred' or 'rejected'")
@@ -61,8 +66,12 @@ def flatten(record: dict, min_margin: float = 0.0) -> tuple[list[dict], list[dic
         preferred = turn["assistant"]["preferred"].strip()
         rejected = [r.strip() for r in _as_list(turn["assistant"]["rejected"])]
         judge = turn.get("judge") or {}
-        meta = {"conversation_id": cid, "turn": k + 1, "margin": turn.get("margin"),
-                "label_source": judge.get("source", "paper")}
+        meta = {
+            "conversation_id": cid,
+            "turn": k + 1,
+            "margin": turn.get("margin"),
+            "label_source": judge.get("source", "paper"),
+        }
         if turn.get("tie"):
             dropped["ties"] += 1
         elif meta["margin"] is not None and meta["margin"] < min_margin:
@@ -74,8 +83,14 @@ def flatten(record: dict, min_margin: float = 0.0) -> tuple[list[dict], list[dic
                 if r == preferred:
                     dropped["identical"] += 1
                     continue
-                dpo.append({"prompt": list(history), "chosen": answer,
-                            "rejected": [{"role": "assistant", "content": r}], **meta})
+                dpo.append(
+                    {
+                        "prompt": list(history),
+                        "chosen": answer,
+                        "rejected": [{"role": "assistant", "content": r}],
+                        **meta,
+                    }
+                )
         continued = preferred if turn.get("chosen", "preferred") == "preferred" else rejected[0]
         history.append({"role": "assistant", "content": continued})
     return dpo, sft, dropped

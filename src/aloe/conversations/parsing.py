@@ -12,8 +12,11 @@ import re
 
 ACTION = re.compile(r"\*[^*]*\*")  # *smiles*, *waves* (the paper strips these too)
 SPEAKER = re.compile(r"^\s*(?:A|B|User|Me|Assistant)\s*:\s*", re.I)
-INDUCER = re.compile(r"profile\s*[:\-]\s*(?P<profile>.*?)\s*(?:(?:\n|\b)personalit(?:y|ies)\s*[:\-]\s*"
-                     r"(?P<personality>.*)|$)", re.I | re.S)
+INDUCER = re.compile(
+    r"profile\s*[:\-]\s*(?P<profile>.*?)\s*(?:(?:\n|\b)personalit(?:y|ies)\s*[:\-]\s*"
+    r"(?P<personality>.*)|$)",
+    re.I | re.S,
+)
 
 
 def clean_message(text: str) -> str | None:

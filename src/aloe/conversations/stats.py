@@ -19,7 +19,7 @@ def tree_metrics(trees: list, kept: list, calls: dict) -> dict:
     orders = [j[o] for j in judges for o in ("order_ab", "order_ba")]
     said = [o["verdict"] for o in orders if o["verdict"]]
     margins = [j["margin"] for j in labelled if j["margin"] is not None]
-    share = (lambda k, n: round(k / n, 4) if n else None)  # noqa: E731
+    share = lambda k, n: round(k / n, 4) if n else None  # noqa: E731
     return {
         "trees": len(kept),
         "failed": len(trees) - len(kept),

@@ -41,11 +41,14 @@ class Dialogue:
 
 
 def run_benchmark(llm: LLM, examples: list[dict], cfg: EvalParams, seed: int) -> list[Dialogue]:
-    dialogues = [Dialogue(e["persona_id"], e["profile_id"], e["profile"], e["personality"],
-                          derive_seed(seed, e["persona_id"])) for e in examples]
+    dialogues = [
+        Dialogue(e["persona_id"], e["profile_id"], e["profile"], e["personality"], derive_seed(seed, e["persona_id"]))
+        for e in examples
+    ]
     for d in dialogues:
-        d.simulator = [{"role": "user", "content": render("user_simulator", profile=d.profile,
-                                                           personality=d.personality)}]
+        d.simulator = [
+            {"role": "user", "content": render("user_simulator", profile=d.profile, personality=d.personality)}
+        ]
     for turn in range(cfg.turns):
         active = [d for d in dialogues if d.stopped is None]
         users = _ask(llm, cfg, active, turn, "user", lambda d: d.simulator, clean_message)
@@ -57,27 +60,46 @@ def run_benchmark(llm: LLM, examples: list[dict], cfg: EvalParams, seed: int) ->
         judged = _judge(llm, cfg, active, turn, users, replies)
         for d in active:
             score, method, raw = judged[id(d)]
-            d.turns.append({"turn": turn + 1, "user": users[id(d)], "reply": replies[id(d)], "score": score,
-                            "score_method": method, "judge_raw": raw})
+            d.turns.append(
+                {
+                    "turn": turn + 1,
+                    "user": users[id(d)],
+                    "reply": replies[id(d)],
+                    "score": score,
+                    "score_method": method,
+                    "judge_raw": raw,
+                }
+            )
             d.messages.append({"role": "assistant", "content": replies[id(d)]})
-            d.simulator += [{"role": "assistant", "content": users[id(d)]},
-                            {"role": "user", "content": render("user_followup", message=replies[id(d)])}]
+            d.simulator += [
+                {"role": "assistant", "content": users[id(d)]},
+                {"role": "user", "content": render("user_followup", message=replies[id(d)])},
+            ]
     return dialogues
 
 
-def _request(cfg: EvalParams, d: Dialogue, turn: int, role: str, attempt: int, messages: list[dict],
-             top_logprobs: int = 0) -> ChatRequest:
+def _request(
+    cfg: EvalParams, d: Dialogue, turn: int, role: str, attempt: int, messages: list[dict], top_logprobs: int = 0
+) -> ChatRequest:
     return ChatRequest.from_messages(
-        messages, max_tokens=getattr(cfg.max_tokens, role), top_logprobs=top_logprobs,
+        messages,
+        max_tokens=getattr(cfg.max_tokens, role),
+        top_logprobs=top_logprobs,
         seed=derive_seed(d.seed, turn, role, attempt),
-        **sampling(getattr(cfg.temperature, role), attempt, cfg.retry_temperature))
+        **sampling(getattr(cfg.temperature, role), attempt, cfg.retry_temperature),
+    )
 
 
 def _ask(llm: LLM, cfg: EvalParams, dialogues: list[Dialogue], turn: int, role: str, messages, parse) -> dict:
     """Text per dialogue for ``role``, re-asking with a new seed while unusable."""
-    answers = ask_until_usable(llm, role, dialogues,
-                               lambda d, attempt: _request(cfg, d, turn, role, attempt, messages(d)),
-                               lambda r: parse(r.text), cfg.max_attempts)
+    answers = ask_until_usable(
+        llm,
+        role,
+        dialogues,
+        lambda d, attempt: _request(cfg, d, turn, role, attempt, messages(d)),
+        lambda r: parse(r.text),
+        cfg.max_attempts,
+    )
     return {id(d): a.value for d, a in zip(dialogues, answers, strict=True) if a.value is not None}
 
 
@@ -90,17 +112,26 @@ def _stop_missing(dialogues: list[Dialogue], got: dict, turn: int, who: str) -> 
 
 def _judge(llm: LLM, cfg: EvalParams, dialogues: list[Dialogue], turn: int, users: dict, replies: dict) -> dict:
     """(score, method, raw) per dialogue; unusable output is re-asked, then left missing."""
+
     def request(d: Dialogue, attempt: int) -> ChatRequest:
-        return _request(cfg, d, turn, "judge", attempt,
-                        score_question(d.profile, d.personality, users[id(d)], replies[id(d)]), top_logprobs=20)
+        return _request(
+            cfg,
+            d,
+            turn,
+            "judge",
+            attempt,
+            score_question(d.profile, d.personality, users[id(d)], replies[id(d)]),
+            top_logprobs=20,
+        )
 
     def parse(r) -> tuple[float, str] | None:
         score, method = read_score(r, cfg.judge_min_mass)
         return None if score is None else (score, method)
 
     out = {}
-    for d, a in zip(dialogues, ask_until_usable(llm, "judge", dialogues, request, parse, cfg.max_attempts),
-                    strict=True):
+    for d, a in zip(
+        dialogues, ask_until_usable(llm, "judge", dialogues, request, parse, cfg.max_attempts), strict=True
+    ):
         score, method = a.value or (None, "missing")
         out[id(d)] = (score, method, a.result.text if a.result.ok else a.result.error)
     return out

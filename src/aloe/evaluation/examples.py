@@ -23,9 +23,17 @@ def eval_personas(cfg, eval_split: str) -> list[dict]:
     if cfg.paper_files.profile and cfg.paper_files.personality:
         profiles = load_texts(cfg.paper_files.profile)
         personalities = load_texts(cfg.paper_files.personality)[:5]
-        return [{"persona_id": f"paper-{i:03d}+{j}", "profile_id": f"paper-{i:03d}", "profile": p,
-                 "personality_id": f"paper-pers-{j}", "personality": q}
-                for i, p in enumerate(profiles) for j, q in enumerate(personalities)]
+        return [
+            {
+                "persona_id": f"paper-{i:03d}+{j}",
+                "profile_id": f"paper-{i:03d}",
+                "profile": p,
+                "personality_id": f"paper-pers-{j}",
+                "personality": q,
+            }
+            for i, p in enumerate(profiles)
+            for j, q in enumerate(personalities)
+        ]
     frame = pd.read_parquet(eval_split)
     return frame[["persona_id", "profile_id", "profile", "personality_id", "personality"]].to_dict("records")
 

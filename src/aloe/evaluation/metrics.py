@@ -60,37 +60,47 @@ def curve_stats(scores: np.ndarray) -> tuple[float, float, float] | None:
     return float(al[turns].mean()), slope, r2
 
 
-def aloe_metrics(scores: np.ndarray, asked: np.ndarray, clusters: list, bootstrap_n: int = 1000,
-                 seed: int = 0) -> dict:
+def aloe_metrics(scores: np.ndarray, asked: np.ndarray, clusters: list, bootstrap_n: int = 1000, seed: int = 0) -> dict:
     """All metric keys of metrics/aloe/<variant>.json."""
     scores = np.asarray(scores, dtype=float)
     stats = curve_stats(scores)
     if stats is None:
-        raise AloeError(f"the judge gave no usable score ({int(asked.sum())} asked, 0 usable); check the judge "
-                        "backend (llm.roles.judge), its answers in data/eval/*.jsonl, or raise eval.max_attempts")
+        raise AloeError(
+            f"the judge gave no usable score ({int(asked.sum())} asked, 0 usable); check the judge "
+            "backend (llm.roles.judge), its answers in data/eval/*.jsonl, or raise eval.max_attempts"
+        )
     al = alignment_levels(scores)
     have = ~np.isnan(al)
     al_mean, ir, r2 = stats
     n_ir, n_r2 = ols(normalise(al[have]), np.flatnonzero(have) + 1)
     boot = bootstrap(lambda rows: curve_stats(scores[rows]), clusters, bootstrap_n, seed)
-    incomplete = bootstrap(lambda rows: bool(np.isnan(alignment_levels(scores[rows])).any()), clusters,
-                           bootstrap_n, seed)  # the same resamples (same seed), flagged
+    incomplete = bootstrap(
+        lambda rows: bool(np.isnan(alignment_levels(scores[rows])).any()), clusters, bootstrap_n, seed
+    )  # the same resamples (same seed), flagged
     return {
         "AL": [None if np.isnan(v) else round(float(v), 4) for v in al],
         "AL_n": [int(n) for n in (~np.isnan(scores)).sum(axis=0)],
-        "AL_mean": round(al_mean, 4), "IR": round(ir, 5), "R2": round(r2, 4),
-        "N_IR": round(n_ir, 5), "N_R2": round(n_r2, 4),
+        "AL_mean": round(al_mean, 4),
+        "IR": round(ir, 5),
+        "R2": round(r2, 4),
+        "N_IR": round(n_ir, 5),
+        "N_R2": round(n_r2, 4),
         "AL_mean_ci95": percentile_ci([b[0] for b in boot if b]),
         "IR_ci95": percentile_ci([b[1] for b in boot if b]),
-        "n_examples": int(len(scores)), "turns": int(scores.shape[1]), "clusters": len(set(map(str, clusters))),
-        "judge_missing": int((asked & np.isnan(scores)).sum()), "stopped_early": int((~asked).sum()),
-        "bootstrap": bootstrap_n, "bootstrap_incomplete": int(sum(incomplete)),
+        "n_examples": int(len(scores)),
+        "turns": int(scores.shape[1]),
+        "clusters": len(set(map(str, clusters))),
+        "judge_missing": int((asked & np.isnan(scores)).sum()),
+        "stopped_early": int((~asked).sum()),
+        "bootstrap": bootstrap_n,
+        "bootstrap_incomplete": int(sum(incomplete)),
     }
 
 
 def compare(a: np.ndarray, b: np.ndarray, clusters: list, bootstrap_n: int, seed: int) -> dict:
     """Paired differences A - B in AL_mean and IR on the same examples (rows aligned),
     with cluster-bootstrap intervals and two-sided bootstrap p-values."""
+
     def delta(rows):
         sa, sb = curve_stats(a[rows]), curve_stats(b[rows])
         return None if sa is None or sb is None else (sa[0] - sb[0], sa[1] - sb[1])
@@ -100,11 +110,15 @@ def compare(a: np.ndarray, b: np.ndarray, clusters: list, bootstrap_n: int, seed
         raise AloeError("no usable score in one of the two runs; nothing to compare")
     boot = [d for d in bootstrap(delta, clusters, bootstrap_n, seed) if d]
     return {
-        "AL_mean": round(point[0], 4), "AL_mean_ci95": percentile_ci([d[0] for d in boot]),
+        "AL_mean": round(point[0], 4),
+        "AL_mean_ci95": percentile_ci([d[0] for d in boot]),
         "AL_mean_p": two_sided_p([d[0] for d in boot]),
-        "IR": round(point[1], 5), "IR_ci95": percentile_ci([d[1] for d in boot]),
+        "IR": round(point[1], 5),
+        "IR_ci95": percentile_ci([d[1] for d in boot]),
         "IR_p": two_sided_p([d[1] for d in boot]),
-        "n": int(len(a)), "clusters": len(set(map(str, clusters))), "bootstrap": bootstrap_n,
+        "n": int(len(a)),
+        "clusters": len(set(map(str, clusters))),
+        "bootstrap": bootstrap_n,
     }
 
 
@@ -114,5 +128,13 @@ def turn_rows(metrics: dict, variant: str) -> list[dict]:
     have = ~np.isnan(al)
     n_al = np.full_like(al, np.nan)
     n_al[have] = normalise(al[have])
-    return [{"turn": int(k) + 1, "AL": float(al[k]), "N_AL": round(float(n_al[k]), 4), "n": metrics["AL_n"][k],
-             "variant": variant} for k in np.flatnonzero(have)]
+    return [
+        {
+            "turn": int(k) + 1,
+            "AL": float(al[k]),
+            "N_AL": round(float(n_al[k]), 4),
+            "n": metrics["AL_n"][k],
+            "variant": variant,
+        }
+        for k in np.flatnonzero(have)
+    ]

@@ -24,8 +24,16 @@ def score_table(records: list[dict], turns: int) -> tuple[np.ndarray, np.ndarray
 
 
 def dialogue_record(d, models: dict) -> dict:
-    return {"id": d.example_id, "profile_id": d.profile_id, "profile": d.profile, "personality": d.personality,
-            "seed": d.seed, "stopped": d.stopped, "turns": d.turns, "models": models}
+    return {
+        "id": d.example_id,
+        "profile_id": d.profile_id,
+        "profile": d.profile,
+        "personality": d.personality,
+        "seed": d.seed,
+        "stopped": d.stopped,
+        "turns": d.turns,
+        "models": models,
+    }
 
 
 def load_records(path: str) -> list[dict]:
@@ -41,19 +49,24 @@ def load_records(path: str) -> list[dict]:
 
 def paired_tables(a: list[dict], b: list[dict], names: tuple[str, str]) -> tuple:
     """(scores A, scores B, clusters) with rows aligned, or an error saying why the runs differ."""
+
     def key(recs):
         return [(r["id"], r["seed"]) for r in recs]
 
     if sorted(key(a)) != sorted(key(b)):
         only = sorted({r["id"] for r in a} ^ {r["id"] for r in b})[:5]
-        raise AloeError(f"{names[0]} and {names[1]} were run on different examples or seeds "
-                        f"(e.g. {only or 'same ids, other seeds'}); run both with the same eval.examples, "
-                        "eval split and seed")
+        raise AloeError(
+            f"{names[0]} and {names[1]} were run on different examples or seeds "
+            f"(e.g. {only or 'same ids, other seeds'}); run both with the same eval.examples, "
+            "eval split and seed"
+        )
     for role in ("user", "judge"):
         ids = {r["models"][role] for r in a} | {r["models"][role] for r in b}
         if len(ids) > 1:
-            raise AloeError(f"{names[0]} and {names[1]} used different {role} models ({sorted(ids)}); "
-                            "a paired comparison needs the same simulator and judge")
+            raise AloeError(
+                f"{names[0]} and {names[1]} used different {role} models ({sorted(ids)}); "
+                "a paired comparison needs the same simulator and judge"
+            )
     by_id = {r["id"]: r for r in b}
     b = [by_id[r["id"]] for r in a]
     turns = max((t["turn"] for r in a + b for t in r["turns"]), default=1)

@@ -27,10 +27,13 @@ def evaluate(params: Params, cfg: EvalParams, subject: Backend, eval_split: str)
     scores, asked = score_table(records, cfg.turns)
     metrics = aloe_metrics(scores, asked, [d.profile_id for d in dialogues], cfg.bootstrap, params.seed)
     methods = Counter(t["score_method"] for d in dialogues for t in d.turns)
-    metrics.update(score_methods={m: methods[m] for m in ("logprobs", "text", "missing")},
-                   dialogues_stopped=sum(d.stopped is not None for d in dialogues),
-                   judge_logprobs=llm.backend("judge").name not in llm.without_logprobs, models=models,
-                   calls=llm.report())
+    metrics.update(
+        score_methods={m: methods[m] for m in ("logprobs", "text", "missing")},
+        dialogues_stopped=sum(d.stopped is not None for d in dialogues),
+        judge_logprobs=llm.backend("judge").name not in llm.without_logprobs,
+        models=models,
+        calls=llm.report(),
+    )
     return llm, records, metrics
 
 
@@ -42,8 +45,11 @@ def log_to_wandb(cfg, variant: str, metrics: dict) -> None:
     import wandb
 
     scalars = {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-    run = wandb.init(name=run_name, job_type="eval", config={"variant": variant, "model": metrics["models"]["model"],
-                                                             "turns": metrics["turns"]})
+    run = wandb.init(
+        name=run_name,
+        job_type="eval",
+        config={"variant": variant, "model": metrics["models"]["model"], "turns": metrics["turns"]},
+    )
     rows = turn_rows(metrics, variant)
     run.log({"aloe/by_turn": wandb.Table(columns=list(rows[0]), data=[list(r.values()) for r in rows])})
     run.summary.update({f"aloe/{k}": v for k, v in scalars.items()})

@@ -10,8 +10,13 @@ from aloe.params import Params, TransformersBackendParams
 def local_subject(model_dir: str, params: Params) -> Backend:
     """A model dir through the transformers backend, on the device/dtype of the local roles."""
     local = next((b for b in params.llm.backends.values() if b.type == "transformers"), None)
-    cfg = TransformersBackendParams(type="transformers", model=model_dir, batch_size=params.eval.batch_size,
-                                    device=local.device if local else "auto", dtype=local.dtype if local else "auto")
+    cfg = TransformersBackendParams(
+        type="transformers",
+        model=model_dir,
+        batch_size=params.eval.batch_size,
+        device=local.device if local else "auto",
+        dtype=local.dtype if local else "auto",
+    )
     return make_backend("evaluated", cfg)
 
 

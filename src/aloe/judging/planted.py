@@ -47,54 +47,115 @@ def planted_pairs(llm: LLM, personas: list[dict], contrast: list[int], params: P
     """One record per persona: the message, both replies, both verdicts, both scores."""
     trees, ev = params.trees, params.eval
     seed = derive_seed(params.seed, "judge_check")
-    records = [{"persona_id": p["persona_id"], "profile_id": p["profile_id"], "profile": p["profile"],
-                "personality": p["personality"], "contrast_id": personas[c]["persona_id"]}
-               for p, c in zip(personas, contrast, strict=True)]
+    records = [
+        {
+            "persona_id": p["persona_id"],
+            "profile_id": p["profile_id"],
+            "profile": p["profile"],
+            "personality": p["personality"],
+            "contrast_id": personas[c]["persona_id"],
+        }
+        for p, c in zip(personas, contrast, strict=True)
+    ]
 
-    def ask(role: str, items: list, messages, parse, temperature: float, max_tokens: int, retry_t: float,
-            attempts: int, top_logprobs: int = 0) -> list:
+    def ask(
+        role: str,
+        items: list,
+        messages,
+        parse,
+        temperature: float,
+        max_tokens: int,
+        retry_t: float,
+        attempts: int,
+        top_logprobs: int = 0,
+    ) -> list:
         def request(item, attempt):
             rec, tag = item
-            return ChatRequest.from_messages(messages(rec, tag), max_tokens=max_tokens, top_logprobs=top_logprobs,
-                                             seed=derive_seed(seed, rec["persona_id"], tag, attempt),
-                                             **sampling(temperature, attempt, retry_t))
+            return ChatRequest.from_messages(
+                messages(rec, tag),
+                max_tokens=max_tokens,
+                top_logprobs=top_logprobs,
+                seed=derive_seed(seed, rec["persona_id"], tag, attempt),
+                **sampling(temperature, attempt, retry_t),
+            )
+
         return ask_until_usable(llm, role, items, request, parse, attempts)
 
-    users = ask("user", [(r, "user") for r in records],
-                lambda r, _: [{"role": "user", "content": render("user_simulator", profile=r["profile"],
-                                                                 personality=r["personality"])}],
-                lambda res: clean_message(res.text), trees.temperature.user, trees.max_tokens.user,
-                trees.retry_temperature, trees.max_attempts)
+    users = ask(
+        "user",
+        [(r, "user") for r in records],
+        lambda r, _: [
+            {"role": "user", "content": render("user_simulator", profile=r["profile"], personality=r["personality"])}
+        ],
+        lambda res: clean_message(res.text),
+        trees.temperature.user,
+        trees.max_tokens.user,
+        trees.retry_temperature,
+        trees.max_attempts,
+    )
     for rec, answer in zip(records, users, strict=True):
         rec["message"] = answer.value
     ready = [r for r in records if r["message"]]
 
     def reply_messages(rec: dict, tag: str) -> list[dict]:
         source = rec if tag == "matched" else next(p for p in personas if p["persona_id"] == rec["contrast_id"])
-        return [{"role": "user", "content": render("responder_hint", message=rec["message"],
-                                                   inferred_profile=source["profile"],
-                                                   inferred_personality=source["personality"])}]
+        return [
+            {
+                "role": "user",
+                "content": render(
+                    "responder_hint",
+                    message=rec["message"],
+                    inferred_profile=source["profile"],
+                    inferred_personality=source["personality"],
+                ),
+            }
+        ]
 
     items = [(r, tag) for r in ready for tag in ("matched", "mismatched")]
-    for (rec, tag), answer in zip(items, ask("responder", items, reply_messages, lambda res: clean_message(res.text),
-                                             trees.temperature.responder, trees.max_tokens.responder,
-                                             trees.retry_temperature, trees.max_attempts), strict=True):
+    for (rec, tag), answer in zip(
+        items,
+        ask(
+            "responder",
+            items,
+            reply_messages,
+            lambda res: clean_message(res.text),
+            trees.temperature.responder,
+            trees.max_tokens.responder,
+            trees.retry_temperature,
+            trees.max_attempts,
+        ),
+        strict=True,
+    ):
         rec[tag] = answer.value
     ready = [r for r in ready if r["matched"] and r["mismatched"] and r["matched"] != r["mismatched"]]
 
     items = [(r, order) for r in ready for order in ORDERS]
-    verdicts = ask("judge", items, lambda r, o: pair_question(r["profile"], r["personality"], r[ORDERS[o][0]],
-                                                                r[ORDERS[o][1]]),
-                   lambda res: res if read_verdict(res, trees.judge_min_mass).verdict else None,
-                   trees.temperature.judge, trees.max_tokens.judge, trees.retry_temperature, trees.max_attempts,
-                   top_logprobs=20 if trees.judge_logprobs else 0)
+    verdicts = ask(
+        "judge",
+        items,
+        lambda r, o: pair_question(r["profile"], r["personality"], r[ORDERS[o][0]], r[ORDERS[o][1]]),
+        lambda res: res if read_verdict(res, trees.judge_min_mass).verdict else None,
+        trees.temperature.judge,
+        trees.max_tokens.judge,
+        trees.retry_temperature,
+        trees.max_attempts,
+        top_logprobs=20 if trees.judge_logprobs else 0,
+    )
     for (rec, order), answer in zip(items, verdicts, strict=True):
         rec[order] = {"raw": answer.result.text, **read_verdict(answer.result, trees.judge_min_mass).to_json()}
 
     items = [(r, tag) for r in ready for tag in ("matched", "mismatched")]
-    scores = ask("judge", items, lambda r, tag: score_question(r["profile"], r["personality"], r["message"], r[tag]),
-                 lambda res: res if read_score(res, ev.judge_min_mass)[0] is not None else None, ev.temperature.judge,
-                 ev.max_tokens.judge, ev.retry_temperature, ev.max_attempts, top_logprobs=20)
+    scores = ask(
+        "judge",
+        items,
+        lambda r, tag: score_question(r["profile"], r["personality"], r["message"], r[tag]),
+        lambda res: res if read_score(res, ev.judge_min_mass)[0] is not None else None,
+        ev.temperature.judge,
+        ev.max_tokens.judge,
+        ev.retry_temperature,
+        ev.max_attempts,
+        top_logprobs=20,
+    )
     for (rec, tag), answer in zip(items, scores, strict=True):
         score, method = read_score(answer.result, ev.judge_min_mass)
         rec[f"{tag}_score"] = {"score": score, "method": method, "raw": answer.result.text}
@@ -107,22 +168,40 @@ def reading(order: dict) -> OrderReading:
 
 def judge_metrics(records: list[dict], params: Params) -> dict:
     asked = [r for r in records if "matched_first" in r]
-    labels = [decide(reading(r["matched_first"]), reading(r["matched_second"]), policy="average",
-                     min_margin=params.trees.judge_margin) for r in asked]
+    labels = [
+        decide(
+            reading(r["matched_first"]),
+            reading(r["matched_second"]),
+            policy="average",
+            min_margin=params.trees.judge_margin,
+        )
+        for r in asked
+    ]
     credit = np.array([0.5 if lab.subject_won is None else float(lab.subject_won) for lab in labels])
     clusters = [r["profile_id"] for r in asked]
     orders = [r[o] for r in asked for o in ORDERS]
     said = [o["verdict"] for o in orders if o["verdict"]]
-    gaps = np.array([r["matched_score"]["score"] - r["mismatched_score"]["score"] for r in asked
-                     if r["matched_score"]["score"] is not None and r["mismatched_score"]["score"] is not None])
-    gap_clusters = [r["profile_id"] for r in asked if r["matched_score"]["score"] is not None
-                    and r["mismatched_score"]["score"] is not None]
+    gaps = np.array(
+        [
+            r["matched_score"]["score"] - r["mismatched_score"]["score"]
+            for r in asked
+            if r["matched_score"]["score"] is not None and r["mismatched_score"]["score"] is not None
+        ]
+    )
+    gap_clusters = [
+        r["profile_id"]
+        for r in asked
+        if r["matched_score"]["score"] is not None and r["mismatched_score"]["score"] is not None
+    ]
     n_boot, seed = params.judge_check.bootstrap, params.seed
     labelled = [lab for lab in labels if lab.subject_won is not None]
     accuracy_ci = percentile_ci(bootstrap(lambda rows: credit[rows].mean(), clusters, n_boot, seed)) if asked else None
     return {
-        "n": len(asked), "dropped": len(records) - len(asked), "clusters": len(set(clusters)),
-        "accuracy": round(float(credit.mean()), 4) if asked else None, "accuracy_ci95": accuracy_ci,
+        "n": len(asked),
+        "dropped": len(records) - len(asked),
+        "clusters": len(set(clusters)),
+        "accuracy": round(float(credit.mean()), 4) if asked else None,
+        "accuracy_ci95": accuracy_ci,
         "above_chance": bool(accuracy_ci and accuracy_ci[0] > 0.5),
         "label_rate": round(len(labelled) / len(asked), 4) if asked else None,
         "accuracy_labelled": round(float(np.mean([lab.subject_won for lab in labelled])), 4) if labelled else None,
@@ -131,8 +210,8 @@ def judge_metrics(records: list[dict], params: Params) -> dict:
         "verdict_methods": dict(Counter(o["method"] for o in orders)),
         "score_gap": round(float(gaps.mean()), 4) if len(gaps) else None,
         "score_gap_ci95": percentile_ci(bootstrap(lambda rows: gaps[rows].mean(), gap_clusters, n_boot, seed))
-        if len(gaps) else None,
+        if len(gaps)
+        else None,
         "score_n": int(len(gaps)),
         "score_methods": dict(Counter(r[f"{t}_score"]["method"] for r in asked for t in ("matched", "mismatched"))),
     }
-

@@ -8,10 +8,18 @@ from aloe.prompts import render
 
 
 def pair_question(profile: str, personality: str, first: str, second: str) -> list[dict]:
-    return [{"role": "user", "content": render("judge_pair", profile=profile, personality=personality,
-                                               first=first, second=second)}]
+    return [
+        {
+            "role": "user",
+            "content": render("judge_pair", profile=profile, personality=personality, first=first, second=second),
+        }
+    ]
 
 
 def score_question(profile: str, personality: str, message: str, reply: str) -> list[dict]:
-    return [{"role": "user", "content": render("judge_score", profile=profile, personality=personality,
-                                               message=message, reply=reply)}]
+    return [
+        {
+            "role": "user",
+            "content": render("judge_score", profile=profile, personality=personality, message=message, reply=reply),
+        }
+    ]

@@ -31,7 +31,7 @@ def parse_score(text: str) -> tuple[int, int] | None:
     """(score, character offset of its digit) or None when absent or ambiguous."""
     candidates = []
     for m in NUMBER.finditer(text):
-        before, after = text[: m.start()], text[m.end():]
+        before, after = text[: m.start()], text[m.end() :]
         if SCALE_BEFORE.search(before):
             if m.group() != "5":
                 return None  # "4/10", "8 out of 10": another scale

@@ -23,10 +23,14 @@ from aloe.judging.tokens import mass, position_of
 from aloe.llm.base import ChatResult
 
 LABEL = r"(?:message|response|reply|option|answer|candidate)"
-MENTION = re.compile(rf"\b(?:(first|1st)|(second|2nd))\b|\b{LABEL}\s*#?\s*(?:(1|one)|(2|two))\b|^\s*[\W_]*(?:(1)|(2))\b",
-                     re.I)
-HEAD = re.compile(rf"^[\W_]*(?:(?:my\s+)?(?:answer|verdict|choice|preference)\b[\W_]*(?:is\b[\W_]*)?)?"
-                  rf"(?:the\s+)?(?:{LABEL}\s*)?$", re.I)
+MENTION = re.compile(
+    rf"\b(?:(first|1st)|(second|2nd))\b|\b{LABEL}\s*#?\s*(?:(1|one)|(2|two))\b|^\s*[\W_]*(?:(1)|(2))\b", re.I
+)
+HEAD = re.compile(
+    rf"^[\W_]*(?:(?:my\s+)?(?:answer|verdict|choice|preference)\b[\W_]*(?:is\b[\W_]*)?)?"
+    rf"(?:the\s+)?(?:{LABEL}\s*)?$",
+    re.I,
+)
 JOINED = re.compile(r"[\s*_]*(?:or|and|/|,|vs\.?)[\s*_]*(?:the\s+)?(?:%s\s*)?" % LABEL, re.I)
 UNDECIDED = re.compile(r"\b(both|neither|tie|equal(ly)?|cannot decide|can't decide)\b", re.I)
 FIRST_WORDS = {"1", "1st", "first", "one"}

@@ -39,8 +39,12 @@ class RoleStats:
         return {"calls": self.calls, "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens}
 
     def run(self) -> dict:
-        return {"cache_hits": self.cache_hits, "retries": self.retries, "errors": self.errors,
-                "seconds": round(self.seconds, 2)}
+        return {
+            "cache_hits": self.cache_hits,
+            "retries": self.retries,
+            "errors": self.errors,
+            "seconds": round(self.seconds, 2),
+        }
 
 
 def make_backend(name: str, cfg) -> Backend:
@@ -54,8 +58,13 @@ def make_backend(name: str, cfg) -> Backend:
 
 
 class LLM:
-    def __init__(self, params: LLMParams, roles: tuple[str, ...] | None = None,
-                 cache: ResponseCache | None = None, progress: bool = True):
+    def __init__(
+        self,
+        params: LLMParams,
+        roles: tuple[str, ...] | None = None,
+        cache: ResponseCache | None = None,
+        progress: bool = True,
+    ):
         """Build the backends for ``roles`` now, so a missing key or model fails
         before any work; several roles naming one backend share one instance."""
         self.params = params
@@ -95,8 +104,13 @@ class LLM:
         results: list[ChatResult | None] = [found.get(k) for k in keys]
         missing = [i for i, r in enumerate(results) if r is None]
         stats.cache_hits += len(requests) - len(missing)
-        bar = tqdm(total=len(missing), desc=f"{role} ({backend.model_id[:40]})", unit="call",
-                   disable=not self.progress or not missing, leave=False)
+        bar = tqdm(
+            total=len(missing),
+            desc=f"{role} ({backend.model_id[:40]})",
+            unit="call",
+            disable=not self.progress or not missing,
+            leave=False,
+        )
         for start in range(0, len(missing), backend.chunk_size):
             idx = missing[start : start + backend.chunk_size]
             attempts_before = getattr(backend, "http_attempts", 0)
@@ -123,11 +137,15 @@ class LLM:
         if backend.name in self.without_logprobs:
             return
         self.without_logprobs.add(backend.name)
-        log.warning("llm.backends.%s (%s) returns no log-probabilities although role %r asks for them: verdicts "
-                    "and scores are read from the text alone (integer scores; a verdict without a probability, "
-                    "so judge orders that disagree are ties). Serve the judge with vLLM, llama.cpp or an API that "
-                    "returns logprobs to get graded verdicts and expected scores.", backend.name,
-                    backend.model_id[:60], role)
+        log.warning(
+            "llm.backends.%s (%s) returns no log-probabilities although role %r asks for them: verdicts "
+            "and scores are read from the text alone (integer scores; a verdict without a probability, "
+            "so judge orders that disagree are ties). Serve the judge with vLLM, llama.cpp or an API that "
+            "returns logprobs to get graded verdicts and expected scores.",
+            backend.name,
+            backend.model_id[:60],
+            role,
+        )
 
     def report(self) -> dict[str, dict]:
         """Per-role workload for a stage's metrics file: calls and tokens, cached or not."""

@@ -63,8 +63,12 @@ def fingerprint(model_dir: Path) -> str:
 def resolve_device_dtype(cfg: TransformersBackendParams) -> tuple[str, torch.dtype]:
     """What ``auto`` means on this machine: cuda + bf16 when a GPU is present, else cpu + fp32."""
     device = cfg.device if cfg.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
-    dtype = {"auto": torch.bfloat16 if device == "cuda" else torch.float32, "float32": torch.float32,
-             "bfloat16": torch.bfloat16, "float16": torch.float16}[cfg.dtype]
+    dtype = {
+        "auto": torch.bfloat16 if device == "cuda" else torch.float32,
+        "float32": torch.float32,
+        "bfloat16": torch.bfloat16,
+        "float16": torch.float16,
+    }[cfg.dtype]
     return device, dtype
 
 
@@ -78,9 +82,11 @@ class TransformersBackend:
         # Everything that changes the tokens this backend produces is in its identity,
         # hence in every cache key: a changed weight, device, dtype or library misses the cache.
         weights = fingerprint(self.ref.path) if self.ref.local else f"{cfg.model}@{cfg.revision or 'main'}"
-        self.model_id = (f"transformers:{weights}:{self.device}:{str(self.dtype).removeprefix('torch.')}"
-                         f":rp{cfg.repetition_penalty}:torch-{torch.__version__}"
-                         f":transformers-{transformers.__version__}")
+        self.model_id = (
+            f"transformers:{weights}:{self.device}:{str(self.dtype).removeprefix('torch.')}"
+            f":rp{cfg.repetition_penalty}:torch-{torch.__version__}"
+            f":transformers-{transformers.__version__}"
+        )
         self._model = None
         self._tokenizer = None
 
@@ -90,17 +96,23 @@ class TransformersBackend:
             check_hub_reachable(self.ref, f"llm.backends.{self.name}.model", self.cfg.revision)
         self._tokenizer = prepare_tokenizer(
             AutoTokenizer.from_pretrained(self.cfg.model, revision=self.cfg.revision, padding_side="left"),
-            f"llm.backends.{self.name}.model: {self.cfg.model}")
-        self._model = AutoModelForCausalLM.from_pretrained(self.cfg.model, revision=self.cfg.revision,
-                                                           dtype=self.dtype).to(self.device).eval()
+            f"llm.backends.{self.name}.model: {self.cfg.model}",
+        )
+        self._model = (
+            AutoModelForCausalLM.from_pretrained(self.cfg.model, revision=self.cfg.revision, dtype=self.dtype)
+            .to(self.device)
+            .eval()
+        )
 
     def generate(self, requests: list[ChatRequest]) -> list[ChatResult]:
         if not requests:
             return []
         if self._model is None:
             self._load()
-        prompts = [self._tokenizer.apply_chat_template(r.message_dicts(), tokenize=True, add_generation_prompt=True)
-                   for r in requests]
+        prompts = [
+            self._tokenizer.apply_chat_template(r.message_dicts(), tokenize=True, add_generation_prompt=True)
+            for r in requests
+        ]
         prompts = [p["input_ids"] if isinstance(p, dict) or hasattr(p, "keys") else p for p in prompts]
         order = sorted(range(len(requests)), key=lambda i: (len(prompts[i]), i))
         results: list[ChatResult | None] = [None] * len(requests)
@@ -119,26 +131,32 @@ class TransformersBackend:
         eos = model.generation_config.eos_token_id
         eos_ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [tok.eos_token_id])
         config = GenerationConfig(
-            max_new_tokens=max(r.max_tokens for r in requests), do_sample=False,
-            repetition_penalty=self.cfg.repetition_penalty, eos_token_id=sorted(eos_ids),
-            pad_token_id=tok.pad_token_id, return_dict_in_generate=True,
+            max_new_tokens=max(r.max_tokens for r in requests),
+            do_sample=False,
+            repetition_penalty=self.cfg.repetition_penalty,
+            eos_token_id=sorted(eos_ids),
+            pad_token_id=tok.pad_token_id,
+            return_dict_in_generate=True,
             output_logits=any(r.top_logprobs for r in requests),
         )
         out = model.generate(**batch, generation_config=config, logits_processor=[SeededSampler(requests)])
-        new_tokens = out.sequences[:, batch["input_ids"].shape[1]:].tolist()
+        new_tokens = out.sequences[:, batch["input_ids"].shape[1] :].tolist()
         results = []
         for row, (req, prompt, toks) in enumerate(zip(requests, prompts, new_tokens, strict=True)):
             toks = toks[: req.max_tokens]
             stop = next((k for k, t in enumerate(toks) if t in eos_ids), None)
             text_toks = toks if stop is None else toks[:stop]
-            results.append(ChatResult(
-                text=tok.decode(text_toks, skip_special_tokens=True).strip(),
-                finish_reason="length" if stop is None else "stop",
-                prompt_tokens=len(prompt),
-                completion_tokens=len(text_toks) + (0 if stop is None else 1),
-                logprobs=self._top_logprobs(out.logits, row, text_toks, req.top_logprobs) if req.top_logprobs
-                else None,
-            ))
+            results.append(
+                ChatResult(
+                    text=tok.decode(text_toks, skip_special_tokens=True).strip(),
+                    finish_reason="length" if stop is None else "stop",
+                    prompt_tokens=len(prompt),
+                    completion_tokens=len(text_toks) + (0 if stop is None else 1),
+                    logprobs=self._top_logprobs(out.logits, row, text_toks, req.top_logprobs)
+                    if req.top_logprobs
+                    else None,
+                )
+            )
         return results
 
     def _top_logprobs(self, logits: tuple, row: int, generated: list[int], k: int) -> list[dict]:
@@ -147,9 +165,15 @@ class TransformersBackend:
         positions = []
         for pos, token in enumerate(generated):
             top = torch.topk(torch.log_softmax(logits[pos][row].float(), dim=-1), k)
-            positions.append({"token": decode([token]),
-                              "top": [[decode([t]), round(v, 6)]
-                                      for v, t in zip(top.values.tolist(), top.indices.tolist(), strict=True)]})
+            positions.append(
+                {
+                    "token": decode([token]),
+                    "top": [
+                        [decode([t]), round(v, 6)]
+                        for v, t in zip(top.values.tolist(), top.indices.tolist(), strict=True)
+                    ],
+                }
+            )
         return positions
 
     def close(self) -> None:

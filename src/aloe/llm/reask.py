@@ -34,8 +34,14 @@ def sampling(temperature: float, attempt: int, retry_temperature: float) -> dict
     return {"temperature": temperature, "top_p": 0.95 if temperature > 0 else 1.0}
 
 
-def ask_until_usable(llm: LLM, role: str, items: list, request: Callable[[Any, int], ChatRequest],
-                     parse: Callable[[ChatResult], Any], max_attempts: int) -> list[Answer]:
+def ask_until_usable(
+    llm: LLM,
+    role: str,
+    items: list,
+    request: Callable[[Any, int], ChatRequest],
+    parse: Callable[[ChatResult], Any],
+    max_attempts: int,
+) -> list[Answer]:
     """One Answer per item. ``request(item, attempt)`` must vary the seed with ``attempt``
     (and use :func:`sampling`); ``parse(result)`` returns the value to keep, or None to ask again."""
     answers: list[Answer | None] = [None] * len(items)

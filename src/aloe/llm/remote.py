@@ -61,27 +61,42 @@ class OpenAIBackend:
         return self._model_id
 
     def _served_identity(self) -> str:
-        client = openai.OpenAI(api_key=self.api_key, base_url=self.cfg.base_url, max_retries=self.cfg.max_retries,
-                               timeout=httpx.Timeout(self.cfg.timeout_s, connect=min(10.0, self.cfg.timeout_s)))
+        client = openai.OpenAI(
+            api_key=self.api_key,
+            base_url=self.cfg.base_url,
+            max_retries=self.cfg.max_retries,
+            timeout=httpx.Timeout(self.cfg.timeout_s, connect=min(10.0, self.cfg.timeout_s)),
+        )
         try:
             entries = [m.model_dump() for m in client.models.list()]
         except openai.APIConnectionError as e:
-            raise AloeError(f"llm.backends.{self.name}: cannot reach {self.endpoint} after "
-                            f"{self.cfg.max_retries} retries ({e.__cause__ or e})") from None
+            raise AloeError(
+                f"llm.backends.{self.name}: cannot reach {self.endpoint} after "
+                f"{self.cfg.max_retries} retries ({e.__cause__ or e})"
+            ) from None
         except openai.AuthenticationError as e:
             raise AloeError(f"llm.backends.{self.name}: {self.endpoint} refused the key: {e}") from None
         except (openai.APIStatusError, openai.APIResponseValidationError, ValueError):
-            log.warning("llm.backends.%s: %s does not list its models (GET /models); the cache key holds only the "
-                        "model name, so a server restarted with other weights under %r would replay old answers",
-                        self.name, self.endpoint, self.cfg.model)
+            log.warning(
+                "llm.backends.%s: %s does not list its models (GET /models); the cache key holds only the "
+                "model name, so a server restarted with other weights under %r would replay old answers",
+                self.name,
+                self.endpoint,
+                self.cfg.model,
+            )
             return "unlisted"
         finally:
             client.close()
         entry = next((e for e in entries if e.get("id") == self.cfg.model), None)
         if entry is None:
             listed = ", ".join(sorted(str(e.get("id")) for e in entries)[:10])
-            log.warning("llm.backends.%s: %s does not list %r (it lists: %s)", self.name, self.endpoint,
-                        self.cfg.model, listed or "nothing")
+            log.warning(
+                "llm.backends.%s: %s does not list %r (it lists: %s)",
+                self.name,
+                self.endpoint,
+                self.cfg.model,
+                listed or "nothing",
+            )
             return "unlisted"
         served = {k: entry[k] for k in IDENTITY_FIELDS if entry.get(k) is not None}
         return hashlib.sha256(json.dumps(served, sort_keys=True).encode()).hexdigest()[:12]
@@ -96,15 +111,21 @@ class OpenAIBackend:
         timeout = httpx.Timeout(self.cfg.timeout_s, connect=min(10.0, self.cfg.timeout_s))
         limits = httpx.Limits(max_connections=self.cfg.concurrency, max_keepalive_connections=self.cfg.concurrency)
         http = httpx.AsyncClient(timeout=timeout, limits=limits, event_hooks={"request": [count_attempt]})
-        client = openai.AsyncOpenAI(api_key=self.api_key, base_url=self.cfg.base_url, timeout=timeout,
-                                    max_retries=self.cfg.max_retries, http_client=http)
+        client = openai.AsyncOpenAI(
+            api_key=self.api_key,
+            base_url=self.cfg.base_url,
+            timeout=timeout,
+            max_retries=self.cfg.max_retries,
+            http_client=http,
+        )
         gate = asyncio.Semaphore(self.cfg.concurrency)
         try:
             async with client:
                 return list(await asyncio.gather(*(self._one(client, gate, r) for r in requests)))
         except FATAL as e:
-            raise AloeError(f"llm.backends.{self.name}: {self.endpoint} refused the request for "
-                            f"{self.cfg.model}: {e}") from None
+            raise AloeError(
+                f"llm.backends.{self.name}: {self.endpoint} refused the request for {self.cfg.model}: {e}"
+            ) from None
         except openai.APIConnectionError as e:
             raise AloeError(
                 f"llm.backends.{self.name}: cannot reach {self.endpoint} "
@@ -118,8 +139,14 @@ class OpenAIBackend:
             async with gate:
                 try:
                     resp = await client.chat.completions.create(
-                        model=self.cfg.model, messages=req.message_dicts(), max_tokens=req.max_tokens,
-                        temperature=req.temperature, top_p=req.top_p, seed=req.seed, **extra)
+                        model=self.cfg.model,
+                        messages=req.message_dicts(),
+                        max_tokens=req.max_tokens,
+                        temperature=req.temperature,
+                        top_p=req.top_p,
+                        seed=req.seed,
+                        **extra,
+                    )
                     return to_result(resp)
                 except FATAL:
                     raise
@@ -142,8 +169,10 @@ def to_result(resp) -> ChatResult:
         raise ValueError("response has no message content")
     logprobs = None
     if choice.logprobs and choice.logprobs.content:
-        logprobs = [{"token": p.token, "top": [[t.token, t.logprob] for t in (p.top_logprobs or [])]}
-                    for p in choice.logprobs.content]
+        logprobs = [
+            {"token": p.token, "top": [[t.token, t.logprob] for t in (p.top_logprobs or [])]}
+            for p in choice.logprobs.content
+        ]
     usage = resp.usage
     return ChatResult(
         text=choice.message.content.strip(),

@@ -62,16 +62,28 @@ Generate = Callable[[list[ChatRequest]], list[ChatResult]]
 
 def echo_generate(requests: list[ChatRequest]) -> list[ChatResult]:
     """Model-free responder for client-side tests and benchmarks: repeats the last message."""
-    return [ChatResult(text=f"echo: {r.messages[-1][1]}"[: 4 * r.max_tokens], prompt_tokens=1,
-                       completion_tokens=1, logprobs=[{"token": "echo", "top": [["echo", 0.0]]}] if r.top_logprobs
-                       else None)
-            for r in requests]
+    return [
+        ChatResult(
+            text=f"echo: {r.messages[-1][1]}"[: 4 * r.max_tokens],
+            prompt_tokens=1,
+            completion_tokens=1,
+            logprobs=[{"token": "echo", "top": [["echo", 0.0]]}] if r.top_logprobs else None,
+        )
+        for r in requests
+    ]
 
 
 class ChatServer:
-    def __init__(self, generate: Generate = echo_generate, model_name: str = "aloe-local",
-                 faults: FaultPlan | None = None, max_batch: int = 32, batch_window_s: float = 0.01,
-                 logprobs: bool = True, root: str | None = None):
+    def __init__(
+        self,
+        generate: Generate = echo_generate,
+        model_name: str = "aloe-local",
+        faults: FaultPlan | None = None,
+        max_batch: int = 32,
+        batch_window_s: float = 0.01,
+        logprobs: bool = True,
+        root: str | None = None,
+    ):
         self.generate = generate
         self.model_name = model_name
         self.faults = faults or FaultPlan()
@@ -130,18 +142,22 @@ class ChatServer:
         if fault == "rate_limit":
             ms = int(self.faults.retry_after_s * 1000)
             headers = {"Retry-After": str(max(1, round(self.faults.retry_after_s))), "retry-after-ms": str(ms)}
-            return web.json_response({"error": {"message": "rate limited", "type": "rate_limit"}},
-                                     status=429, headers=headers)
+            return web.json_response(
+                {"error": {"message": "rate limited", "type": "rate_limit"}}, status=429, headers=headers
+            )
         if fault == "server_error":
             return web.json_response({"error": {"message": "internal error"}}, status=500)
         if fault == "timeout":
             await asyncio.sleep(self.faults.stall_s)
         body = await request.json()
         req = ChatRequest.from_messages(
-            body["messages"], max_tokens=int(body.get("max_tokens") or body.get("max_completion_tokens") or 256),
-            temperature=float(body.get("temperature", 1.0)), top_p=float(body.get("top_p", 1.0)),
+            body["messages"],
+            max_tokens=int(body.get("max_tokens") or body.get("max_completion_tokens") or 256),
+            temperature=float(body.get("temperature", 1.0)),
+            top_p=float(body.get("top_p", 1.0)),
             seed=int(body.get("seed") or 0),
-            top_logprobs=int(body.get("top_logprobs") or 0) if body.get("logprobs") else 0)
+            top_logprobs=int(body.get("top_logprobs") or 0) if body.get("logprobs") else 0,
+        )
         fut = asyncio.get_running_loop().create_future()
         await self._queue.put((req, fut))
         try:
@@ -163,18 +179,37 @@ class ChatServer:
     def _completion(result: ChatResult, model: str) -> dict:
         logprobs = None
         if result.logprobs:  # the OpenAI shape: every generated token with its top alternatives
-            logprobs = {"content": [
-                {"token": p["token"], "bytes": None,
-                 "logprob": next((lp for t, lp in p["top"] if t == p["token"]), p["top"][0][1] if p["top"] else 0.0),
-                 "top_logprobs": [{"token": t, "logprob": lp, "bytes": None} for t, lp in p["top"]]}
-                for p in result.logprobs]}
+            logprobs = {
+                "content": [
+                    {
+                        "token": p["token"],
+                        "bytes": None,
+                        "logprob": next(
+                            (lp for t, lp in p["top"] if t == p["token"]), p["top"][0][1] if p["top"] else 0.0
+                        ),
+                        "top_logprobs": [{"token": t, "logprob": lp, "bytes": None} for t, lp in p["top"]],
+                    }
+                    for p in result.logprobs
+                ]
+            }
         return {
-            "id": f"chatcmpl-{uuid.uuid4().hex[:12]}", "object": "chat.completion", "created": int(time.time()),
+            "id": f"chatcmpl-{uuid.uuid4().hex[:12]}",
+            "object": "chat.completion",
+            "created": int(time.time()),
             "model": model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": result.text},
-                         "finish_reason": result.finish_reason, "logprobs": logprobs}],
-            "usage": {"prompt_tokens": result.prompt_tokens, "completion_tokens": result.completion_tokens,
-                      "total_tokens": result.prompt_tokens + result.completion_tokens},
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": result.text},
+                    "finish_reason": result.finish_reason,
+                    "logprobs": logprobs,
+                }
+            ],
+            "usage": {
+                "prompt_tokens": result.prompt_tokens,
+                "completion_tokens": result.completion_tokens,
+                "total_tokens": result.prompt_tokens + result.completion_tokens,
+            },
         }
 
 
@@ -208,4 +243,3 @@ class BackgroundServer:
         asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(timeout=30)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
-

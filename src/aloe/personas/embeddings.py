@@ -61,8 +61,13 @@ class Embedder:
 
     def _encode_fresh(self, texts: list[str]) -> np.ndarray:
         self.encoded += len(texts)
-        vecs = self._sentence_transformer().encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
-                                                   convert_to_numpy=True, show_progress_bar=len(texts) > 1000)
+        vecs = self._sentence_transformer().encode(
+            texts,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=len(texts) > 1000,
+        )
         return vecs.astype(np.float32)
 
     def close(self) -> None:

@@ -16,12 +16,33 @@ import pandas as pd
 from aloe.personas.embeddings import Embedder
 from aloe.personas.novelty import greedy_novel
 
-TRAIT_WORDS = ("personality", "introvert", "extrovert", "outgoing", "shy", "optimistic", "pessimistic", "stubborn",
-               "empathetic", "sarcastic", "impatient", "cheerful", "grumpy", "anxious", "confident",
-               "personality traits")
-FACT_PATTERNS = (r"\b\d{1,3}[- ]years?[- ]old\b", r"\bi am \d{1,3}\b", r"\bi work(ed)? (as|at|in)\b",
-                 r"\b(my|i have (a|two|three)) (wife|husband|son|daughter|kids|children)\b", r"\bi live in\b",
-                 r"\bi'?m a \d", r"\b(retired|engineer|teacher|nurse|doctor|student|farmer)\b")
+TRAIT_WORDS = (
+    "personality",
+    "introvert",
+    "extrovert",
+    "outgoing",
+    "shy",
+    "optimistic",
+    "pessimistic",
+    "stubborn",
+    "empathetic",
+    "sarcastic",
+    "impatient",
+    "cheerful",
+    "grumpy",
+    "anxious",
+    "confident",
+    "personality traits",
+)
+FACT_PATTERNS = (
+    r"\b\d{1,3}[- ]years?[- ]old\b",
+    r"\bi am \d{1,3}\b",
+    r"\bi work(ed)? (as|at|in)\b",
+    r"\b(my|i have (a|two|three)) (wife|husband|son|daughter|kids|children)\b",
+    r"\bi live in\b",
+    r"\bi'?m a \d",
+    r"\b(retired|engineer|teacher|nurse|doctor|student|farmer)\b",
+)
 
 
 def _any_regex(column: str, patterns: tuple[str, ...]) -> str:
@@ -81,9 +102,10 @@ def rejection_counts(ruled: pd.DataFrame, kind: str, candidates: int) -> dict:
     return {
         "candidates": candidates,
         "accepted": int(reasons.isna().sum()),
-        "rejected": {"exact_duplicate": int((reasons == "exact_duplicate").sum()),
-                     "near_duplicate": int((reasons == "near_duplicate").sum()),
-                     "rule": int(rule.sum())},
+        "rejected": {
+            "exact_duplicate": int((reasons == "exact_duplicate").sum()),
+            "near_duplicate": int((reasons == "near_duplicate").sum()),
+            "rule": int(rule.sum()),
+        },
         "rule_detail": {r.split(":", 1)[1]: int(n) for r, n in reasons[rule].value_counts().items()},
     }
-

@@ -30,8 +30,9 @@ from aloe.prompts import render
 log = logging.getLogger(__name__)
 
 
-def grow(kind: str, start: list[tuple[str, str]], llm: LLM, embedder: Embedder, cfg: PersonaGenerateParams,
-         seed: int) -> list[dict]:
+def grow(
+    kind: str, start: list[tuple[str, str]], llm: LLM, embedder: Embedder, cfg: PersonaGenerateParams, seed: int
+) -> list[dict]:
     """Grow the pool of ``kind`` from ``start`` = [(text, source)]; return every candidate row."""
     rows = [dict(kind=kind, text=t, source=src, round=0, call=-1, status="ok") for t, src in start]
     start_emb = embedder.encode([t for t, _ in start])
@@ -46,11 +47,18 @@ def grow(kind: str, start: list[tuple[str, str]], llm: LLM, embedder: Embedder, 
         for call in range(cfg.calls_per_round):
             rng = random.Random(f"{seed}/{kind}/{rnd}/{call}")
             examples = rng.sample(pool, min(cfg.examples_per_prompt, len(pool)))
-            content = render(f"persona_{kind}", n=str(cfg.candidates_per_call),
-                             examples="\n".join(f"- {e}" for e in examples))
-            requests.append(ChatRequest.from_messages(
-                [{"role": "user", "content": content}], max_tokens=cfg.max_tokens,
-                temperature=cfg.temperature, top_p=0.95, seed=rng.randrange(2**31)))
+            content = render(
+                f"persona_{kind}", n=str(cfg.candidates_per_call), examples="\n".join(f"- {e}" for e in examples)
+            )
+            requests.append(
+                ChatRequest.from_messages(
+                    [{"role": "user", "content": content}],
+                    max_tokens=cfg.max_tokens,
+                    temperature=cfg.temperature,
+                    top_p=0.95,
+                    seed=rng.randrange(2**31),
+                )
+            )
         fresh = []
         for call, result in enumerate(llm.chat("persona_writer", requests)):
             for text, status in parse_candidates(result.text) if result.ok else [(result.error, "llm_error")]:

@@ -11,8 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 
-def greedy_novel(emb: np.ndarray, threshold: float, kept: np.ndarray | None = None,
-                 block: int = 512) -> np.ndarray:
+def greedy_novel(emb: np.ndarray, threshold: float, kept: np.ndarray | None = None, block: int = 512) -> np.ndarray:
     """Boolean mask over ``emb`` rows (normalised) of those kept, in row order.
 
     ``kept`` holds embeddings already in the pool; every row is compared to them too.

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 
-PREFIX = re.compile(r"^\s*(?:[-*•·>]+|\(?\d{1,3}[.):\]]|#+|(?:profile|personality|persona|user)\s*\d*\s*[:.-])\s*",
-                    re.I)
+PREFIX = re.compile(
+    r"^\s*(?:[-*•·>]+|\(?\d{1,3}[.):\]]|#+|(?:profile|personality|persona|user)\s*\d*\s*[:.-])\s*", re.I
+)
 REFUSAL = re.compile(r"\b(i'?m sorry|i cannot|i can't|as an ai|i am unable|i'm unable|language model)\b", re.I)
 PREAMBLE = re.compile(r"^(here (are|is)|sure[,!.]|certainly|below (are|is)|okay[,!.]|of course)", re.I)
 

@@ -17,14 +17,17 @@ from aloe.errors import AloeError
 from aloe.personas.novelty import max_similarity
 
 
-def split(profiles: pd.DataFrame, personalities: pd.DataFrame, emb: dict[str, np.ndarray], cfg, seed: int,
-          threshold: float) -> tuple[pd.DataFrame, pd.DataFrame, float]:
+def split(
+    profiles: pd.DataFrame, personalities: pd.DataFrame, emb: dict[str, np.ndarray], cfg, seed: int, threshold: float
+) -> tuple[pd.DataFrame, pd.DataFrame, float]:
     """Return (train personas, eval personas, eval-to-train max similarity).
 
     ``profiles``/``personalities`` have columns id, text; ``emb`` maps id to vector.
     """
-    for name, pool, n_eval in (("profiles", profiles, cfg.eval_profiles),
-                               ("personalities", personalities, cfg.eval_personalities)):
+    for name, pool, n_eval in (
+        ("profiles", profiles, cfg.eval_profiles),
+        ("personalities", personalities, cfg.eval_personalities),
+    ):
         if len(pool) <= n_eval:
             raise AloeError(
                 f"only {len(pool)} {name} survived filtering; personas.split needs more than {n_eval} "
@@ -37,8 +40,10 @@ def split(profiles: pd.DataFrame, personalities: pd.DataFrame, emb: dict[str, np
     train_prof = profiles[~profiles["id"].isin(eval_prof["id"])]
     train_pers = personalities[~personalities["id"].isin(eval_pers["id"])]
 
-    sims = [max_similarity(np.stack([emb[i] for i in e["id"]]), np.stack([emb[i] for i in t["id"]]))
-            for e, t in ((eval_prof, train_prof), (eval_pers, train_pers))]
+    sims = [
+        max_similarity(np.stack([emb[i] for i in e["id"]]), np.stack([emb[i] for i in t["id"]]))
+        for e, t in ((eval_prof, train_prof), (eval_pers, train_pers))
+    ]
     leak = max(sims)
     if leak > threshold:
         raise AloeError(f"eval split leaks: an eval text has similarity {leak:.3f} > {threshold} to a training text")
@@ -53,7 +58,9 @@ def split(profiles: pd.DataFrame, personalities: pd.DataFrame, emb: dict[str, np
 def _cross(profiles: pd.DataFrame, personalities: pd.DataFrame) -> pd.DataFrame:
     pairs = profiles.rename(columns={"id": "profile_id", "text": "profile"})[["profile_id", "profile"]].merge(
         personalities.rename(columns={"id": "personality_id", "text": "personality"})[
-            ["personality_id", "personality"]],
-        how="cross")
+            ["personality_id", "personality"]
+        ],
+        how="cross",
+    )
     pairs.insert(0, "persona_id", pairs["profile_id"] + "+" + pairs["personality_id"])
     return pairs.reset_index(drop=True)

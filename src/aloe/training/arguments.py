@@ -25,8 +25,17 @@ def trainer_arguments(cfg: TrainParams, seed: int, output_dir: str, validation: 
     cuda = torch.cuda.is_available()
     recipe = cfg.trainer_args()
     return dict(
-        output_dir=output_dir, seed=seed, data_seed=seed, bf16=cuda and torch.cuda.is_bf16_supported(), fp16=False,
-        use_cpu=not cuda, activation_checkpointing={"on": True, "off": False, "auto": cuda}[cfg.gradient_checkpointing],
-        per_device_eval_batch_size=recipe["per_device_train_batch_size"], eval_strategy="epoch" if validation else "no",
-        save_strategy="no", disable_tqdm=False, dataloader_num_workers=0, **recipe,
+        output_dir=output_dir,
+        seed=seed,
+        data_seed=seed,
+        bf16=cuda and torch.cuda.is_bf16_supported(),
+        fp16=False,
+        use_cpu=not cuda,
+        activation_checkpointing={"on": True, "off": False, "auto": cuda}[cfg.gradient_checkpointing],
+        per_device_eval_batch_size=recipe["per_device_train_batch_size"],
+        eval_strategy="epoch" if validation else "no",
+        save_strategy="no",
+        disable_tqdm=False,
+        dataloader_num_workers=0,
+        **recipe,
     )

@@ -24,8 +24,13 @@ def load_model(path: str, key: str = "--model"):
 def lora_config(cfg: TrainParams) -> LoraConfig | None:
     if not cfg.lora.enabled:
         return None
-    return LoraConfig(r=cfg.lora.r, lora_alpha=cfg.lora.alpha, lora_dropout=cfg.lora.dropout,
-                      target_modules=cfg.lora.target_modules, task_type="CAUSAL_LM")
+    return LoraConfig(
+        r=cfg.lora.r,
+        lora_alpha=cfg.lora.alpha,
+        lora_dropout=cfg.lora.dropout,
+        target_modules=cfg.lora.target_modules,
+        task_type="CAUSAL_LM",
+    )
 
 
 def save_merged(trainer, tokenizer, out_dir: str) -> None:

@@ -32,7 +32,7 @@ def wait_for_port(port: int, timeout_s: float = 180.0, alive=lambda: True) -> No
             return
         except OSError:
             if not alive():
-                raise RuntimeError(f"the server for port {port} exited before listening")
+                raise RuntimeError(f"the server for port {port} exited before listening") from None
             time.sleep(0.2)
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout_s} s")
 

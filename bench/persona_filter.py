@@ -14,12 +14,10 @@
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import tempfile
 import time
-from pathlib import Path
 
 import click
 import pandas as pd

@@ -8,14 +8,13 @@ synthetic conversational data, for the same number of optimizer steps.
 
 from __future__ import annotations
 
-import json
 import multiprocessing as mp
 import os
 import resource
 import tempfile
-from pathlib import Path
 
 import click
+
 from common import write_result
 
 

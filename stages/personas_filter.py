@@ -44,12 +44,13 @@ def main(params_path: str, candidates: str, out_dir: str, metrics: str, run_log:
         report[PLURAL[kind]] = rejection_counts(ruled, kind, int((frame["kind"] == kind).sum()))
         vectors = embedder.encode(kept["text"].tolist())
         report[PLURAL[kind]]["mean_pairwise_similarity"] = round(mean_pairwise_similarity(vectors), 4)
-        emb.update(zip(kept["id"], vectors))
+        emb.update(zip(kept["id"], vectors, strict=True))
     train, evals, leak = split(
         pools["profile"], pools["personality"], emb, cfg.split, params.seed, cfg.filter.threshold
     )
     for kind in KINDS:
-        pool = pools[kind].assign(split=lambda d: d["id"].isin(evals[f"{kind}_id"]).map({True: "eval", False: "train"}))
+        held_out = pools[kind]["id"].isin(evals[f"{kind}_id"])
+        pool = pools[kind].assign(split=held_out.map({True: "eval", False: "train"}))
         write_parquet(pool, Path(out_dir) / f"{PLURAL[kind]}.parquet")
     write_parquet(train, Path(out_dir) / "train.parquet")
     write_parquet(evals, Path(out_dir) / "eval.parquet")

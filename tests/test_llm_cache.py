@@ -1,5 +1,6 @@
 """The response cache and the SQLite store under it: keys, transactions, two writers."""
 
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -53,7 +54,7 @@ def test_cache_dir_from_env(tmp_path, monkeypatch):
 def test_a_failing_chunk_writes_nothing(tmp_path):
     store = KeyValueStore(tmp_path / "s.sqlite", "t")
     store.put_many([("a", "1")])
-    with pytest.raises(Exception):
+    with pytest.raises(sqlite3.ProgrammingError):
         store.put_many([("b", "2"), ("c", object())])  # the second row cannot be stored
     assert store.get_many(["a", "b", "c"]) == {"a": "1"}  # "b" was rolled back with it
 

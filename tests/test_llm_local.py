@@ -2,11 +2,10 @@
 
 import pytest
 
-from conftest import REPO
-
 from aloe.llm.base import ChatRequest
 from aloe.llm.local import TransformersBackend
 from aloe.params import TransformersBackendParams
+from conftest import REPO
 
 QUESTIONS = [
     "What should I cook tonight?",

@@ -110,7 +110,7 @@ def test_embeddings_are_cached_by_text(embedder):
 def _pool(n, prefix, dim, offset):
     emb = np.eye(dim)[offset : offset + n]
     ids = [f"{prefix}-{i}" for i in range(n)]
-    return pd.DataFrame({"id": ids, "text": [f"{prefix} text {i}" for i in range(n)]}), dict(zip(ids, emb))
+    return pd.DataFrame({"id": ids, "text": [f"{prefix} text {i}" for i in range(n)]}), dict(zip(ids, emb, strict=True))
 
 
 def test_split_holds_out_whole_profiles_and_personalities():

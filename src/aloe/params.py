@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -85,7 +85,7 @@ class OpenAIBackendParams(Strict):
         return v
 
 
-BackendParams = Annotated[Union[TransformersBackendParams, OpenAIBackendParams], Field(discriminator="type")]
+BackendParams = Annotated[TransformersBackendParams | OpenAIBackendParams, Field(discriminator="type")]
 
 
 class LLMParams(Strict):

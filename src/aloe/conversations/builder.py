@@ -44,7 +44,8 @@ INDUCER_SHOT = [
         "content": render(
             "inducer",
             conversation=render("inducer_example").strip(),
-            profile="A 19-year-old anthropology student who plays guitar, loves indie films and acts in a theatre group.",
+            profile="A 19-year-old anthropology student who plays guitar, loves indie films and acts in a "
+            "theatre group.",
             personality="Curious, witty, sociable, a good listener.",
         ),
     },

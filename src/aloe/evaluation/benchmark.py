@@ -14,8 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from aloe.conversations.parsing import clean_message
 from aloe.judging.questions import score_question
 from aloe.judging.scores import read_score

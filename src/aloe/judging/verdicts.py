@@ -31,7 +31,7 @@ HEAD = re.compile(
     rf"(?:the\s+)?(?:{LABEL}\s*)?$",
     re.I,
 )
-JOINED = re.compile(r"[\s*_]*(?:or|and|/|,|vs\.?)[\s*_]*(?:the\s+)?(?:%s\s*)?" % LABEL, re.I)
+JOINED = re.compile(rf"[\s*_]*(?:or|and|/|,|vs\.?)[\s*_]*(?:the\s+)?(?:{LABEL}\s*)?", re.I)
 UNDECIDED = re.compile(r"\b(both|neither|tie|equal(ly)?|cannot decide|can't decide)\b", re.I)
 FIRST_WORDS = {"1", "1st", "first", "one"}
 SECOND_WORDS = {"2", "2nd", "second", "two"}

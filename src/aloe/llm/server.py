@@ -16,8 +16,8 @@ import random
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from aiohttp import web
 
@@ -123,7 +123,7 @@ class ChatServer:
                     break
             try:
                 results = await loop.run_in_executor(None, self.generate, [req for req, _ in items])
-                for (_, fut), res in zip(items, results):
+                for (_, fut), res in zip(items, results, strict=True):
                     fut.done() or fut.set_result(res)
             except Exception as e:  # surface model errors as 500s rather than hanging clients
                 for _, fut in items:
@@ -227,7 +227,7 @@ class BackgroundServer:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
-    def __enter__(self) -> "BackgroundServer":
+    def __enter__(self) -> BackgroundServer:
         self._thread.start()
         asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(timeout=30)
         return self

@@ -37,7 +37,7 @@ def grow(
     rows = [dict(kind=kind, text=t, source=src, round=0, call=-1, status="ok") for t, src in start]
     start_emb = embedder.encode([t for t, _ in start])
     novel = greedy_novel(start_emb, cfg.novelty_threshold)
-    pool = [t for (t, _), n in zip(start, novel) if n]
+    pool = [t for (t, _), n in zip(start, novel, strict=True) if n]
     pool_emb = start_emb[novel]
     stale = 0
     for rnd in range(1, cfg.max_rounds + 1):
@@ -67,7 +67,7 @@ def grow(
                     fresh.append(text)
         fresh_emb = embedder.encode(fresh)
         keep = greedy_novel(fresh_emb, cfg.novelty_threshold, kept=pool_emb)
-        pool += [t for t, k in zip(fresh, keep) if k]
+        pool += [t for t, k in zip(fresh, keep, strict=True) if k]
         pool_emb = np.concatenate([pool_emb.reshape(-1, fresh_emb.shape[1]), fresh_emb[keep]])
         log.info("%s round %d: %d candidates, %d novel, pool %d", kind, rnd, len(fresh), int(keep.sum()), len(pool))
         stale = stale + 1 if keep.sum() < cfg.min_new_per_round else 0

@@ -7,9 +7,11 @@ import pandas as pd
 
 from aloe.errors import AloeError
 from aloe.files import atomic_path, write_json
+from aloe.llm.client import LLM
 from aloe.personas import KINDS
 from aloe.personas.embeddings import Embedder
 from aloe.personas.filtering import filter_candidates, rejection_counts
+from aloe.personas.llm_check import check_plausible
 from aloe.personas.novelty import mean_pairwise_similarity
 from aloe.personas.splits import split
 from aloe.stage import setup, write_run_log
@@ -34,14 +36,19 @@ def main(params_path: str, candidates: str, out_dir: str, metrics: str, run_log:
     frame = pd.read_parquet(candidates)
     embedder = Embedder(cfg.filter.embedding_model)
     ruled = filter_candidates(frame, cfg.filter, embedder)
+    llm = None
+    if cfg.filter.llm_check:
+        llm = LLM(params.llm, roles=("persona_checker",))
+        ruled["llm_check"] = check_plausible(llm, ruled, params.seed)
+        ruled.loc[ruled["llm_check"] == "no", "reason"] = "llm_check"
     report, pools, emb = {}, {}, {}
     for kind in KINDS:
         kept = ruled[(ruled["kind"] == kind) & ruled["reason"].isna()].reset_index(drop=True)
         if kept.empty:
             raise AloeError(f"{candidates}: no {PLURAL[kind]} left after filtering; loosen personas.filter")
         kept.insert(0, "id", [f"{kind[:4]}-{i:05d}" for i in range(len(kept))])
-        pools[kind] = kept[["id", "text", "source", "round"]]
-        report[PLURAL[kind]] = rejection_counts(ruled, kind, int((frame["kind"] == kind).sum()))
+        pools[kind] = kept[["id", "text", "source", "round", *(["llm_check"] if llm else [])]]
+        report[PLURAL[kind]] = rejection_counts(ruled, kind)
         vectors = embedder.encode(kept["text"].tolist())
         report[PLURAL[kind]]["mean_pairwise_similarity"] = round(mean_pairwise_similarity(vectors), 4)
         emb.update(zip(kept["id"], vectors, strict=True))
@@ -61,7 +68,7 @@ def main(params_path: str, candidates: str, out_dir: str, metrics: str, run_log:
         threshold=cfg.filter.threshold,
     )
     write_json(metrics, report)
-    write_run_log(run_log, texts_encoded=embedder.encoded)
+    write_run_log(run_log, llm, texts_encoded=embedder.encoded)
     click.echo(f"personas: {len(train)} train, {len(evals)} eval; max eval-train similarity {leak:.3f}")
 
 

@@ -95,9 +95,63 @@ def test_filter_reasons(embedder):
         None,
         "rule:off_kind",
     ]
-    counts = rejection_counts(ruled, "profile", 6)
+    counts = rejection_counts(ruled, "profile")
     assert counts["accepted"] == 2
-    assert counts["rejected"] == {"exact_duplicate": 1, "near_duplicate": 1, "rule": 2}
+    assert counts["rejected"] == {"exact_duplicate": 1, "near_duplicate": 1, "rule": 2, "unparsed": 0, "llm_check": 0}
+
+
+JUNK = [  # seen in the persona pool of the embedded model
+    (
+        "profile",
+        "|Date |Occupation |Location |Height |Interests |Yourname |Hobbies |Family |Pets |",
+        "ok",
+        "rule:markup",
+    ),
+    ("profile", "I am a five-year-old boy who loves his normal mother but no", "truncated", "unparsed:truncated"),
+    (
+        "personality",
+        "Refacing is not a character trait, it is a home improvement project.",
+        "ok",
+        "rule:not_a_description",
+    ),
+    (
+        "profile",
+        "Name: Tom Berger. Age: 41. Occupation: carpenter in Graz, where he builds boats.",
+        "ok",
+        "rule:field_list",
+    ),
+    (
+        "profile",
+        "A sunny garden, a red bicycle, three cats and a lot of tomatoes growing by the shed door.",
+        "ok",
+        "rule:no_person",
+    ),
+    ("personality", "$$$ 1234 5678 9012 !!! ??? ### 2024/2025 ~~~ 42%", "ok", "rule:markup"),
+    ("personality", "Calm, 12345, 67890, 24680, 13579, 11223, 44556, 77889", "ok", "rule:little_text"),
+]
+
+
+def test_junk_that_is_not_a_persona_is_rejected_with_its_reason(embedder):
+    rows = [dict(kind=k, text=t, status=s, position=i) for i, (k, t, s, _) in enumerate(JUNK)]
+    ruled = filter_candidates(pd.DataFrame(rows), PersonaFilterParams(), embedder)
+    assert ruled["reason"].tolist() == [reason for *_, reason in JUNK]
+    for kind in ("profile", "personality"):
+        counts = rejection_counts(ruled, kind)  # every candidate counted once: the counts add up
+        assert counts["candidates"] == counts["accepted"] + sum(counts["rejected"].values())
+        assert sum(counts["rule_detail"].values()) == counts["rejected"]["rule"]
+    assert rejection_counts(ruled, "profile")["unparsed_detail"] == {"truncated": 1}
+
+
+def test_the_last_line_of_a_cut_answer_is_marked_truncated():
+    from aloe.llm.base import ChatResult
+    from aloe.personas.generation import fragments
+
+    text = (
+        "I am a 40-year-old plumber in Leeds who plays darts on Fridays.\n"
+        "I am a five-year-old boy who loves his normal mother but no"
+    )
+    assert [s for _, s in fragments(ChatResult(text=text, finish_reason="length"))] == ["ok", "truncated"]
+    assert [s for _, s in fragments(ChatResult(text=text, finish_reason="stop"))] == ["ok", "ok"]
 
 
 def test_embeddings_are_cached_by_text(embedder):
@@ -124,3 +178,31 @@ def test_split_holds_out_whole_profiles_and_personalities():
     assert leak == 0.0
     with pytest.raises(AloeError, match="only 6 personalities survived"):
         split(profiles, personalities, {**e1, **e2}, PersonaSplitParams(eval_profiles=3, eval_personalities=6), 1, 0.6)
+
+
+def test_reveal_is_the_share_of_profile_words_stated_so_far():
+    from aloe.personas.reveal import mean_by_turn, reveal_curve
+
+    profile = "I am a nurse in Leeds who loves hiking."  # content words: nurse, leed(s), hiking
+    messages = ["So tired after my shift today.", "Leeds is rainy again.", "Off hiking, the nurse in me needs air."]
+    assert reveal_curve(profile, messages) == [0.0, pytest.approx(1 / 3, abs=1e-4), 1.0]
+    assert mean_by_turn([[0.0, 0.5], [0.5], [1.0, 1.0, 1.0]]) == [0.5, 0.75, 1.0]
+
+
+def test_the_optional_llm_check_rejects_what_the_checker_calls_implausible(scripted_llm):
+    from aloe.llm.base import ChatResult
+    from aloe.personas.llm_check import check_plausible
+
+    def checker(requests):
+        return [ChatResult(text="No." if "spreadsheet" in r.messages[-1][1] else "Yes") for r in requests]
+
+    llm, _ = scripted_llm(checker)
+    ruled = pd.DataFrame(
+        {
+            "kind": ["profile"] * 3,
+            "reason": [None, None, "rule:length"],
+            "text": ["I am a baker in Lyon.", "I am a spreadsheet of hobbies.", "Short."],
+        }
+    )
+    verdicts = check_plausible(llm, ruled, seed=0)
+    assert verdicts.to_dict() == {0: "yes", 1: "no"}  # the rejected row is never asked

@@ -20,7 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from aloe.errors import AloeError
 
 ROLES = ("persona_writer", "user", "inducer", "responder", "judge")
-Role = Literal["persona_writer", "user", "inducer", "responder", "judge"]
+OPTIONAL_ROLES = {"persona_checker": "persona_writer"}  # a role left out is played by this one's backend
+Role = Literal["persona_writer", "user", "inducer", "responder", "judge", "persona_checker"]
 PositiveInt = Annotated[int, Field(gt=0)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 
@@ -94,7 +95,9 @@ class LLMParams(Strict):
         "named backends, `type: transformers` or `type: openai` (fields below)",
     )
     roles: dict[Role, str] = doc(
-        {r: "local" for r in ROLES}, "the backend that plays each role: persona_writer, user, inducer, responder, judge"
+        {r: "local" for r in ROLES},
+        "the backend that plays each role: persona_writer, user, inducer, responder, judge "
+        "(and persona_checker, default: persona_writer's)",
     )
 
     @model_validator(mode="after")
@@ -109,6 +112,10 @@ class LLMParams(Strict):
                     f"(defined: {sorted(self.backends)})"
                 )
         return self
+
+    def backend_of(self, role: str) -> str:
+        """The backend name that plays ``role`` (an optional role left out: its stand-in's)."""
+        return self.roles.get(role) or self.roles[OPTIONAL_ROLES[role]]
 
 
 WordRange = tuple[PositiveInt, PositiveInt]
@@ -145,6 +152,11 @@ class PersonaFilterParams(Strict):
     profile_words: WordRange = doc((12, 120), "[min, max] words of a profile")
     personality_words: WordRange = doc((5, 60), "[min, max] words of a personality")
     max_sentences: PositiveInt = doc(6, "more sentences than this is rejected")
+    llm_check: bool = doc(
+        False,
+        "also ask role persona_checker whether each text reads like one real person "
+        "(for a strong model; the embedded one cannot judge it)",
+    )
 
 
 class PersonaSplitParams(Strict):

@@ -4,12 +4,16 @@ Every number is over the turns of the kept trees. ``label_rate`` is the share of
 turns that became a preference (the rest are ties, counted by reason);
 ``position_bias`` the share of order verdicts that said "first" (0.5 = none,
 1.0 = the judge reads only the position); ``mean_margin`` the mean
-|P(hinted preferred) - 0.5| over labelled turns.
+|P(hinted preferred) - 0.5| over labelled turns; ``reveal_by_turn`` the share of
+the profile's content words the simulated user has stated by turn k
+(aloe.personas.reveal).
 """
 
 from __future__ import annotations
 
 from collections import Counter
+
+from aloe.personas.reveal import mean_by_turn, reveal_curve
 
 
 def tree_metrics(trees: list, kept: list, calls: dict) -> dict:
@@ -37,5 +41,6 @@ def tree_metrics(trees: list, kept: list, calls: dict) -> dict:
         "verdict_methods": dict(Counter(o["method"] for o in orders)),
         "verdict_conflicts": sum(o["conflict"] for o in orders),
         "retried_turns": sum(any(a > 1 for a in t["attempts"].values()) for t in turns),
+        "reveal_by_turn": mean_by_turn([reveal_curve(t.profile, [turn["user"] for turn in t.turns]) for t in kept]),
         "calls": calls,
     }

@@ -13,6 +13,7 @@ from aloe.evaluation.records import dialogue_record, score_table
 from aloe.llm.base import Backend
 from aloe.llm.client import LLM
 from aloe.params import EvalParams, Params
+from aloe.personas.reveal import mean_by_turn, reveal_curve
 from aloe.tracking import configure_wandb
 
 
@@ -28,6 +29,7 @@ def evaluate(params: Params, cfg: EvalParams, subject: Backend, eval_split: str)
     metrics = aloe_metrics(scores, asked, [d.profile_id for d in dialogues], cfg.bootstrap, params.seed)
     methods = Counter(t["score_method"] for d in dialogues for t in d.turns)
     metrics.update(
+        reveal_by_turn=mean_by_turn([reveal_curve(d.profile, [t["user"] for t in d.turns]) for d in dialogues]),
         score_methods={m: methods[m] for m in ("logprobs", "text", "missing")},
         dialogues_stopped=sum(d.stopped is not None for d in dialogues),
         judge_logprobs=llm.backend("judge").name not in llm.without_logprobs,

@@ -88,7 +88,7 @@ class LLM:
     def backend(self, role: str) -> Backend:
         if role in self._extra:
             return self._extra[role]
-        name = self.params.roles[role]
+        name = self.params.backend_of(role)
         if name not in self._backends:
             self._backends[name] = make_backend(name, self.params.backends[name])
         return self._backends[name]

@@ -44,7 +44,7 @@ class Embedder:
         return self._model
 
     def dimension(self) -> int:
-        return self._sentence_transformer().get_sentence_embedding_dimension()
+        return self._sentence_transformer().get_embedding_dimension()
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Normalised float32 embeddings, one row per text, in order."""

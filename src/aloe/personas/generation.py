@@ -61,7 +61,7 @@ def grow(
             )
         fresh = []
         for call, result in enumerate(llm.chat("persona_writer", requests)):
-            for text, status in parse_candidates(result.text) if result.ok else [(result.error, "llm_error")]:
+            for text, status in fragments(result):
                 rows.append(dict(kind=kind, text=text, source="generated", round=rnd, call=call, status=status))
                 if status == "ok":
                     fresh.append(text)
@@ -75,3 +75,14 @@ def grow(
             log.info("%s: saturated after %d rounds", kind, rnd)
             break
     return rows
+
+
+def fragments(result) -> list[tuple[str, str]]:
+    """(text, status) of every line the writer produced; the last line of an answer cut
+    by max_tokens is ``truncated`` (a person described halfway is not a persona)."""
+    if not result.ok:
+        return [(result.error, "llm_error")]
+    parsed = parse_candidates(result.text)
+    if parsed and result.finish_reason == "length" and parsed[-1][1] in ("ok", "fragment"):
+        parsed[-1] = (parsed[-1][0], "truncated")
+    return parsed

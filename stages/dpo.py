@@ -9,10 +9,11 @@ from trl import DPOConfig, DPOTrainer
 
 from aloe.stage import setup
 from aloe.tracking import configure_wandb
-from aloe.training.arguments import trainer_arguments
+from aloe.training.arguments import trainer_arguments, world_size
 from aloe.training.data import load_splits
-from aloe.training.metrics import PeakMemory, write_training_metrics
-from aloe.training.models import load_model, lora_config, save_merged
+from aloe.training.fit import checkpoint_dir, train_and_save, wandb_run_id
+from aloe.training.metrics import PeakMemory, StepRange, preference_metrics
+from aloe.training.models import load_model, lora_config
 
 
 @click.command()
@@ -26,13 +27,15 @@ def main(params_path, data, model_dir, out, metrics, curve) -> None:
     params = setup(params_path)
     cfg = params.dpo
     report_to, run_name = configure_wandb(params.wandb, "dpo")
-    model, tokenizer = load_model(model_dir)
     train, validation = load_splits(data)
+    checkpoints = checkpoint_dir("dpo", cfg.model_dump(), model_dir, data, world_size())
+    wandb_run_id(checkpoints)
     args = DPOConfig(
-        **trainer_arguments(cfg, params.seed, f"{out}.trainer", validation is not None),
+        **trainer_arguments(cfg, params.seed, str(checkpoints), validation is not None),
         report_to=report_to,
         run_name=run_name,
     )
+    model, tokenizer = load_model(model_dir)  # after the arguments, so ZeRO-3 partitioned init applies
     trainer = DPOTrainer(
         model=model,
         args=args,
@@ -40,25 +43,21 @@ def main(params_path, data, model_dir, out, metrics, curve) -> None:
         eval_dataset=validation,
         processing_class=tokenizer,
         peft_config=lora_config(cfg),
-        callbacks=[PeakMemory()],
+        callbacks=[PeakMemory(), StepRange()],
     )
-    result = trainer.train()
-    save_merged(trainer, tokenizer, out)
-    logs = [e for e in trainer.state.log_history if "rewards/accuracies" in e or "eval_rewards/accuracies" in e]
-    last = logs[-1] if logs else {}
-    prefix = "eval_" if "eval_rewards/accuracies" in last else ""
-    write_training_metrics(
+    sizes = {"train": len(train), "validation": len(validation) if validation is not None else 0}
+    train_and_save(
         trainer,
-        result,
+        tokenizer,
+        "dpo",
+        params.base_model.source,
+        model_dir,
+        data,
+        sizes,
+        out,
         metrics,
         curve,
-        {
-            "rewards_accuracy": last.get(f"{prefix}rewards/accuracies"),
-            "rewards_margin": last.get(f"{prefix}rewards/margins"),
-            "rewards_measured_on": "validation" if prefix else "train",
-            "init": cfg.init,
-            "lora": cfg.lora.enabled,
-        },
+        lambda t: {**preference_metrics(t), "init": cfg.init, "lora": cfg.lora.enabled},
     )
 
 

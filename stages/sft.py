@@ -5,10 +5,11 @@ from trl import SFTConfig, SFTTrainer
 
 from aloe.stage import setup
 from aloe.tracking import configure_wandb
-from aloe.training.arguments import trainer_arguments
+from aloe.training.arguments import trainer_arguments, world_size
 from aloe.training.data import load_splits
-from aloe.training.metrics import PeakMemory, write_training_metrics
-from aloe.training.models import load_model, lora_config, save_merged
+from aloe.training.fit import checkpoint_dir, train_and_save, wandb_run_id
+from aloe.training.metrics import PeakMemory, StepRange
+from aloe.training.models import load_model, lora_config
 
 
 @click.command()
@@ -22,14 +23,16 @@ def main(params_path, data, model_dir, out, metrics, curve) -> None:
     params = setup(params_path)
     cfg = params.sft
     report_to, run_name = configure_wandb(params.wandb, "sft")
-    model, tokenizer = load_model(model_dir)
     train, validation = load_splits(data)
+    checkpoints = checkpoint_dir("sft", cfg.model_dump(), model_dir, data, world_size())
+    wandb_run_id(checkpoints)
     args = SFTConfig(
-        **trainer_arguments(cfg, params.seed, f"{out}.trainer", validation is not None),
+        **trainer_arguments(cfg, params.seed, str(checkpoints), validation is not None),
         completion_only_loss=True,
         report_to=report_to,
         run_name=run_name,
     )
+    model, tokenizer = load_model(model_dir)  # after the arguments, so ZeRO-3 partitioned init applies
     trainer = SFTTrainer(
         model=model,
         args=args,
@@ -37,11 +40,22 @@ def main(params_path, data, model_dir, out, metrics, curve) -> None:
         eval_dataset=validation,
         processing_class=tokenizer,
         peft_config=lora_config(cfg),
-        callbacks=[PeakMemory()],
+        callbacks=[PeakMemory(), StepRange()],
     )
-    result = trainer.train()
-    save_merged(trainer, tokenizer, out)
-    write_training_metrics(trainer, result, metrics, curve, {"lora": cfg.lora.enabled})
+    sizes = {"train": len(train), "validation": len(validation) if validation is not None else 0}
+    train_and_save(
+        trainer,
+        tokenizer,
+        "sft",
+        params.base_model.source,
+        model_dir,
+        data,
+        sizes,
+        out,
+        metrics,
+        curve,
+        lambda _: {"lora": cfg.lora.enabled},
+    )
 
 
 if __name__ == "__main__":

@@ -2,8 +2,12 @@
 and the same stage as two data-parallel CPU processes (gloo) via accelerate."""
 
 import json
+import os
+import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -31,13 +35,15 @@ def sft_data(path: Path) -> None:
     )
 
 
-def run_sft(tmp_path, base_model_dir, launcher: list[str], **sft) -> tuple[dict, Path]:
+def sft_command(tmp_path, base_model_dir, launcher: list[str], **sft) -> tuple[list[str], Path, dict]:
+    """The sft stage as dvc.yaml runs it, on tiny data, with its own cache dir for checkpoints."""
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["sft"].update({"max_steps": 2, "per_device_train_batch_size": 2, **sft})
     params["wandb"]["mode"] = "disabled"
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     sft_data(tmp_path / "sft")
     out = tmp_path / "models" / "sft"
+    env = {**os.environ, "ALOE_CACHE_DIR": str(tmp_path / "cache")}
     cmd = [
         *launcher,
         str(REPO / "stages/sft.py"),
@@ -52,7 +58,12 @@ def run_sft(tmp_path, base_model_dir, launcher: list[str], **sft) -> tuple[dict,
         "--curve",
         "c.json",
     ]
-    proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True)
+    return cmd, out, env
+
+
+def run_sft(tmp_path, base_model_dir, launcher: list[str], **sft) -> tuple[dict, Path]:
+    cmd, out, env = sft_command(tmp_path, base_model_dir, launcher, **sft)
+    proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stderr[-4000:]
     return json.loads((tmp_path / "m.json").read_text()), out
 
@@ -95,3 +106,42 @@ def test_sft_as_two_cpu_processes(tmp_path, base_model_dir):
     assert metrics["world_size"] == 2
     assert (out / "model.safetensors").exists() and (out / "adapter").is_dir()
     AutoModelForCausalLM.from_pretrained(out)
+
+
+def adapter_weights(out: Path) -> dict:
+    from safetensors.torch import load_file
+
+    return load_file(out / "adapter" / "adapter_model.safetensors")
+
+
+def test_a_killed_sft_resumes_from_its_checkpoint(tmp_path, base_model_dir):
+    """kill -9 after the first checkpoint, rerun: it resumes there (fewer steps run) and ends
+    with the adapter of an uninterrupted run (tolerance 1e-5: the same arithmetic, replayed)."""
+    import torch
+
+    settings = {"max_steps": 6, "save_steps": 2, "per_device_train_batch_size": 1}
+    straight, killed = tmp_path / "straight", tmp_path / "killed"
+    for path in (straight, killed):
+        path.mkdir()
+    run_sft(straight, base_model_dir, [sys.executable], **settings)
+    cmd, out, env = sft_command(killed, base_model_dir, [sys.executable], **settings)
+    proc = subprocess.Popen(
+        cmd, cwd=killed, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    deadline = time.time() + 600
+    while not list((killed / "cache" / "checkpoints").glob("sft-*/checkpoint-2/trainer_state.json")):
+        assert proc.poll() is None and time.time() < deadline, "the stage ended before its first checkpoint"
+        time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not out.exists()  # nothing half-written where DVC looks
+    rerun = subprocess.run(cmd, cwd=killed, env=env, capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr[-4000:]
+    assert re.search(r"resuming from \S+checkpoint-[24]\b", rerun.stderr), rerun.stderr[-3000:]
+    resumed_at = int(re.search(r"training steps (\d+)-6 of 6", rerun.stderr).group(1))
+    assert resumed_at in (3, 5)  # the steps before the checkpoint are not run again
+    a, b = adapter_weights(straight / "models" / "sft"), adapter_weights(out)
+    assert a.keys() == b.keys()
+    assert max((a[k] - b[k]).abs().max().item() for k in a) < 1e-5
+    assert not list((killed / "cache" / "checkpoints").glob("sft-*"))  # removed once the stage finished
+    assert max(float(torch.linalg.norm(v)) for k, v in b.items() if "lora_B" in k) > 0

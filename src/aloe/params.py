@@ -256,6 +256,7 @@ class TrainParams(BaseModel):
     max_length: PositiveInt = doc(1024, "tokens per example (longer is truncated)")
     warmup_steps: float = doc(0, "warm-up steps; below 1, a share of all steps", ge=0)
     logging_steps: PositiveInt = doc(1, "log every N steps")
+    save_steps: PositiveInt = doc(50, "checkpoint every N steps (kept outside DVC's outputs; a rerun resumes)")
     gradient_checkpointing: Literal["auto", "on", "off"] = doc("auto", "`auto` = on with a GPU")
     lora: LoraParams = LoraParams()
 

@@ -18,9 +18,14 @@ def claim_cpu_threads() -> None:
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", "1"))))
 
 
+def world_size() -> int:
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
 def trainer_arguments(cfg: TrainParams, seed: int, output_dir: str, validation: bool = True) -> dict:
     """Keyword arguments for ``SFTConfig`` / ``DPOConfig``: bf16 and activation checkpointing
-    on a capable GPU, fp32 on CPU; evaluation each epoch when there is a validation split."""
+    on a capable GPU, fp32 on CPU; evaluation each epoch when there is a validation split;
+    checkpoints every ``save_steps`` into ``output_dir`` (the last two kept) for resuming."""
     claim_cpu_threads()
     cuda = torch.cuda.is_available()
     recipe = cfg.trainer_args()
@@ -34,7 +39,8 @@ def trainer_arguments(cfg: TrainParams, seed: int, output_dir: str, validation: 
         activation_checkpointing={"on": True, "off": False, "auto": cuda}[cfg.gradient_checkpointing],
         per_device_eval_batch_size=recipe["per_device_train_batch_size"],
         eval_strategy="epoch" if validation else "no",
-        save_strategy="no",
+        save_strategy="steps",
+        save_total_limit=2,
         disable_tqdm=False,
         dataloader_num_workers=0,
         **recipe,

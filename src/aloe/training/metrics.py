@@ -3,6 +3,7 @@ the loss curve for `dvc plots`."""
 
 from __future__ import annotations
 
+import logging
 import resource
 import sys
 
@@ -10,6 +11,16 @@ import torch
 from transformers import TrainerCallback
 
 from aloe.files import write_json
+
+log = logging.getLogger(__name__)
+
+
+class StepRange(TrainerCallback):
+    """Say which steps this run trains: all of them, or the rest after a resumed checkpoint."""
+
+    def on_train_begin(self, args, state, control, **kw):
+        if state.is_world_process_zero:
+            log.info("training steps %d-%d of %d", state.global_step + 1, state.max_steps, state.max_steps)
 
 
 class PeakMemory(TrainerCallback):
@@ -47,3 +58,15 @@ def write_training_metrics(trainer, result, path: str, curve_path: str, extra: d
     curve += [{"step": e["step"], "eval_loss": e["eval_loss"]} for e in evals]
     write_json(curve_path, sorted(curve, key=lambda r: r["step"]))
     return metrics
+
+
+def preference_metrics(trainer) -> dict:
+    """DPO's reward accuracy and margin at the end, on the validation split when there is one."""
+    logs = [e for e in trainer.state.log_history if "rewards/accuracies" in e or "eval_rewards/accuracies" in e]
+    last = logs[-1] if logs else {}
+    prefix = "eval_" if "eval_rewards/accuracies" in last else ""
+    return {
+        "rewards_accuracy": last.get(f"{prefix}rewards/accuracies"),
+        "rewards_margin": last.get(f"{prefix}rewards/margins"),
+        "rewards_measured_on": "validation" if prefix else "train",
+    }

@@ -1,0 +1,140 @@
+"""Run a trl trainer the way both training stages do.
+
+- Checkpoints live in ``$ALOE_CACHE_DIR/checkpoints/<stage>-<key>``, outside DVC's outputs
+  (which DVC deletes before a rerun); the key hashes the stage's inputs (its params, the
+  starting model and the data, by file names, sizes and times), so a changed experiment
+  never resumes another run's checkpoint. A rerun after a kill resumes from the last one
+  (and W&B resumes the same run); a finished stage removes them.
+- Saving is done the way the libraries intend for sharded training (DeepSpeed ZeRO-3,
+  FSDP): every rank calls ``trainer.save_model``, which gathers the weights (or, with LoRA,
+  the adapter). The main process then merges the adapter into a fresh copy of the
+  starting weights, so no shard is ever mistaken for the model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+from pathlib import Path
+
+from transformers.trainer_utils import get_last_checkpoint
+
+from aloe.cards import model_card
+from aloe.files import atomic_path
+from aloe.store import cache_dir
+from aloe.training.metrics import write_training_metrics
+
+log = logging.getLogger(__name__)
+
+
+def files_signature(path: str) -> list:
+    """Names, sizes and modification times of every file under ``path``: cheap even for an
+    8B checkpoint, and changed whenever DVC writes the output anew."""
+    root = Path(path)
+    return sorted(
+        (str(f.relative_to(root)), f.stat().st_size, f.stat().st_mtime_ns) for f in root.rglob("*") if f.is_file()
+    )
+
+
+def checkpoint_dir(stage: str, recipe: dict, model_dir: str, data: str, world_size: int) -> Path:
+    inputs = {
+        "stage": stage,
+        "recipe": recipe,
+        "world_size": world_size,
+        "model": files_signature(model_dir),
+        "data": files_signature(data),
+    }
+    key = hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return cache_dir() / "checkpoints" / f"{stage}-{key}"
+
+
+def resume_point(output_dir: str) -> str | None:
+    last = get_last_checkpoint(output_dir) if Path(output_dir).is_dir() else None
+    if last:
+        log.info("resuming from %s (a previous run of this stage with the same inputs was interrupted)", last)
+    return last
+
+
+def train_and_save(
+    trainer,
+    tokenizer,
+    stage: str,
+    base_source: str,
+    model_dir: str,
+    data: str,
+    sizes: dict,
+    out: str,
+    metrics: str,
+    curve: str,
+    extra_metrics,
+) -> None:
+    """Train (resuming if a checkpoint exists), then write the metrics, the merged model and its card."""
+    result = trainer.train(resume_from_checkpoint=resume_point(trainer.args.output_dir))
+    report = write_training_metrics(trainer, result, metrics, curve, extra_metrics(trainer))
+    staging = f"{out}.staging"
+    trainer.save_model(staging)  # every rank: gathers sharded weights (or the LoRA adapter)
+    trainer.accelerator.wait_for_everyone()
+    if trainer.accelerator.is_main_process:
+        cfg = trainer.args
+        card = model_card(stage, base_source, model_dir, data, sizes, recipe_of(cfg), lora_of(trainer), report)
+        with atomic_path(out) as tmp:
+            export(staging, model_dir, tmp)
+            tokenizer.save_pretrained(tmp)
+            card.save(tmp / "README.md")
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(cfg.output_dir, ignore_errors=True)  # finished: the checkpoints are not needed
+    trainer.accelerator.wait_for_everyone()
+
+
+def export(saved: str, start_dir: str, tmp: Path) -> None:
+    """A plain Hugging Face model in ``tmp``: the saved weights, or the starting weights with the
+    saved LoRA adapter merged in (the adapter kept in ``tmp/adapter``)."""
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    saved = Path(saved)
+    if (saved / "adapter_config.json").exists():
+        base = AutoModelForCausalLM.from_pretrained(start_dir, dtype=torch.float32)
+        merged = PeftModel.from_pretrained(base, saved).merge_and_unload()
+        merged.save_pretrained(tmp, safe_serialization=True)
+        shutil.copytree(
+            saved,
+            tmp / "adapter",
+            ignore=shutil.ignore_patterns("tokenizer*", "special_tokens*", "chat_template*", "vocab*", "merges*"),
+        )
+    else:
+        shutil.copytree(saved, tmp, dirs_exist_ok=True)
+
+
+def recipe_of(args) -> dict:
+    keys = (
+        "num_train_epochs",
+        "max_steps",
+        "learning_rate",
+        "per_device_train_batch_size",
+        "gradient_accumulation_steps",
+        "max_length",
+        "warmup_steps",
+        "beta",
+        "loss_type",
+        "seed",
+    )
+    return {k: getattr(args, k) for k in keys if hasattr(args, k)}
+
+
+def lora_of(trainer) -> dict:
+    peft_config = getattr(trainer.model, "peft_config", None)
+    if not peft_config:
+        return {"enabled": False}
+    cfg = next(iter(peft_config.values()))
+    return {"enabled": True, "r": cfg.r, "alpha": cfg.lora_alpha}
+
+
+def wandb_run_id(checkpoints: Path) -> None:
+    """The same W&B run for a resumed training: the checkpoint key is the run id."""
+    os.environ.setdefault("WANDB_RUN_ID", checkpoints.name)
+    os.environ.setdefault("WANDB_RESUME", "allow")

@@ -111,6 +111,67 @@ def compare_cmd(a: str, b: str, bootstrap: int, seed: int) -> None:
     )
 
 
+def parse_price(ctx, param, values) -> dict[str, tuple[float, float]]:
+    prices = {}
+    for value in values:
+        try:
+            name, rates = value.split("=", 1)
+            prompt, completion = (float(x) for x in rates.split(","))
+        except ValueError:
+            raise click.BadParameter(f"{value!r}: expected BACKEND=INPUT,OUTPUT ($ per 1M tokens)") from None
+        prices[name] = (prompt, completion)
+    return prices
+
+
+@main.command("estimate")
+@click.argument("path", default="params.yaml")
+@click.option("--latency-s", default=1.0, show_default=True, help="mean seconds per call of an endpoint")
+@click.option(
+    "--price",
+    multiple=True,
+    callback=parse_price,
+    help="BACKEND=INPUT,OUTPUT in $ per 1M tokens, e.g. gpt=0.15,0.60 (repeatable)",
+)
+@click.option("--acceptance", default=0.5, show_default=True, help="share of generated persona candidates kept")
+@click.option("--logs", default="logs", show_default=True, help="run logs of a previous run (local seconds per call)")
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="also write the rows as JSON")
+def estimate_cmd(path, latency_s, price, acceptance, logs, out) -> None:
+    """LLM calls, tokens, time and cost per stage and role of a params file, before running it."""
+    from dataclasses import asdict
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from aloe.estimate import estimate
+    from aloe.files import write_json
+
+    rows = estimate(setup(path), latency_s, price, acceptance, logs)
+    table = Table(title=f"estimate: {path} (calls exact without retries; tokens at most; time ideal)")
+    for column in ("stage", "role", "backend", "calls", "prompt tok", "completion tok", "time", "cost $"):
+        table.add_column(column, justify="left" if column in ("stage", "role", "backend") else "right")
+
+    def hours(s):
+        return "-" if s is None else f"{s / 3600:.2f} h" if s >= 3600 else f"{s / 60:.1f} min"
+
+    def dollars(c):
+        return "-" if c is None else f"{c:,.2f}"
+
+    for r in rows:
+        table.add_row(
+            r.stage, r.role, r.backend, f"{r.calls:,}", f"{r.prompt_tokens:,}", f"{r.completion_tokens:,}",
+            hours(r.seconds), dollars(r.cost),
+        )  # fmt: skip
+    known = [r.cost for r in rows if r.cost is not None]
+    table.add_row(
+        "total", "", "", f"{sum(r.calls for r in rows):,}", f"{sum(r.prompt_tokens for r in rows):,}",
+        f"{sum(r.completion_tokens for r in rows):,}", hours(sum(r.seconds or 0 for r in rows)),
+        dollars(sum(known)) if known else "-",
+    )  # fmt: skip
+    Console(width=160).print(table)
+    if out:
+        write_json(out, [asdict(r) for r in rows])
+
+
 @main.command()
 @click.option("--model", default="models/dpo", show_default=True, help="a model dir")
 @click.option("--max-tokens", default=200, show_default=True)

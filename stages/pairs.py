@@ -6,6 +6,7 @@ from collections import Counter
 import click
 from datasets import Dataset, DatasetDict
 
+from aloe.cards import dataset_card
 from aloe.conversations.pairs import conversation_id, flatten, load_conversations, validation_ids
 from aloe.errors import AloeError
 from aloe.evaluation.examples import eval_personas
@@ -84,6 +85,8 @@ def main(params_path, trees, eval_split, judge_metrics, out_dir, metrics, run_lo
             )
         },
     }
+    with atomic_path(f"{out_dir}/README.md") as tmp:
+        dataset_card(source, report).save(tmp)
     write_json(metrics, report)
     write_run_log(run_log)
     click.echo(

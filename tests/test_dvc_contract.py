@@ -34,6 +34,24 @@ def test_stage_deps_are_exactly_the_code_it_runs(name):
     )
 
 
+def test_the_layout_exists_in_a_clone_and_outputs_never_reach_git():
+    """Each cached output is named in its directory's committed .gitignore (the file DVC keeps),
+    so models/ and data/* exist in a fresh clone and `git add -A` never stages a model."""
+    tracked = set(subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True).stdout.split())
+    variants = yaml.safe_load((REPO / "params.yaml").read_text())["eval"]["variants"]
+    for name, spec in stage_specs().items():
+        for out in spec.get("do", spec).get("outs", []):
+            template = out if isinstance(out, str) else next(iter(out))
+            for path in {Path(template.replace("${key}", key)) for key in variants}:
+                assert_ignored_by_its_directory(name, path, tracked)
+
+
+def assert_ignored_by_its_directory(name: str, path: Path, tracked: set[str]) -> None:
+    ignore = path.parent / ".gitignore"
+    assert str(ignore) in tracked, f"{name}: {ignore} is not committed"
+    assert f"/{path.name}" in (REPO / ignore).read_text().split(), f"{name}: {path} not in {ignore}"
+
+
 def test_accelerate_config_of_training_stages_is_a_dependency():
     for name in ("sft", "dpo"):
         spec = stage_specs()[name]

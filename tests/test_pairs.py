@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 import yaml
 from datasets import load_from_disk
+from huggingface_hub import DatasetCard
 
 from conftest import REPO, run_dvc_stage, write_judge_check
 
@@ -70,6 +71,9 @@ def test_eval_personas_are_refused_exactly_and_as_near_duplicates(workdir, aloe_
     rows = load_from_disk(str(workdir / "data/pairs/dpo"))["train"]
     assert sorted(set(rows["conversation_id"])) == ["t2", "t3"]
     assert metrics["labels_above_chance"] is False and metrics["dropped"]["ties"] == 2
+    card = DatasetCard.load(workdir / "data/pairs/README.md")  # the dataset says what it is and how weak
+    assert "preference" in card.data.tags and "labels above chance (judge check): False" in card.text
+    assert "refused_eval_persona_exact': 1" in card.text
 
 
 def test_min_margin_drops_weak_labels_and_keeps_the_margin_in_the_data(workdir, aloe_env):

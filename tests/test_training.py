@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 from datasets import Dataset, DatasetDict
+from huggingface_hub import ModelCard
 from transformers import AutoModelForCausalLM
 
 from conftest import REPO
@@ -79,6 +80,9 @@ def test_lora_sft_saves_a_merged_plain_model(tmp_path, base_model_dir):
     curve = json.loads((tmp_path / "c.json").read_text())
     assert [r["step"] for r in curve if "loss" in r] == [1, 2]
     assert_merged_equals_base_plus_adapter(out, base_model_dir)
+    card = ModelCard.load(out / "README.md")  # a Hugging Face model card: base model, data, recipe, losses
+    assert card.data.base_model == "HuggingFaceTB/SmolLM2-135M-Instruct" and card.data.datasets
+    assert "| `learning_rate` |" in card.text and f"train {metrics['train_loss']}" in card.text
 
 
 def assert_merged_equals_base_plus_adapter(out: Path, base_model_dir: Path) -> None:

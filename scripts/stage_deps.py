@@ -5,8 +5,9 @@ to any module a stage reaches re-runs that stage.
     python scripts/stage_deps.py --write    # rewrite the code deps of every stage in dvc.yaml
 
 Code deps are the stage script, every ``aloe`` module it imports at any depth (lazy
-imports included) with their packages, and prompt templates named by a literal in
-``render("name", ...)``. Other deps (data, models, configs) are left as they are.
+imports included) with their packages, prompt templates named by a literal in
+``render("name", ...)``, and requirements.lock (the pinned environment). Other deps
+(data, models, configs) are left as they are.
 tests/test_dvc_contract.py fails when a stage's deps miss any of them.
 """
 
@@ -21,6 +22,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 SRC = REPO / "src"
+ENV_LOCK = "requirements.lock"
 
 
 def module_file(name: str) -> Path | None:
@@ -70,13 +72,19 @@ def stage_specs() -> dict[str, dict]:
 
 
 def code_deps(spec: dict) -> list[str]:
+    """The modules the stage reaches, and the environment lock (a new library version can
+    change what any stage computes)."""
     scripts = re.findall(r"stages/\w+\.py", spec["cmd"])
     files = {f for s in scripts for f in reached_files(REPO / s)}
-    return sorted(str(f.relative_to(REPO)) for f in files)
+    return sorted(str(f.relative_to(REPO)) for f in files) + [ENV_LOCK]
 
 
 def is_code(dep: str) -> bool:
-    return dep.startswith("stages/") or (dep.startswith("src/aloe/") and dep.endswith((".py", ".txt")))
+    return (
+        dep == ENV_LOCK
+        or dep.startswith("stages/")
+        or (dep.startswith("src/aloe/") and dep.endswith((".py", ".txt")))
+    )
 
 
 def write() -> None:

@@ -1,0 +1,34 @@
+"""The environment is the one requirements.lock pins (scripts/bootstrap.sh installs it),
+and that lock is a dependency of every stage (stage_deps.py writes it into dvc.yaml)."""
+
+import re
+from importlib.metadata import PackageNotFoundError, version
+
+from packaging.utils import canonicalize_name
+
+from conftest import REPO
+
+
+def locked() -> dict[str, str]:
+    text = (REPO / "requirements.lock").read_text()
+    return {canonicalize_name(n): v for n, v in re.findall(r"^([A-Za-z0-9_.-]+)==(\S+) \\$", text, re.M)}
+
+
+def test_every_locked_package_is_installed_at_its_locked_version():
+    pins = locked()
+    assert len(pins) > 100 and "torch" not in pins  # torch: installed by bootstrap for the machine's device
+    wrong = {}
+    for name, pinned in pins.items():
+        try:
+            installed = version(name)
+        except PackageNotFoundError:
+            installed = None
+        if installed != pinned:
+            wrong[name] = (pinned, installed)
+    assert not wrong, f"not the locked versions (run `bash scripts/bootstrap.sh`): {wrong}"
+
+
+def test_every_locked_requirement_is_hash_checked():
+    blocks = re.split(r"\n(?=[A-Za-z0-9_.-]+==)", (REPO / "requirements.lock").read_text())
+    pinned = [b for b in blocks if re.match(r"[A-Za-z0-9_.-]+==", b)]
+    assert pinned and all("--hash=sha256:" in b for b in pinned)

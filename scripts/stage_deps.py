@@ -81,9 +81,7 @@ def code_deps(spec: dict) -> list[str]:
 
 def is_code(dep: str) -> bool:
     return (
-        dep == ENV_LOCK
-        or dep.startswith("stages/")
-        or (dep.startswith("src/aloe/") and dep.endswith((".py", ".txt")))
+        dep == ENV_LOCK or dep.startswith("stages/") or (dep.startswith("src/aloe/") and dep.endswith((".py", ".txt")))
     )
 
 

@@ -27,7 +27,10 @@ def test_labels_follow_the_rule_through_trees_and_pairs(tmp_path, reverse):
     labels, pairs = result["labels"], result["pairs"]
     assert labels["labelled"] >= 3 and labels["label_accuracy"] >= 0.95, labels
     assert pairs["dpo_pairs"] > 0 and pairs["chosen_carries_the_preferred_feature"] == pairs["dpo_pairs"], pairs
-    assert result["judge_check"]["accuracy"] > 0.5
+    # the judge check asks "is the reply written for this persona preferred?": the planted rule
+    # says yes more often than chance, the reversed rule (fewer persona words) less often
+    accuracy = result["judge_check"]["accuracy"]
+    assert accuracy < 0.5 if reverse else accuracy > 0.5, result["judge_check"]
 
 
 def test_the_rule_judge_answers_our_prompts_like_an_endpoint():

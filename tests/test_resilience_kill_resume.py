@@ -78,7 +78,7 @@ def test_resil_kill9_then_rerun_gives_identical_trees(tmp_path, base_model_dir, 
         assert done.returncode == 0, done.stderr[-3000:]
         runs[name] = (work / "data/trees/trees.jsonl").read_bytes()
         if name == "killed":
-            calls = json.loads((work / "metrics/trees.json").read_text())["calls"]
+            calls = json.loads((work / "logs/trees.json").read_text())["calls"]  # the run log counts cache hits
             hits = sum(c["cache_hits"] for c in calls.values())
             assert hits >= committed  # every call committed before the kill was replayed, not repaid
     assert runs["straight"] == runs["killed"]

@@ -35,6 +35,7 @@ import json
 import math
 import re
 import shutil
+import subprocess
 import sys
 import time
 from importlib import resources
@@ -44,7 +45,7 @@ import click
 
 from aloe.llm.base import ChatRequest, ChatResult
 from aloe.llm.server import BackgroundServer, ChatServer
-from common import project_env, sh, throwaway_project, write_result
+from common import REPO, project_env, sh, throwaway_project, write_result
 
 STOPWORDS = set(
     """about above after again against also because been before being below between both could
@@ -273,6 +274,9 @@ def main(out, workdir, no_control, stop_after, **args) -> None:
     root.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     result = {
+        "commit": subprocess.run(
+            ["git", "describe", "--always", "--dirty"], cwd=REPO, capture_output=True, text=True
+        ).stdout.strip(),
         "rule": __doc__.split("fixed before any result was seen:")[1].split("A persona prefers")[0].strip(),
         "settings": args,
         "planted": run("planted", False, root, args, stop_after),

@@ -7,7 +7,7 @@ from aloe.conversations.builder import TreeBuilder
 from aloe.conversations.pairs import flatten
 from aloe.conversations.stats import tree_metrics
 from aloe.params import TreesParams
-from scripted import always_first, marker, persona_rules, prefers_persona, tokens_result, verdict
+from scripted import always_first, marker, persona_rules, prefers_persona, role_of, tokens_result, verdict
 
 PERSONAS = [
     {"persona_id": f"p{i}", "profile": f"{name} keeps bees and sails on weekends.", "personality": "Calm, dry humour."}
@@ -121,3 +121,92 @@ def test_an_order_that_stays_unreadable_is_a_missing_tie_and_the_tree_goes_on(sc
     _, trees = build(llm)
     assert all(tree.failure is None and len(tree.turns) == 2 for tree in trees)
     assert all(t["judge"]["tie_reason"] == "missing" for tree in trees for t in tree.turns)
+
+
+GREEDY_USER = {"temperature": {"user": 0.0}}
+
+
+def mute_first_asks_of(name: str, rules):
+    """``rules``, except that the simulator playing ``name`` is unusable whenever it is asked greedily
+    (the first ask with ``GREEDY_USER``; the re-ask samples)."""
+
+    def generate(requests):
+        out = rules(requests)
+        for i, req in enumerate(requests):
+            if req.messages[0][1].startswith("You are role-playing") and name in req.messages[0][1]:
+                if req.temperature == 0:
+                    out[i] = tokens_result(["*smiles*"])
+        return out
+
+    return generate
+
+
+class InProcessModel:
+    """A model in this process, like the local transformers backend (batches formed by the
+    caller), answering by a scripted rule; records the batches it is handed."""
+
+    name = "inprocess"
+    model_id = "scripted-in-process"
+    chunk_size = 64
+
+    def __init__(self, generate):
+        self._generate = generate
+        self.batches: list[list[str]] = []
+
+    def generate(self, requests):
+        self.batches.append([role_of(r) for r in requests])
+        return self._generate(requests)
+
+    def close(self):
+        pass
+
+
+def test_a_local_model_gets_every_step_of_every_tree_as_one_batch_and_re_asks_apart(scripted_llm):
+    llm, _ = scripted_llm(persona_rules(judge=prefers_persona))
+    model = InProcessModel(mute_first_asks_of("Astrid", persona_rules(judge=prefers_persona)))
+    for role in ("user", "inducer", "responder", "judge"):
+        llm.add_role(role, model)
+    personas = PERSONAS + [{**PERSONAS[1], "persona_id": "p2", "profile": "Carla from Turin bakes bread."}]
+    trees = TreeBuilder(llm, TreesParams(turns=2, max_attempts=2, **GREEDY_USER), seed=0).build(personas)
+    assert all(t.failure is None and len(t.turns) == 2 for t in trees)
+    one_turn = [["user"] * 3, ["user"], ["inducer"] * 3, ["hinted", "plain"] * 3, ["judge_pair"] * 6]
+    assert model.batches == one_turn * 2  # Astrid's re-ask alone, then all three trees together again
+
+
+def test_per_tree_pipelining_builds_the_same_trees_as_stepping_all_trees_together(scripted_llm, tmp_path):
+    from aloe.llm.cache import ResponseCache
+    from aloe.llm.client import LLM
+
+    llm, _ = scripted_llm(mute_first_asks_of("Astrid", persona_rules(judge=prefers_persona)))
+    params = TreesParams(turns=3, max_attempts=2, judge_disagreement="average", **GREEDY_USER)
+    pipelined = TreeBuilder(llm, params, seed=0)
+    lockstep = TreeBuilder(
+        LLM(llm.params, cache=ResponseCache(tmp_path / "other.sqlite"), progress=False), params, 0, lockstep=True
+    )
+    a = [pipelined.record(t) for t in pipelined.build(PERSONAS)]
+    b = [lockstep.record(t) for t in lockstep.build(PERSONAS)]
+    assert a == b and [len(r["conversations"]) for r in a] == [3, 3]
+    assert a[0]["conversations"][0]["attempts"]["user"] == 2  # a re-ask happened on the way
+    assert lockstep.llm.stats["user"].cache_hits == 0  # built anew, not replayed
+
+
+def test_against_an_endpoint_a_slow_tree_does_not_hold_up_the_others(scripted_llm):
+    rules = persona_rules(judge=prefers_persona)
+    arrivals = []
+
+    def generate(requests):
+        # (is it Astrid's call, role); a plain responder's prompt names no persona: it counts as Bram's
+        arrivals.extend(("Astrid" in r.messages[0][1] + r.messages[-1][1], role_of(r)) for r in requests)
+        return rules(requests)
+
+    def latency(req) -> float:  # Astrid's first simulator call takes 1.5 s, every other call none
+        first_call = len(req.messages) == 1 and req.messages[0][1].startswith("You are role-playing")
+        return 1.5 if first_call and "Astrid" in req.messages[0][1] else 0.0
+
+    llm, _ = scripted_llm(generate, latency=latency)
+    _, trees = build(llm, turns=2)
+    assert all(t.failure is None and len(t.turns) == 2 for t in trees)
+    bram_turn = [(False, r) for r in ("user", "inducer", "hinted", "plain", "judge_pair", "judge_pair")]
+    astrid_inducer = arrivals.index((True, "inducer"))
+    before = [a for a in arrivals[:astrid_inducer] if a != (True, "user")]
+    assert before == bram_turn * 2  # Bram's two turns went out while Astrid waited for her first answer

@@ -10,8 +10,11 @@ One turn of one tree, as in the paper:
             two readings into a preference or a tie.
 Both replies are kept (the tree); a seeded coin picks which one continues.
 
-All active trees advance one step at a time, and independent role calls share a
-batch (both responders; both judge orders). Every request's seed derives from
+Each tree is grown on its own (``_grow``) and aloe.llm.pipeline runs them
+together: on a local model, every step of every tree shares one batch; against
+an endpoint, each tree's calls go out as soon as it makes them, so no tree waits
+for an unrelated one. Independent role calls of a tree go out together (both
+responders; both judge orders). Every request's seed derives from
 (seed, persona, turn, role, attempt), so a rerun reproduces the same trees and
 the response cache replays the calls a killed run already paid for. Unusable
 user, inducer or responder output is re-asked and then cuts the tree; an
@@ -24,13 +27,16 @@ import logging
 import random
 from dataclasses import dataclass, field
 
+from tqdm import tqdm
+
 from aloe.conversations.parsing import clean_message, parse_inducer
 from aloe.judging.labels import decide
 from aloe.judging.questions import pair_question
 from aloe.judging.verdicts import read_verdict
-from aloe.llm.base import ChatRequest
+from aloe.llm.base import ChatRequest, ChatResult
 from aloe.llm.client import LLM
-from aloe.llm.reask import ask_until_usable, sampling
+from aloe.llm.pipeline import Pipeline
+from aloe.llm.reask import Attempts, sampling
 from aloe.params import TreesParams
 from aloe.prompts import render
 from aloe.seeds import derive_seed
@@ -79,30 +85,43 @@ class Tree:
 
 
 class TreeBuilder:
-    def __init__(self, llm: LLM, cfg: TreesParams, seed: int):
+    def __init__(self, llm: LLM, cfg: TreesParams, seed: int, lockstep: bool = False):
         self.llm = llm
         self.cfg = cfg
         self.seed = seed
+        self.lockstep = lockstep  # see aloe.llm.pipeline
 
     def build(self, personas: list[dict]) -> list[Tree]:
         trees = [
             Tree(p["persona_id"], p["profile"], p["personality"], derive_seed(self.seed, p["persona_id"]))
             for p in personas
         ]
-        for turn in range(self.cfg.turns):
-            active = [t for t in trees if t.failure is None]
-            if not active:
-                break
-            for step in (self._user, self._inducer, self._responders, self._judge):
-                active = step(active, turn)
-            self._continue(active, turn)
-            log.info(
-                "turn %d: %d trees advanced, %d cut so far",
-                turn + 1,
-                len(active),
-                sum(t.failure is not None for t in trees),
-            )
+        pipeline = Pipeline(self.llm, self.lockstep)
+        with tqdm(total=len(trees) * self.cfg.turns, desc="tree turns", unit="turn", disable=not trees) as bar:
+            pipeline.run([self._grow(pipeline, i, t, bar) for i, t in enumerate(trees)])
+        log.info(
+            "%d trees: %d grown to %d turns, %d cut",
+            len(trees),
+            sum(len(t.turns) == self.cfg.turns for t in trees),
+            self.cfg.turns,
+            sum(t.failure is not None for t in trees),
+        )
         return trees
+
+    async def _grow(self, pipeline: Pipeline, index: int, tree: Tree, bar: tqdm) -> None:
+        """One tree, turn by turn; ``pipeline`` batches or pipelines its calls with the other trees'."""
+        for turn in range(self.cfg.turns):
+            for step_no, step in enumerate((self._user, self._inducer, self._responders, self._judge)):
+
+                async def ask(role: str, requests: list[ChatRequest], at=(turn, step_no)) -> list[ChatResult]:
+                    return await pipeline.ask(index, at, role, requests)
+
+                await step(tree, turn, ask)
+                if tree.failure is not None:
+                    bar.update(self.cfg.turns - turn)
+                    return
+            self._continue(tree, turn)
+            bar.update(1)
 
     def _request(self, tree: Tree, role: str, turn: int, attempt: int, messages: list[dict]) -> ChatRequest:
         kind = ROLE_KIND[role]
@@ -115,38 +134,38 @@ class TreeBuilder:
             **sampling(getattr(self.cfg.temperature, kind), attempt, self.cfg.retry_temperature),
         )
 
-    def _ask(self, items: list[tuple[Tree, str]], turn: int, messages, parse) -> list:
-        """Ask every (tree, role) item in one batch per attempt; returns the answers in order."""
-        return ask_until_usable(
-            self.llm,
-            ROLE_KIND[items[0][1]] if items else "user",
-            items,
-            lambda item, attempt: self._request(item[0], item[1], turn, attempt, messages(*item)),
+    async def _ask(self, ask, tree: Tree, roles: tuple[str, ...], turn: int, messages, parse) -> list:
+        """Ask the tree's ``roles`` (one call each, together) until usable; the answers in order."""
+        attempts = Attempts(
+            roles,
+            lambda role, attempt: self._request(tree, role, turn, attempt, messages(tree, role)),
             parse,
             self.cfg.max_attempts,
         )
+        while batch := attempts.next_batch():
+            attempts.take(await ask(ROLE_KIND[roles[0]], batch))
+        return attempts.answers
 
-    def _keep(self, items: list[tuple[Tree, str]], answers: list, turn: int) -> None:
-        """Store usable answers; cut a tree whose answer stayed unusable."""
-        for (tree, role), answer in zip(items, answers, strict=True):
+    def _keep(self, tree: Tree, roles: tuple[str, ...], answers: list, turn: int) -> None:
+        """Store usable answers; cut the tree if an answer stayed unusable."""
+        for role, answer in zip(roles, answers, strict=True):
             tree.pending.setdefault("attempts", {})[role] = answer.attempts
             if answer.value is None:
                 tree.failure = f"turn {turn + 1}: {role} output unusable after {self.cfg.max_attempts} attempts"
             else:
                 tree.pending[role] = answer.value
 
-    def _user(self, trees: list[Tree], turn: int) -> list[Tree]:
-        for t in trees:
-            t.pending = {}
-            if turn == 0:
-                t.simulator = [
-                    {"role": "user", "content": render("user_simulator", profile=t.profile, personality=t.personality)}
-                ]
-        items = [(t, "user") for t in trees]
-        self._keep(items, self._ask(items, turn, lambda t, _: t.simulator, lambda r: clean_message(r.text)), turn)
-        return [t for t in trees if t.failure is None]
+    async def _user(self, t: Tree, turn: int, ask) -> None:
+        t.pending = {}
+        if turn == 0:
+            t.simulator = [
+                {"role": "user", "content": render("user_simulator", profile=t.profile, personality=t.personality)}
+            ]
+        roles = ("user",)
+        answers = await self._ask(ask, t, roles, turn, lambda t, _: t.simulator, lambda r: clean_message(r.text))
+        self._keep(t, roles, answers, turn)
 
-    def _inducer(self, trees: list[Tree], turn: int) -> list[Tree]:
+    async def _inducer(self, t: Tree, turn: int, ask) -> None:
         def messages(t: Tree, _role: str) -> list[dict]:
             conversation = t.transcript() + ("\n" if t.history else "") + f"A: {t.pending['user']}"
             return INDUCER_SHOT + [
@@ -158,12 +177,11 @@ class TreeBuilder:
                 }
             ]
 
-        items = [(t, "inducer") for t in trees]
-        self._keep(items, self._ask(items, turn, messages, lambda r: parse_inducer(r.text)), turn)
-        return [t for t in trees if t.failure is None]
+        roles = ("inducer",)
+        self._keep(t, roles, await self._ask(ask, t, roles, turn, messages, lambda r: parse_inducer(r.text)), turn)
 
-    def _responders(self, trees: list[Tree], turn: int) -> list[Tree]:
-        """Both replies of every tree in one batch: with the inferred persona as a hint, and without."""
+    async def _responders(self, t: Tree, turn: int, ask) -> None:
+        """Both replies in one call: with the inferred persona as a hint, and without."""
 
         def messages(t: Tree, role: str) -> list[dict]:
             if role == "plain":
@@ -181,12 +199,11 @@ class TreeBuilder:
                 }
             ]
 
-        items = [(t, role) for t in trees for role in ("hinted", "plain")]
-        self._keep(items, self._ask(items, turn, messages, lambda r: clean_message(r.text)), turn)
-        return [t for t in trees if t.failure is None]
+        roles = ("hinted", "plain")
+        self._keep(t, roles, await self._ask(ask, t, roles, turn, messages, lambda r: clean_message(r.text)), turn)
 
-    def _judge(self, trees: list[Tree], turn: int) -> list[Tree]:
-        """Both orders of every tree in one batch; an order that stays unreadable is missing (a tie)."""
+    async def _judge(self, t: Tree, turn: int, ask) -> None:
+        """Both orders in one call; an order that stays unreadable is missing (a tie)."""
 
         def messages(t: Tree, order: str) -> list[dict]:
             first, second = JUDGE_ORDERS[order]
@@ -196,62 +213,57 @@ class TreeBuilder:
             reading = read_verdict(result, self.cfg.judge_min_mass)
             return None if reading.verdict is None else reading
 
-        items = [(t, order) for t in trees for order in JUDGE_ORDERS]
-        answers = self._ask(items, turn, messages, parse)
+        orders = tuple(JUDGE_ORDERS)
+        answers = await self._ask(ask, t, orders, turn, messages, parse)
         readings = {}
-        for (tree, order), answer in zip(items, answers, strict=True):
-            tree.pending.setdefault("attempts", {})[order] = answer.attempts
+        for order, answer in zip(orders, answers, strict=True):
+            t.pending.setdefault("attempts", {})[order] = answer.attempts
             reading = answer.value or read_verdict(answer.result, self.cfg.judge_min_mass)
             raw = answer.result.text if answer.result.ok else answer.result.error
-            readings[id(tree), order] = reading
-            tree.pending[order] = {"raw": raw, **reading.to_json()}
-        for t in trees:
-            ab, ba = readings[id(t), "judge_ab"], readings[id(t), "judge_ba"]
-            label = decide(ab, ba, self.cfg.judge_disagreement, self.cfg.judge_margin)
-            agree = (
-                None
-                if ab.verdict is None or ba.verdict is None
-                else (ab.verdict == "first") == (ba.verdict == "second")
-            )
-            t.pending["judge"] = {
-                "order_ab": t.pending.pop("judge_ab"),
-                "order_ba": t.pending.pop("judge_ba"),
-                "agree": agree,
-                "p_hinted": label.p_subject,
-                "margin": label.margin,
-                "source": label.source,
-                "tie_reason": label.tie_reason,
-                "hinted_won": label.subject_won,
-            }
-        return trees
+            readings[order] = reading
+            t.pending[order] = {"raw": raw, **reading.to_json()}
+        ab, ba = readings["judge_ab"], readings["judge_ba"]
+        label = decide(ab, ba, self.cfg.judge_disagreement, self.cfg.judge_margin)
+        agree = None
+        if ab.verdict is not None and ba.verdict is not None:
+            agree = (ab.verdict == "first") == (ba.verdict == "second")
+        t.pending["judge"] = {
+            "order_ab": t.pending.pop("judge_ab"),
+            "order_ba": t.pending.pop("judge_ba"),
+            "agree": agree,
+            "p_hinted": label.p_subject,
+            "margin": label.margin,
+            "source": label.source,
+            "tie_reason": label.tie_reason,
+            "hinted_won": label.subject_won,
+        }
 
-    def _continue(self, trees: list[Tree], turn: int) -> None:
-        for t in trees:
-            p = t.pending
-            hinted_preferred = p["judge"]["hinted_won"] is not False
-            preferred, rejected = (p["hinted"], p["plain"]) if hinted_preferred else (p["plain"], p["hinted"])
-            chosen = random.Random(derive_seed(t.seed, turn, "continue")).choice(["preferred", "rejected"])
-            reply = preferred if chosen == "preferred" else rejected
-            t.turns.append(
-                {
-                    "user": p["user"],
-                    "assistant": {"preferred": preferred, "rejected": rejected},
-                    "chosen": chosen,
-                    "inferred_profile": p["inducer"][0],
-                    "inferred_personality": p["inducer"][1],
-                    "hinted": "preferred" if hinted_preferred else "rejected",
-                    "tie": p["judge"]["hinted_won"] is None,
-                    "margin": p["judge"]["margin"],
-                    "judge": p["judge"],
-                    "attempts": p["attempts"],
-                }
-            )
-            t.history += [{"role": "user", "content": p["user"]}, {"role": "assistant", "content": reply}]
-            t.simulator += [
-                {"role": "assistant", "content": p["user"]},
-                {"role": "user", "content": render("user_followup", message=reply)},
-            ]
-            t.pending = {}
+    def _continue(self, t: Tree, turn: int) -> None:
+        p = t.pending
+        hinted_preferred = p["judge"]["hinted_won"] is not False
+        preferred, rejected = (p["hinted"], p["plain"]) if hinted_preferred else (p["plain"], p["hinted"])
+        chosen = random.Random(derive_seed(t.seed, turn, "continue")).choice(["preferred", "rejected"])
+        reply = preferred if chosen == "preferred" else rejected
+        t.turns.append(
+            {
+                "user": p["user"],
+                "assistant": {"preferred": preferred, "rejected": rejected},
+                "chosen": chosen,
+                "inferred_profile": p["inducer"][0],
+                "inferred_personality": p["inducer"][1],
+                "hinted": "preferred" if hinted_preferred else "rejected",
+                "tie": p["judge"]["hinted_won"] is None,
+                "margin": p["judge"]["margin"],
+                "judge": p["judge"],
+                "attempts": p["attempts"],
+            }
+        )
+        t.history += [{"role": "user", "content": p["user"]}, {"role": "assistant", "content": reply}]
+        t.simulator += [
+            {"role": "assistant", "content": p["user"]},
+            {"role": "user", "content": render("user_followup", message=reply)},
+        ]
+        t.pending = {}
 
     def record(self, tree: Tree) -> dict:
         """One line of trees.jsonl: the paper's fields, then our extras."""

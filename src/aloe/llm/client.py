@@ -68,7 +68,7 @@ class LLM:
         """Build the backends for ``roles`` now, so a missing key or model fails
         before any work; several roles naming one backend share one instance."""
         self.params = params
-        self.cache = cache or ResponseCache()
+        self.cache = cache if cache is not None else ResponseCache()  # an empty cache is falsy (__len__)
         self.progress = progress
         self.stats: dict[str, RoleStats] = defaultdict(RoleStats)
         self.without_logprobs: set[str] = set()  # backends that answered a logprobs request without them
@@ -98,12 +98,7 @@ class LLM:
 
     def chat(self, role: str, requests: list[ChatRequest]) -> list[ChatResult]:
         backend = self.backend(role)
-        stats = self.stats[role]
-        keys = [r.cache_key(backend.model_id) for r in requests]
-        found = self.cache.get_many(keys)
-        results: list[ChatResult | None] = [found.get(k) for k in keys]
-        missing = [i for i, r in enumerate(results) if r is None]
-        stats.cache_hits += len(requests) - len(missing)
+        keys, results, missing = self._from_cache(role, backend, requests)
         bar = tqdm(
             total=len(missing),
             desc=f"{role} ({backend.model_id[:40]})",
@@ -113,17 +108,56 @@ class LLM:
         )
         for start in range(0, len(missing), backend.chunk_size):
             idx = missing[start : start + backend.chunk_size]
-            attempts_before = getattr(backend, "http_attempts", 0)
+            attempts_before = getattr(backend, "http_attempts", None)
             t0 = time.perf_counter()
             fresh = backend.generate([requests[i] for i in idx])
-            stats.seconds += time.perf_counter() - t0
-            if hasattr(backend, "http_attempts"):
-                stats.retries += backend.http_attempts - attempts_before - len(idx)
-            self.cache.put_many([(keys[i], r) for i, r in zip(idx, fresh, strict=True)])
-            for i, r in zip(idx, fresh, strict=True):
-                results[i] = r
+            retries = 0 if attempts_before is None else backend.http_attempts - attempts_before - len(idx)
+            self._store(role, keys, results, idx, fresh, t0, retries)
             bar.update(len(idx))
         bar.close()
+        return self._account(role, backend, requests, results)
+
+    def concurrent(self, role: str) -> bool:
+        """Whether the role's backend takes requests one by one as they come (an endpoint),
+        rather than in batches formed by the caller (a local model)."""
+        return hasattr(self.backend(role), "agenerate")
+
+    async def achat(self, role: str, requests: list[ChatRequest]) -> list[ChatResult]:
+        """:meth:`chat` for a concurrent backend, inside a running event loop: the calls of
+        many callers share the backend's connection pool and concurrency limit."""
+        backend = self.backend(role)
+        keys, results, missing = self._from_cache(role, backend, requests)
+        if missing:
+            t0 = time.perf_counter()
+            fresh, attempts = await backend.agenerate([requests[i] for i in missing])
+            self._store(role, keys, results, missing, fresh, t0, attempts - len(missing))
+        return self._account(role, backend, requests, results)
+
+    async def aclose(self) -> None:
+        """Close the per-loop clients of concurrent backends before their event loop ends."""
+        for b in {id(b): b for b in [*self._backends.values(), *self._extra.values()]}.values():
+            if hasattr(b, "aclose"):
+                await b.aclose()
+
+    def _from_cache(self, role: str, backend: Backend, requests: list[ChatRequest]):
+        keys = [r.cache_key(backend.model_id) for r in requests]
+        found = self.cache.get_many(keys)
+        results: list[ChatResult | None] = [found.get(k) for k in keys]
+        missing = [i for i, r in enumerate(results) if r is None]
+        self.stats[role].cache_hits += len(requests) - len(missing)
+        return keys, results, missing
+
+    def _store(self, role, keys, results, idx, fresh, t0: float, retries: int) -> None:
+        """Commit one answered chunk to the cache (a kill loses at most the chunk in flight)."""
+        stats = self.stats[role]
+        stats.seconds += time.perf_counter() - t0  # summed over concurrent calls: time spent waiting
+        stats.retries += retries
+        self.cache.put_many([(keys[i], r) for i, r in zip(idx, fresh, strict=True)])
+        for i, r in zip(idx, fresh, strict=True):
+            results[i] = r
+
+    def _account(self, role, backend, requests, results) -> list[ChatResult]:
+        stats = self.stats[role]
         for req, res in zip(requests, results, strict=True):
             stats.calls += 1
             stats.errors += not res.ok

@@ -34,6 +34,42 @@ def sampling(temperature: float, attempt: int, retry_temperature: float) -> dict
     return {"temperature": temperature, "top_p": 0.95 if temperature > 0 else 1.0}
 
 
+class Attempts:
+    """The bookkeeping of re-asking, apart from how a batch is sent: the builder's
+    per-tree pipeline awaits each batch, everything else calls ``llm.chat``.
+
+    ``request(item, attempt)`` must vary the seed with ``attempt`` (and use
+    :func:`sampling`); ``parse(result)`` returns the value to keep, or None to ask again."""
+
+    def __init__(
+        self,
+        items: list,
+        request: Callable[[Any, int], ChatRequest],
+        parse: Callable[[ChatResult], Any],
+        max_attempts: int,
+    ):
+        self.items, self.request, self.parse, self.max_attempts = items, request, parse, max_attempts
+        self.answers: list[Answer | None] = [None] * len(items)
+        self.todo = list(range(len(items)))
+        self.attempt = 0
+
+    def next_batch(self) -> list[ChatRequest]:
+        """The requests of the next attempt; empty when every item is usable or out of attempts."""
+        if self.attempt >= self.max_attempts:
+            return []
+        return [self.request(self.items[i], self.attempt) for i in self.todo]
+
+    def take(self, results: list[ChatResult]) -> None:
+        retry = []
+        for i, result in zip(self.todo, results, strict=True):
+            value = self.parse(result) if result.ok else None
+            self.answers[i] = Answer(value, result, self.attempt + 1)
+            if value is None:
+                retry.append(i)
+        self.todo = retry
+        self.attempt += 1
+
+
 def ask_until_usable(
     llm: LLM,
     role: str,
@@ -42,19 +78,8 @@ def ask_until_usable(
     parse: Callable[[ChatResult], Any],
     max_attempts: int,
 ) -> list[Answer]:
-    """One Answer per item. ``request(item, attempt)`` must vary the seed with ``attempt``
-    (and use :func:`sampling`); ``parse(result)`` returns the value to keep, or None to ask again."""
-    answers: list[Answer | None] = [None] * len(items)
-    todo = list(range(len(items)))
-    for attempt in range(max_attempts):
-        if not todo:
-            break
-        results = llm.chat(role, [request(items[i], attempt) for i in todo])
-        retry = []
-        for i, result in zip(todo, results, strict=True):
-            value = parse(result) if result.ok else None
-            answers[i] = Answer(value, result, attempt + 1)
-            if value is None:
-                retry.append(i)
-        todo = retry
-    return answers  # type: ignore[return-value]
+    """One Answer per item (see :class:`Attempts`), every attempt one batched call."""
+    attempts = Attempts(items, request, parse, max_attempts)
+    while batch := attempts.next_batch():
+        attempts.take(llm.chat(role, batch))
+    return attempts.answers  # type: ignore[return-value]

@@ -3,10 +3,12 @@
 The ``openai`` client does the retrying (exponential backoff, honours
 ``Retry-After``/``retry-after-ms``); we set ``max_retries`` and the timeout
 explicitly because its defaults (2 retries, 600 s) suit neither a paid batch job
-nor a flaky self-hosted server. Concurrency is bounded by a semaphore. One
-``AsyncOpenAI`` per ``generate`` call, because a client is bound to the event
-loop it was created on. HTTP attempts are counted with an httpx hook, so the
-retries the client made on our behalf show up in the run log.
+nor a flaky self-hosted server. Concurrency is bounded by a semaphore. A client
+is bound to the event loop it was created on: ``generate`` (a batch, blocking)
+makes one per call; ``agenerate`` keeps one per running loop, so the tree
+builder's per-tree pipeline shares one connection pool and one limit. HTTP
+attempts are counted with an httpx hook, so the retries the client made on our
+behalf show up in the run log.
 
 Identity: the cache key holds the endpoint, the model name and what the server
 says it serves under that name (``GET /models``: the model's ``root`` path on
@@ -21,6 +23,7 @@ import hashlib
 import json
 import logging
 import os
+from contextvars import ContextVar
 
 import httpx
 import openai
@@ -35,6 +38,8 @@ log = logging.getLogger(__name__)
 FATAL = (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError)
 # Fields of a /models entry that name what is served; vLLM puts the request time in "created".
 IDENTITY_FIELDS = ("id", "root", "parent", "owned_by", "max_model_len")
+# HTTP attempts of one agenerate call, counted by the httpx hook in the tasks that call sends.
+CALL_ATTEMPTS: ContextVar[list[int] | None] = ContextVar("call_attempts", default=None)
 
 
 class OpenAIBackend:
@@ -52,6 +57,7 @@ class OpenAIBackend:
                 "local servers such as vLLM accept any non-empty value)"
             )
         self._model_id: str | None = None
+        self._async: tuple[asyncio.AbstractEventLoop, openai.AsyncOpenAI, asyncio.Semaphore] | None = None
 
     @property
     def model_id(self) -> str:
@@ -102,26 +108,23 @@ class OpenAIBackend:
         return hashlib.sha256(json.dumps(served, sort_keys=True).encode()).hexdigest()[:12]
 
     def generate(self, requests: list[ChatRequest]) -> list[ChatResult]:
-        return asyncio.run(self._generate_all(requests)) if requests else []
+        return asyncio.run(self._generate_once(requests)) if requests else []
 
-    async def _generate_all(self, requests: list[ChatRequest]) -> list[ChatResult]:
-        async def count_attempt(_request: httpx.Request) -> None:
-            self.http_attempts += 1
-
-        timeout = httpx.Timeout(self.cfg.timeout_s, connect=min(10.0, self.cfg.timeout_s))
-        limits = httpx.Limits(max_connections=self.cfg.concurrency, max_keepalive_connections=self.cfg.concurrency)
-        http = httpx.AsyncClient(timeout=timeout, limits=limits, event_hooks={"request": [count_attempt]})
-        client = openai.AsyncOpenAI(
-            api_key=self.api_key,
-            base_url=self.cfg.base_url,
-            timeout=timeout,
-            max_retries=self.cfg.max_retries,
-            http_client=http,
-        )
-        gate = asyncio.Semaphore(self.cfg.concurrency)
+    async def _generate_once(self, requests: list[ChatRequest]) -> list[ChatResult]:
         try:
-            async with client:
-                return list(await asyncio.gather(*(self._one(client, gate, r) for r in requests)))
+            return (await self.agenerate(requests))[0]
+        finally:
+            await self.aclose()
+
+    async def agenerate(self, requests: list[ChatRequest]) -> tuple[list[ChatResult], int]:
+        """The requests, sent concurrently, and the HTTP attempts they took (the client's
+        retries included). Callers that keep one event loop (the tree builder's per-tree
+        pipeline) share one client and one concurrency limit across their calls."""
+        client, gate = self._session()
+        attempts = [0]
+        CALL_ATTEMPTS.set(attempts)  # the tasks below inherit it; the httpx hook counts into it
+        try:
+            return list(await asyncio.gather(*(self._one(client, gate, r) for r in requests))), attempts[0]
         except FATAL as e:
             raise AloeError(
                 f"llm.backends.{self.name}: {self.endpoint} refused the request for {self.cfg.model}: {e}"
@@ -131,6 +134,34 @@ class OpenAIBackend:
                 f"llm.backends.{self.name}: cannot reach {self.endpoint} "
                 f"after {self.cfg.max_retries} retries ({e.__cause__ or e})"
             ) from None
+
+    def _session(self) -> tuple[openai.AsyncOpenAI, asyncio.Semaphore]:
+        """The client and concurrency gate of the running event loop (both are bound to it)."""
+        loop = asyncio.get_running_loop()
+        if self._async is None or self._async[0] is not loop:
+
+            async def count_attempt(_request: httpx.Request) -> None:
+                self.http_attempts += 1
+                if (counter := CALL_ATTEMPTS.get()) is not None:
+                    counter[0] += 1
+
+            timeout = httpx.Timeout(self.cfg.timeout_s, connect=min(10.0, self.cfg.timeout_s))
+            limits = httpx.Limits(max_connections=self.cfg.concurrency, max_keepalive_connections=self.cfg.concurrency)
+            http = httpx.AsyncClient(timeout=timeout, limits=limits, event_hooks={"request": [count_attempt]})
+            client = openai.AsyncOpenAI(
+                api_key=self.api_key,
+                base_url=self.cfg.base_url,
+                timeout=timeout,
+                max_retries=self.cfg.max_retries,
+                http_client=http,
+            )
+            self._async = (loop, client, asyncio.Semaphore(self.cfg.concurrency))
+        return self._async[1], self._async[2]
+
+    async def aclose(self) -> None:
+        if self._async is not None:
+            await self._async[1].close()
+            self._async = None
 
     async def _one(self, client: openai.AsyncOpenAI, gate: asyncio.Semaphore, req: ChatRequest) -> ChatResult:
         extra = {"logprobs": True, "top_logprobs": req.top_logprobs} if req.top_logprobs else {}

@@ -83,6 +83,7 @@ class ChatServer:
         batch_window_s: float = 0.01,
         logprobs: bool = True,
         root: str | None = None,
+        latency: Callable[[ChatRequest], float] | None = None,
     ):
         self.generate = generate
         self.model_name = model_name
@@ -91,6 +92,7 @@ class ChatServer:
         self.batch_window_s = batch_window_s
         self.logprobs = logprobs  # False: answer like a server that never returns log-probabilities
         self.root = root  # what /v1/models says is served under model_name (vLLM: the weights' path)
+        self.latency = latency  # seconds to hold each answer, per request (benchmarks, tests), on top of faults
         self.requests_seen = 0
         self.api_keys_seen: set[str] = set()  # bearer tokens received (tests check a key was really sent)
         self._queue: asyncio.Queue | None = None
@@ -164,8 +166,9 @@ class ChatServer:
             result: ChatResult = await fut
         except Exception as e:
             return web.json_response({"error": {"message": str(e)}}, status=500)
-        if self.faults.latency_s:
-            await asyncio.sleep(self.faults.latency_s)
+        delay = self.faults.latency_s + (self.latency(req) if self.latency else 0.0)
+        if delay:
+            await asyncio.sleep(delay)
         if not (self.logprobs and body.get("logprobs")):
             result = dataclasses.replace(result, logprobs=None)
         payload = json.dumps(self._completion(result, body.get("model", self.model_name)))

@@ -8,12 +8,8 @@ import click
 from trl import DPOConfig, DPOTrainer
 
 from aloe.stage import setup
-from aloe.tracking import configure_wandb
-from aloe.training.arguments import trainer_arguments, world_size
-from aloe.training.data import load_splits
-from aloe.training.fit import checkpoint_dir, train_and_save, wandb_run_id
-from aloe.training.metrics import PeakMemory, StepRange, preference_metrics
-from aloe.training.models import load_model, lora_config
+from aloe.training.fit import fit
+from aloe.training.metrics import preference_metrics
 
 
 @click.command()
@@ -26,38 +22,18 @@ from aloe.training.models import load_model, lora_config
 def main(params_path, data, model_dir, out, metrics, curve) -> None:
     params = setup(params_path)
     cfg = params.dpo
-    report_to, run_name = configure_wandb(params.wandb, "dpo")
-    train, validation = load_splits(data)
-    checkpoints = checkpoint_dir("dpo", cfg.model_dump(), model_dir, data, world_size())
-    wandb_run_id(checkpoints)
-    args = DPOConfig(
-        **trainer_arguments(cfg, params.seed, str(checkpoints), validation is not None),
-        report_to=report_to,
-        run_name=run_name,
-    )
-    model, tokenizer = load_model(model_dir)  # after the arguments, so ZeRO-3 partitioned init applies
-    trainer = DPOTrainer(
-        model=model,
-        args=args,
-        train_dataset=train,
-        eval_dataset=validation,
-        processing_class=tokenizer,
-        peft_config=lora_config(cfg),
-        callbacks=[PeakMemory(), StepRange()],
-    )
-    sizes = {"train": len(train), "validation": len(validation) if validation is not None else 0}
-    train_and_save(
-        trainer,
-        tokenizer,
+    fit(
         "dpo",
-        params.base_model.source,
-        model_dir,
+        params,
+        DPOConfig,
+        DPOTrainer,
         data,
-        sizes,
+        model_dir,
         out,
         metrics,
         curve,
-        lambda t: {**preference_metrics(t), "init": cfg.init, "lora": cfg.lora.enabled},
+        config_extra={},
+        extra_metrics=lambda t: {**preference_metrics(t), "init": cfg.init, "lora": cfg.lora.enabled},
     )
 
 

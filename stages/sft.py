@@ -4,12 +4,7 @@ import click
 from trl import SFTConfig, SFTTrainer
 
 from aloe.stage import setup
-from aloe.tracking import configure_wandb
-from aloe.training.arguments import trainer_arguments, world_size
-from aloe.training.data import load_splits
-from aloe.training.fit import checkpoint_dir, train_and_save, wandb_run_id
-from aloe.training.metrics import PeakMemory, StepRange
-from aloe.training.models import load_model, lora_config
+from aloe.training.fit import fit
 
 
 @click.command()
@@ -21,40 +16,18 @@ from aloe.training.models import load_model, lora_config
 @click.option("--curve", required=True)
 def main(params_path, data, model_dir, out, metrics, curve) -> None:
     params = setup(params_path)
-    cfg = params.sft
-    report_to, run_name = configure_wandb(params.wandb, "sft")
-    train, validation = load_splits(data)
-    checkpoints = checkpoint_dir("sft", cfg.model_dump(), model_dir, data, world_size())
-    wandb_run_id(checkpoints)
-    args = SFTConfig(
-        **trainer_arguments(cfg, params.seed, str(checkpoints), validation is not None),
-        completion_only_loss=True,
-        report_to=report_to,
-        run_name=run_name,
-    )
-    model, tokenizer = load_model(model_dir)  # after the arguments, so ZeRO-3 partitioned init applies
-    trainer = SFTTrainer(
-        model=model,
-        args=args,
-        train_dataset=train,
-        eval_dataset=validation,
-        processing_class=tokenizer,
-        peft_config=lora_config(cfg),
-        callbacks=[PeakMemory(), StepRange()],
-    )
-    sizes = {"train": len(train), "validation": len(validation) if validation is not None else 0}
-    train_and_save(
-        trainer,
-        tokenizer,
+    fit(
         "sft",
-        params.base_model.source,
-        model_dir,
+        params,
+        SFTConfig,
+        SFTTrainer,
         data,
-        sizes,
+        model_dir,
         out,
         metrics,
         curve,
-        lambda _: {"lora": cfg.lora.enabled},
+        config_extra={"completion_only_loss": True},
+        extra_metrics=lambda _: {"lora": params.sft.lora.enabled},
     )
 
 

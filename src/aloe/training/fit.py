@@ -25,7 +25,11 @@ from transformers.trainer_utils import get_last_checkpoint
 from aloe.cards import model_card
 from aloe.files import atomic_path
 from aloe.store import cache_dir
-from aloe.training.metrics import write_training_metrics
+from aloe.tracking import configure_wandb
+from aloe.training.arguments import trainer_arguments, world_size
+from aloe.training.data import load_splits
+from aloe.training.metrics import PeakMemory, StepRange, write_training_metrics
+from aloe.training.models import load_model, lora_config
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +60,48 @@ def resume_point(output_dir: str) -> str | None:
     if last:
         log.info("resuming from %s (a previous run of this stage with the same inputs was interrupted)", last)
     return last
+
+
+def fit(
+    stage: str,
+    params,
+    config_class,
+    trainer_class,
+    data: str,
+    model_dir: str,
+    out: str,
+    metrics: str,
+    curve: str,
+    config_extra: dict,
+    extra_metrics,
+) -> None:
+    """One training stage: ``params.<stage>`` into a trl config, the trainer on the data's
+    splits with LoRA and our callbacks, then :func:`train_and_save`."""
+    cfg = getattr(params, stage)
+    report_to, run_name = configure_wandb(params.wandb, stage)
+    train, validation = load_splits(data)
+    checkpoints = checkpoint_dir(stage, cfg.model_dump(), model_dir, data, world_size())
+    wandb_run_id(checkpoints)
+    args = config_class(
+        **trainer_arguments(cfg, params.seed, str(checkpoints), validation is not None),
+        **config_extra,
+        report_to=report_to,
+        run_name=run_name,
+    )
+    model, tokenizer = load_model(model_dir)  # after the arguments, so ZeRO-3 partitioned init applies
+    trainer = trainer_class(
+        model=model,
+        args=args,
+        train_dataset=train,
+        eval_dataset=validation,
+        processing_class=tokenizer,
+        peft_config=lora_config(cfg),
+        callbacks=[PeakMemory(), StepRange()],
+    )
+    sizes = {"train": len(train), "validation": len(validation) if validation is not None else 0}
+    train_and_save(
+        trainer, tokenizer, stage, params.base_model.source, model_dir, data, sizes, out, metrics, curve, extra_metrics
+    )
 
 
 def train_and_save(

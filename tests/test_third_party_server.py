@@ -1,7 +1,14 @@
-"""Every role on a server we did not write: `transformers serve` (the OpenAI-compatible server
-that ships with transformers) serving the embedded model on CPU, through the `openai`
-backend. It returns no log-probabilities, so verdicts and scores must be read from text,
-the user must be told once, and the stages must still label turns and score replies."""
+"""Every role on servers we did not write, through the `openai` backend:
+
+- `transformers serve` (ships with transformers) serving models/base. It returns no
+  log-probabilities, so verdicts and scores must be read from text, the user must be
+  told once, and the stages must still label turns and score replies.
+- llama.cpp's server (`python -m llama_cpp.server`, from `llama-cpp-python[server]`)
+  serving the embedded GGUF itself. It returns log-probabilities, and verdicts and
+  scores must be read from them. Skipped where llama-cpp-python is not installed (it
+  builds llama.cpp from source: about 20 minutes on 2 cores); run it with
+  `pip install "llama-cpp-python[server]" && pytest -m slow tests/test_third_party_server.py`.
+"""
 
 import json
 import os
@@ -29,48 +36,42 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def transformers_serve(base_model_dir, tmp_path_factory):
-    port = free_port()
-    log = tmp_path_factory.mktemp("serve") / "serve.log"
+def started(argv: list[str], log: Path, ready: str, env: dict | None = None) -> subprocess.Popen:
+    """A server process, once ``ready`` (a URL) answers; its log in the failure message."""
     with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [
-                str(SERVE),
-                "serve",
-                str(base_model_dir),
-                "--port",
-                str(port),
-                "--host",
-                "127.0.0.1",
-                "--continuous-batching",
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "HF_HUB_OFFLINE": "1"},
-        )
-    url = f"http://127.0.0.1:{port}"
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
     deadline = time.time() + 180
     while time.time() < deadline:
         try:
-            urllib.request.urlopen(f"{url}/health", timeout=2)
-            break
+            urllib.request.urlopen(ready, timeout=2)
+            return proc
         except OSError:
             assert proc.poll() is None, log.read_text()[-3000:]
             time.sleep(1)
-    else:
-        proc.kill()
-        pytest.fail(f"transformers serve did not come up: {log.read_text()[-3000:]}")
-    yield f"{url}/v1", str(base_model_dir)
+    proc.kill()
+    pytest.fail(f"{argv[:3]} did not come up: {log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="module")
+def transformers_serve(base_model_dir, tmp_path_factory):
+    port = free_port()
+    argv = [str(SERVE), "serve", str(base_model_dir), "--port", str(port), "--host", "127.0.0.1"]
+    proc = started(
+        [*argv, "--continuous-batching"],
+        tmp_path_factory.mktemp("serve") / "serve.log",
+        f"http://127.0.0.1:{port}/health",
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    yield f"http://127.0.0.1:{port}/v1", str(base_model_dir)
     proc.terminate()
     proc.wait(timeout=30)
 
 
-def test_trees_judge_check_and_benchmark_on_transformers_serve(transformers_serve, tmp_path, aloe_env):
-    base_url, model = transformers_serve
+def write_project(tmp_path: Path, base_url: str, model: str) -> None:
+    """Personas (three to train on, two unlike them to evaluate) and params sending every role to the server."""
     profiles, personalities = (load_texts(REPO / f"data/seeds/{k}.jsonl") for k in ("profiles", "personalities"))
     (tmp_path / "data/personas").mkdir(parents=True)
-    for split, rows in (("train", range(3)), ("eval", (12, 18))):  # eval personas unlike the training ones
+    for split, rows in (("train", range(3)), ("eval", (12, 18))):
         pd.DataFrame(
             [
                 {
@@ -104,14 +105,25 @@ def test_trees_judge_check_and_benchmark_on_transformers_serve(transformers_serv
     )
     params["wandb"]["mode"] = "disabled"
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+
+
+def run_stages(tmp_path: Path, aloe_env: dict) -> dict:
+    """judge_check, trees, pairs and the benchmark on the served model; their stderr by stage."""
     env = {**aloe_env, "ALOE_SERVE_KEY": "local"}
-    t0 = time.perf_counter()
+    stderr = {}
     for stage, key in (("judge_check", None), ("trees", None), ("pairs", None), ("aloe_eval", "served")):
         proc = run_dvc_stage(stage, cwd=tmp_path, env=env, key=key)
         assert proc.returncode == 0, f"{stage}: {proc.stderr[-3000:]}"
-        if stage == "trees":
-            assert proc.stderr.count("returns no log-probabilities") == 1  # told once, naming the backend
-            assert "llm.backends.served" in proc.stderr
+        stderr[stage] = proc.stderr
+    return stderr
+
+
+def test_trees_judge_check_and_benchmark_on_transformers_serve(transformers_serve, tmp_path, aloe_env):
+    write_project(tmp_path, *transformers_serve)
+    t0 = time.perf_counter()
+    stderr = run_stages(tmp_path, aloe_env)
+    assert stderr["trees"].count("returns no log-probabilities") == 1  # told once, naming the backend
+    assert "llm.backends.served" in stderr["trees"]
     trees = json.loads((tmp_path / "metrics/trees.json").read_text())
     assert trees["verdict_methods"].get("logprobs", 0) == 0 and trees["verdict_methods"]["text"] > 0
     assert trees["label_rate"] > 0
@@ -121,3 +133,32 @@ def test_trees_judge_check_and_benchmark_on_transformers_serve(transformers_serv
     assert aloe["score_methods"]["text"] > 0 and aloe["score_methods"]["logprobs"] == 0
     assert aloe["judge_logprobs"] is False and aloe["judge_missing"] == 0
     print(f"transformers serve: four stages in {time.perf_counter() - t0:.0f} s")
+
+
+@pytest.fixture(scope="module")
+def llama_cpp_server(tmp_path_factory):
+    pytest.importorskip("llama_cpp.server", reason="llama-cpp-python[server] is not installed")
+    from aloe.base_model import embedded_gguf
+
+    port = free_port()
+    proc = started(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(embedded_gguf()), "--model_alias", "smollm2"]
+        + ["--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--logits_all", "true"],
+        tmp_path_factory.mktemp("llama") / "server.log",
+        f"http://127.0.0.1:{port}/v1/models",
+    )
+    yield f"http://127.0.0.1:{port}/v1", "smollm2"
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+def test_trees_judge_check_and_benchmark_on_llama_cpp_server(llama_cpp_server, tmp_path, aloe_env):
+    write_project(tmp_path, *llama_cpp_server)
+    t0 = time.perf_counter()
+    stderr = run_stages(tmp_path, aloe_env)
+    assert "no log-probabilities" not in "".join(stderr.values())
+    trees = json.loads((tmp_path / "metrics/trees.json").read_text())
+    assert trees["verdict_methods"].get("logprobs", 0) > 0  # verdicts read from the returned probabilities
+    aloe = json.loads((tmp_path / "metrics/aloe/served.json").read_text())
+    assert aloe["judge_logprobs"] is True and aloe["score_methods"]["logprobs"] > 0
+    print(f"llama.cpp server: four stages in {time.perf_counter() - t0:.0f} s")

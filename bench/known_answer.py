@@ -36,13 +36,14 @@ import math
 import re
 import shutil
 import subprocess
-import sys
 import time
 from importlib import resources
 from pathlib import Path
 
 import click
 
+from aloe.evaluation.metrics import compare
+from aloe.evaluation.records import load_records, score_table
 from aloe.llm.base import ChatRequest, ChatResult
 from aloe.llm.server import BackgroundServer, ChatServer
 from common import REPO, project_env, sh, throwaway_project, write_result
@@ -217,9 +218,10 @@ def reply_feature(project: Path) -> dict:
 
 
 def run(name: str, reverse: bool, root: Path, args: dict, stop_after: str | None) -> dict:
-    # The served identity names the direction and this file's rule code, so the response cache
-    # never replays verdicts of another rule or of an earlier implementation of this one.
-    code = hashlib.sha256(inspect.getsource(sys.modules[__name__]).encode()).hexdigest()[:12]
+    # The served identity names the direction and the rule's code, so the response cache never
+    # replays verdicts of another rule or of an earlier implementation of this one.
+    rule = [inspect.getsource(f) for f in (RuleJudge, answer, persona_words, words)] + sorted(STOPWORDS)
+    code = hashlib.sha256("\n".join(rule).encode()).hexdigest()[:12]
     judge = ChatServer(
         RuleJudge(reverse_pairs=reverse).generate,
         model_name="rule-judge",
@@ -238,12 +240,17 @@ def run(name: str, reverse: bool, root: Path, args: dict, stop_after: str | None
             click.echo(f"{name}: {stage} {times[stage]} s", err=True)
             if stage == stop_after:
                 break
+    return {**summarise(project, reverse), "stage_wall_s": times}
+
+
+def summarise(project: Path, reverse: bool) -> dict:
+    """What a run's outputs say: labels and pairs against the rule, the judge check, and
+    (once the benchmark ran) the paired comparisons, reply features and training metrics."""
     sign = -1 if reverse else 1
     result = {
         "labels": label_accuracy(project, sign),
         "pairs": chosen_feature(project, sign),
         "judge_check": json.loads((project / "metrics/judge.json").read_text()),
-        "stage_wall_s": times,
     }
     if (project / "metrics/aloe/compare.json").exists():
         compare = json.loads((project / "metrics/aloe/compare.json").read_text())
@@ -254,6 +261,21 @@ def run(name: str, reverse: bool, root: Path, args: dict, stop_after: str | None
         }
         result["train_dpo"] = json.loads((project / "metrics/train_dpo.json").read_text())
     return result
+
+
+def label_direction_effect(planted: Path, reversed_: Path, variant: str, bootstrap: int = 1000) -> dict:
+    """ΔAL of the planted run's policy minus the reversed run's, paired on the same benchmark
+    dialogues (same personas, seeds and simulator): the effect of the label direction alone.
+    aloe's paired_tables refuses runs scored by different judge models; the two rule servers
+    differ only in their pairwise rule and score replies by the same rule, so the rows are
+    aligned here directly."""
+    a = load_records(planted / f"data/eval/{variant}.jsonl")
+    b = {r["id"]: r for r in load_records(reversed_ / f"data/eval/{variant}.jsonl")}
+    if sorted((r["id"], r["seed"]) for r in a) != sorted((r["id"], r["seed"]) for r in b.values()):
+        raise click.ClickException("the planted and reversed benchmarks ran on different examples or seeds")
+    b = [b[r["id"]] for r in a]
+    turns = max(t["turn"] for r in a + b for t in r["turns"])
+    return compare(score_table(a, turns)[0], score_table(b, turns)[0], [r["profile_id"] for r in a], bootstrap, 0)
 
 
 @click.command()
@@ -269,22 +291,42 @@ def run(name: str, reverse: bool, root: Path, args: dict, stop_after: str | None
 @click.option("--lora-r", default=16, show_default=True)
 @click.option("--no-control", is_flag=True, help="skip the reversed-label run")
 @click.option("--stop-after", type=click.Choice(STAGES), default=None, help="stop each run after this stage")
-def main(out, workdir, no_control, stop_after, **args) -> None:
+@click.option(
+    "--summarise-only",
+    is_flag=True,
+    help="run no stage: recompute the summaries of the runs in --workdir into --out, keeping the commit, "
+    "settings and stage times --out already holds (after this script's analysis changed)",
+)
+def main(out, workdir, no_control, stop_after, summarise_only, **args) -> None:
     root = Path(workdir)
     root.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    result = {
-        "commit": subprocess.run(
-            ["git", "describe", "--always", "--dirty"], cwd=REPO, capture_output=True, text=True
-        ).stdout.strip(),
-        "rule": __doc__.split("fixed before any result was seen:")[1].split("A persona prefers")[0].strip(),
-        "settings": args,
-        "planted": run("planted", False, root, args, stop_after),
-    }
-    if not no_control:
-        result["reversed"] = run("reversed", True, root, args, stop_after)
-    result["wall_s"] = round(time.perf_counter() - t0, 1)
+    names = ["planted"] if no_control else ["planted", "reversed"]
+    if summarise_only:
+        result = json.loads(Path(out).read_text())
+        result["summarised_at"] = git_describe()
+        for name in names:
+            result[name] = {**summarise(root / name, name == "reversed"), "stage_wall_s": result[name]["stage_wall_s"]}
+    else:
+        result = {
+            "commit": git_describe(),
+            "rule": __doc__.split("fixed before any result was seen:")[1].split("A persona prefers")[0].strip(),
+            "settings": args,
+        }
+        for name in names:
+            result[name] = run(name, name == "reversed", root, args, stop_after)
+        result["wall_s"] = round(time.perf_counter() - t0, 1)
+    if len(names) == 2 and all("compare" in result[n] for n in names):
+        result["planted-reversed"] = {
+            v: label_direction_effect(root / "planted", root / "reversed", v) for v in ("sft", "dpo")
+        }
     write_result(out, result)
+
+
+def git_describe() -> str:
+    return subprocess.run(
+        ["git", "describe", "--always", "--dirty"], cwd=REPO, capture_output=True, text=True
+    ).stdout.strip()
 
 
 if __name__ == "__main__":

@@ -32,7 +32,6 @@ def main(params_path, data, model_dir, out, metrics, curve) -> None:
         out,
         metrics,
         curve,
-        config_extra={},
         extra_metrics=lambda t: {**preference_metrics(t), "init": cfg.init, "lora": cfg.lora.enabled},
     )
 

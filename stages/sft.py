@@ -16,6 +16,7 @@ from aloe.training.fit import fit
 @click.option("--curve", required=True)
 def main(params_path, data, model_dir, out, metrics, curve) -> None:
     params = setup(params_path)
+    cfg = params.sft
     fit(
         "sft",
         params,
@@ -27,7 +28,7 @@ def main(params_path, data, model_dir, out, metrics, curve) -> None:
         metrics,
         curve,
         config_extra={"completion_only_loss": True},
-        extra_metrics=lambda _: {"lora": params.sft.lora.enabled},
+        extra_metrics=lambda _: {"lora": cfg.lora.enabled},
     )
 
 

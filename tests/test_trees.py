@@ -141,6 +141,12 @@ def mute_first_asks_of(name: str, rules):
     return generate
 
 
+def persona_of(request) -> str | None:
+    """Which test persona a request is about, by name, if its text says."""
+    text = " ".join(content for _, content in request.messages)
+    return next((n for n in ("Astrid", "Bram", "Carla") if n in text), None)
+
+
 class InProcessModel:
     """A model in this process, like the local transformers backend (batches formed by the
     caller), answering by a scripted rule; records the batches it is handed."""
@@ -154,7 +160,7 @@ class InProcessModel:
         self.batches: list[list[str]] = []
 
     def generate(self, requests):
-        self.batches.append([role_of(r) for r in requests])
+        self.batches.append([(persona_of(r), role_of(r)) for r in requests])
         return self._generate(requests)
 
     def close(self):
@@ -169,8 +175,15 @@ def test_a_local_model_gets_every_step_of_every_tree_as_one_batch_and_re_asks_ap
     personas = PERSONAS + [{**PERSONAS[1], "persona_id": "p2", "profile": "Carla from Turin bakes bread."}]
     trees = TreeBuilder(llm, TreesParams(turns=2, max_attempts=2, **GREEDY_USER), seed=0).build(personas)
     assert all(t.failure is None and len(t.turns) == 2 for t in trees)
-    one_turn = [["user"] * 3, ["user"], ["inducer"] * 3, ["hinted", "plain"] * 3, ["judge_pair"] * 6]
-    assert model.batches == one_turn * 2  # Astrid's re-ask alone, then all three trees together again
+    first_turn = [  # a plain responder's prompt names no persona (turn 1: no history yet)
+        [("Astrid", "user"), ("Bram", "user"), ("Carla", "user")],
+        [("Astrid", "user")],
+        [("Astrid", "inducer"), ("Bram", "inducer"), ("Carla", "inducer")],
+        [x for n in ("Astrid", "Bram", "Carla") for x in ((n, "hinted"), (None, "plain"))],
+        [(n, "judge_pair") for n in ("Astrid", "Bram", "Carla") for _ in range(2)],
+    ]
+    assert model.batches[:5] == first_turn  # Astrid's re-ask alone, then all three together again, in order
+    assert [[role for _, role in b] for b in model.batches[5:]] == [[role for _, role in b] for b in first_turn]
 
 
 def test_per_tree_pipelining_builds_the_same_trees_as_stepping_all_trees_together(scripted_llm, tmp_path):
@@ -195,18 +208,26 @@ def test_against_an_endpoint_a_slow_tree_does_not_hold_up_the_others(scripted_ll
     arrivals = []
 
     def generate(requests):
-        # (is it Astrid's call, role); a plain responder's prompt names no persona: it counts as Bram's
-        arrivals.extend(("Astrid" in r.messages[0][1] + r.messages[-1][1], role_of(r)) for r in requests)
+        arrivals.extend((persona_of(r) == "Astrid", role_of(r)) for r in requests)
         return rules(requests)
 
-    def latency(req) -> float:  # Astrid's first simulator call takes 1.5 s, every other call none
+    def latency(req) -> float:  # Astrid's first simulator call takes 4 s, every other call none
         first_call = len(req.messages) == 1 and req.messages[0][1].startswith("You are role-playing")
-        return 1.5 if first_call and "Astrid" in req.messages[0][1] else 0.0
+        return 4.0 if first_call and "Astrid" in req.messages[0][1] else 0.0
 
     llm, _ = scripted_llm(generate, latency=latency)
     _, trees = build(llm, turns=2)
     assert all(t.failure is None and len(t.turns) == 2 for t in trees)
-    bram_turn = [(False, r) for r in ("user", "inducer", "hinted", "plain", "judge_pair", "judge_pair")]
     astrid_inducer = arrivals.index((True, "inducer"))
-    before = [a for a in arrivals[:astrid_inducer] if a != (True, "user")]
-    assert before == bram_turn * 2  # Bram's two turns went out while Astrid waited for her first answer
+    before = sorted(role for astrid, role in arrivals[:astrid_inducer] if not astrid)
+    bram_turn = ["user", "inducer", "hinted", "plain", "judge_pair", "judge_pair"]
+    assert before == sorted(bram_turn * 2)  # Bram's two turns all went out while Astrid waited for her first answer
+
+
+def test_retries_the_client_makes_are_counted_per_role_when_pipelined(scripted_llm):
+    llm, srv = scripted_llm(persona_rules(judge=prefers_persona), faults={"rates": {"rate_limit": 0.2}, "seed": 3})
+    _, trees = build(llm, turns=1)
+    assert all(t.failure is None for t in trees)
+    made = sum(s.calls - s.cache_hits for s in llm.stats.values())
+    retries = sum(s.retries for s in llm.stats.values())
+    assert retries > 0 and made + retries == srv.server.requests_seen

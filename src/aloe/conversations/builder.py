@@ -23,6 +23,7 @@ unusable judge order makes that turn a tie, and the tree goes on.
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ from aloe.conversations.parsing import clean_message, parse_inducer
 from aloe.judging.labels import decide
 from aloe.judging.questions import pair_question
 from aloe.judging.verdicts import read_verdict
-from aloe.llm.base import ChatRequest, ChatResult
+from aloe.llm.base import ChatRequest
 from aloe.llm.client import LLM
 from aloe.llm.pipeline import Pipeline
 from aloe.llm.reask import Attempts, sampling
@@ -97,7 +98,8 @@ class TreeBuilder:
             for p in personas
         ]
         pipeline = Pipeline(self.llm, self.lockstep)
-        with tqdm(total=len(trees) * self.cfg.turns, desc="tree turns", unit="turn", disable=not trees) as bar:
+        quiet = not (trees and self.llm.progress)
+        with tqdm(total=len(trees) * self.cfg.turns, desc="tree turns", unit="turn", disable=quiet) as bar:
             pipeline.run([self._grow(pipeline, i, t, bar) for i, t in enumerate(trees)])
         log.info(
             "%d trees: %d grown to %d turns, %d cut",
@@ -112,11 +114,7 @@ class TreeBuilder:
         """One tree, turn by turn; ``pipeline`` batches or pipelines its calls with the other trees'."""
         for turn in range(self.cfg.turns):
             for step_no, step in enumerate((self._user, self._inducer, self._responders, self._judge)):
-
-                async def ask(role: str, requests: list[ChatRequest], at=(turn, step_no)) -> list[ChatResult]:
-                    return await pipeline.ask(index, at, role, requests)
-
-                await step(tree, turn, ask)
+                await step(tree, turn, functools.partial(pipeline.ask, index, (turn, step_no)))
                 if tree.failure is not None:
                     bar.update(self.cfg.turns - turn)
                     return

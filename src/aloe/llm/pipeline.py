@@ -32,6 +32,8 @@ from aloe.llm.client import LLM
 
 @dataclass
 class Waiting:
+    """A workflow's requests held for a local model's batch, and where to deliver the answers."""
+
     item: int
     position: tuple
     role: str
@@ -45,9 +47,12 @@ class Pipeline:
         self.lockstep = lockstep
         self._waiting: list[Waiting] = []
         self._live = 0
+        self._failed = False  # once a workflow fails, nothing more is sent: the run is over
+        self._sending: set[asyncio.Task] = set()  # the event loop keeps only weak references
 
     def run(self, workflows: list[Awaitable]) -> list:
-        """Run every workflow to its end; their results in order."""
+        """Run every workflow to its end; their results in order. The first failure cancels
+        the others and is raised."""
         return asyncio.run(self._run(workflows))
 
     async def _run(self, workflows: list[Awaitable]) -> list:
@@ -55,13 +60,22 @@ class Pipeline:
 
         async def one(workflow: Awaitable):
             try:
-                return await workflow
-            finally:
-                self._live -= 1
-                self._release()
+                result = await workflow
+            except BaseException:
+                self._failed = True
+                raise
+            self._live -= 1
+            self._release()
+            return result
 
+        tasks = [asyncio.ensure_future(one(w)) for w in workflows]
         try:
-            return list(await asyncio.gather(*(one(w) for w in workflows)))
+            return list(await asyncio.gather(*tasks))
+        except BaseException:
+            for t in tasks:  # stop the others before their clients close under them
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
         finally:
             await self.llm.aclose()
 
@@ -74,28 +88,30 @@ class Pipeline:
         return await future
 
     def _release(self) -> None:
-        """Once every live workflow waits here, send the earliest position's requests."""
-        if not self._waiting or len(self._waiting) < self._live:
+        """Once every live workflow waits here, send the earliest position's requests (a
+        position is one step of one turn, so they are all for one role)."""
+        if self._failed or not self._waiting or len(self._waiting) < self._live:
             return
         first = min(w.position for w in self._waiting)
         batch = sorted((w for w in self._waiting if w.position == first), key=lambda w: w.item)
         self._waiting = [w for w in self._waiting if w.position != first]
-        asyncio.get_running_loop().create_task(self._send(batch))
+        task = asyncio.get_running_loop().create_task(self._send(batch))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
 
     async def _send(self, batch: list[Waiting]) -> None:
-        for role in sorted({w.role for w in batch}):
-            group = [w for w in batch if w.role == role]
-            requests = [r for w in group for r in w.requests]
-            try:
-                if self.llm.concurrent(role):
-                    results = await self.llm.achat(role, requests)
-                else:  # blocks the loop, which has nothing else to do: every workflow waits here
-                    results = self.llm.chat(role, requests)
-            except Exception as e:
-                for w in group:
-                    w.future.set_exception(e)
-                continue
-            start = 0
-            for w in group:
-                w.future.set_result(results[start : start + len(w.requests)])
-                start += len(w.requests)
+        role = batch[0].role
+        requests = [r for w in batch for r in w.requests]
+        try:
+            if self.llm.concurrent(role):
+                results = await self.llm.achat(role, requests)
+            else:  # blocks the loop, which has nothing else to do: every workflow waits here
+                results = self.llm.chat(role, requests)
+        except Exception as e:
+            for w in batch:
+                w.future.done() or w.future.set_exception(e)
+            return
+        start = 0
+        for w in batch:
+            w.future.done() or w.future.set_result(results[start : start + len(w.requests)])
+            start += len(w.requests)

@@ -123,7 +123,7 @@ class OpenAIBackend:
         pipeline) share one client and one concurrency limit across their calls."""
         client, gate = self._session()
         attempts = [0]
-        CALL_ATTEMPTS.set(attempts)  # the tasks below inherit it; the httpx hook counts into it
+        token = CALL_ATTEMPTS.set(attempts)  # the tasks below inherit it; the httpx hook counts into it
         try:
             return list(await asyncio.gather(*(self._one(client, gate, r) for r in requests))), attempts[0]
         except FATAL as e:
@@ -135,6 +135,8 @@ class OpenAIBackend:
                 f"llm.backends.{self.name}: cannot reach {self.endpoint} "
                 f"after {self.cfg.max_retries} retries ({e.__cause__ or e})"
             ) from None
+        finally:
+            CALL_ATTEMPTS.reset(token)
 
     def _session(self) -> tuple[openai.AsyncOpenAI, asyncio.Semaphore]:
         """The client and concurrency gate of the running event loop (both are bound to it)."""
@@ -185,7 +187,7 @@ class OpenAIBackend:
                 except FATAL:
                     raise
                 except (openai.APIStatusError, openai.APITimeoutError) as e:
-                    if refused(e):
+                    if connection_lost(e):
                         raise
                     return ChatResult(text="", finish_reason="error", error=f"{type(e).__name__}: {e}"[:300])
                 except openai.APIConnectionError:
@@ -199,12 +201,13 @@ class OpenAIBackend:
         pass
 
 
-def refused(error: Exception) -> bool:
-    """A connection refused or unresolvable: the aiohttp transport reports it as a connect
-    timeout (its exception map picks the broader class), but no wait will make it succeed."""
+def connection_lost(error: Exception) -> bool:
+    """The endpoint refused or dropped the connection, which waiting will not mend (as httpx
+    reported it). The aiohttp transport reports every connection error as a connect timeout
+    (its exception map picks the broader class); a real timeout stays a per-request error."""
     cause, seen = error.__cause__ or error.__context__, set()
     while cause is not None and id(cause) not in seen:
-        if isinstance(cause, aiohttp.ClientConnectorError):
+        if isinstance(cause, aiohttp.ClientConnectionError) and not isinstance(cause, asyncio.TimeoutError):
             return True
         seen.add(id(cause))
         cause = cause.__cause__ or cause.__context__

@@ -72,8 +72,9 @@ def fit(
     out: str,
     metrics: str,
     curve: str,
-    config_extra: dict,
-    extra_metrics,
+    *,
+    config_extra: dict | None = None,
+    extra_metrics=lambda trainer: {},
 ) -> None:
     """One training stage: ``params.<stage>`` into a trl config, the trainer on the data's
     splits with LoRA and our callbacks, then :func:`train_and_save`."""
@@ -84,7 +85,7 @@ def fit(
     wandb_run_id(checkpoints)
     args = config_class(
         **trainer_arguments(cfg, params.seed, str(checkpoints), validation is not None),
-        **config_extra,
+        **(config_extra or {}),
         report_to=report_to,
         run_name=run_name,
     )

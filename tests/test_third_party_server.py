@@ -67,8 +67,9 @@ def transformers_serve(base_model_dir, tmp_path_factory):
     proc.wait(timeout=30)
 
 
-def write_project(tmp_path: Path, base_url: str, model: str) -> None:
-    """Personas (three to train on, two unlike them to evaluate) and params sending every role to the server."""
+def write_project(tmp_path: Path, base_url: str, model: str, min_mass: float = 0.5) -> None:
+    """Personas (three to train on, two unlike them to evaluate) and params sending every role
+    to the server; ``min_mass``: how much probability the judges' answer tokens must hold to be read."""
     profiles, personalities = (load_texts(REPO / f"data/seeds/{k}.jsonl") for k in ("profiles", "personalities"))
     (tmp_path / "data/personas").mkdir(parents=True)
     for split, rows in (("train", range(3)), ("eval", (12, 18))):
@@ -99,9 +100,13 @@ def write_project(tmp_path: Path, base_url: str, model: str) -> None:
         "roles": {r: "served" for r in ("persona_writer", "user", "inducer", "responder", "judge")},
     }
     params["judge_check"] = {"pairs": 3, "bootstrap": 50}
-    params["trees"].update(personas=3, turns=2)
+    params["trees"].update(personas=3, turns=2, judge_min_mass=min_mass)
     params["eval"].update(
-        examples=2, turns=2, bootstrap=50, variants={"served": {"backend": "served", "track": "params.yaml"}}
+        examples=2,
+        turns=2,
+        bootstrap=50,
+        judge_min_mass=min_mass,
+        variants={"served": {"backend": "served", "track": "params.yaml"}},
     )
     params["wandb"]["mode"] = "disabled"
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
@@ -153,7 +158,10 @@ def llama_cpp_server(tmp_path_factory):
 
 
 def test_trees_judge_check_and_benchmark_on_llama_cpp_server(llama_cpp_server, tmp_path, aloe_env):
-    write_project(tmp_path, *llama_cpp_server)
+    # The 135M model puts well under the default 0.5 of its probability on its verdict and
+    # score tokens, so at the default the text decides (seen here: 12 of 12 verdicts, 4 of 4
+    # scores). A low threshold shows that llama.cpp's probabilities arrive where the readers look.
+    write_project(tmp_path, *llama_cpp_server, min_mass=0.05)
     t0 = time.perf_counter()
     stderr = run_stages(tmp_path, aloe_env)
     assert "no log-probabilities" not in "".join(stderr.values())

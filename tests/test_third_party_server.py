@@ -6,7 +6,7 @@
 - llama.cpp's server (`python -m llama_cpp.server`, from `llama-cpp-python[server]`)
   serving the embedded GGUF itself. It returns log-probabilities, and verdicts and
   scores must be read from them. Skipped where llama-cpp-python is not installed (it
-  builds llama.cpp from source: about 20 minutes on 2 cores); run it with
+  builds llama.cpp from source: an hour here, single-threaded beside other work); run it with
   `pip install "llama-cpp-python[server]" && pytest -m slow tests/test_third_party_server.py`.
 """
 

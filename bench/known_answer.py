@@ -149,6 +149,8 @@ def overrides(url: str, args: dict) -> dict:
             "per_device_train_batch_size": 4,
             "learning_rate": args["lr"],
             "beta": args["beta"],
+            # the frozen reference's log-probabilities once, not again every epoch: the same loss, ~1/4 less compute
+            "precompute_ref_log_probs": args.get("precompute_ref", False),
             "lora": {"r": args["lora_r"], "alpha": 2 * args["lora_r"]},
         },
         "eval": {"examples": args["eval_examples"], "turns": args["turns"]},
@@ -289,6 +291,12 @@ def label_direction_effect(planted: Path, reversed_: Path, variant: str, bootstr
 @click.option("--lr", default=5e-4, show_default=True, help="SFT and DPO learning rate (LoRA)")
 @click.option("--beta", default=0.1, show_default=True)
 @click.option("--lora-r", default=16, show_default=True)
+@click.option(
+    "--precompute-ref/--no-precompute-ref",
+    default=True,
+    show_default=True,
+    help="DPO computes the reference log-probabilities once up front (trl's precompute_ref_log_probs)",
+)
 @click.option("--no-control", is_flag=True, help="skip the reversed-label run")
 @click.option("--stop-after", type=click.Choice(STAGES), default=None, help="stop each run after this stage")
 @click.option(

@@ -141,6 +141,8 @@ def overrides(url: str, args: dict) -> dict:
                 "judge": "rule",
             },
         },
+        # as many training personas as trees (the split's default is 64); the eval split is drawn first, unchanged
+        "personas": {"split": {"train_personas": max(args["trees"], 64)}},
         "judge_check": {"pairs": 8},
         "trees": {"personas": args["trees"], "turns": args["turns"], "judge_disagreement": "average"},
         "sft": {"max_steps": args["sft_steps"], "per_device_train_batch_size": 4, "learning_rate": args["lr"]},

@@ -142,9 +142,13 @@ def export(saved: str, start_dir: str, tmp: Path) -> None:
     import torch
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
+    from transformers.integrations.deepspeed import unset_hf_deepspeed_config
 
     saved = Path(saved)
     if (saved / "adapter_config.json").exists():
+        # Training is over. Left set, ZeRO-3's config makes from_pretrained partition the fresh
+        # copy (empty tensors on this rank) and the merge fails (seen on an H200: bench/results/sharded_training.json).
+        unset_hf_deepspeed_config()
         base = AutoModelForCausalLM.from_pretrained(start_dir, dtype=torch.float32)
         merged = PeftModel.from_pretrained(base, saved).merge_and_unload()
         merged.save_pretrained(tmp, safe_serialization=True)

@@ -95,3 +95,10 @@ def project_env(cache_dir: Path | None = None) -> dict:
     if cache_dir is not None:
         env["ALOE_CACHE_DIR"] = str(cache_dir)
     return env
+
+
+def git_describe() -> str:
+    """The commit a result was measured at (``-dirty`` if the checkout had changes)."""
+    return subprocess.run(
+        ["git", "describe", "--always", "--dirty"], cwd=REPO, capture_output=True, text=True
+    ).stdout.strip()

@@ -35,7 +35,6 @@ import json
 import math
 import re
 import shutil
-import subprocess
 import time
 from importlib import resources
 from pathlib import Path
@@ -46,7 +45,7 @@ from aloe.evaluation.metrics import compare
 from aloe.evaluation.records import load_records, score_table
 from aloe.llm.base import ChatRequest, ChatResult
 from aloe.llm.server import BackgroundServer, ChatServer
-from common import REPO, project_env, sh, throwaway_project, write_result
+from common import git_describe, project_env, sh, throwaway_project, write_result
 
 STOPWORDS = set(
     """about above after again against also because been before being below between both could
@@ -141,7 +140,8 @@ def overrides(url: str, args: dict) -> dict:
                 "judge": "rule",
             },
         },
-        # as many training personas as trees (the split's default is 64); the eval split is drawn first, unchanged
+        # as many training personas as trees (the split's default of 64 capped --trees): the eval
+        # split is drawn first and stays; above 64 a different training sample is drawn
         "personas": {"split": {"train_personas": max(args["trees"], 64)}},
         "judge_check": {"pairs": 8},
         "trees": {"personas": args["trees"], "turns": args["turns"], "judge_disagreement": "average"},
@@ -151,8 +151,9 @@ def overrides(url: str, args: dict) -> dict:
             "per_device_train_batch_size": 4,
             "learning_rate": args["lr"],
             "beta": args["beta"],
-            # the frozen reference's log-probabilities once, not again every epoch: the same loss, ~1/4 less compute
-            "precompute_ref_log_probs": args.get("precompute_ref", False),
+            # the frozen reference's log-probabilities once, not again every epoch: the same loss
+            # (up to float noise), about 1/6 less compute at 3 epochs; single process only
+            "precompute_ref_log_probs": args.get("precompute_ref", True),
             "lora": {"r": args["lora_r"], "alpha": 2 * args["lora_r"]},
         },
         "eval": {"examples": args["eval_examples"], "turns": args["turns"]},
@@ -162,12 +163,8 @@ def overrides(url: str, args: dict) -> dict:
 
 def label_accuracy(project: Path, sign: int) -> dict:
     """Labelled turns whose label is the rule's preference; every DPO chosen reply checked too."""
-    turns = [
-        (rec, t)
-        for line in (project / "data/trees/trees.jsonl").read_text().splitlines()
-        for rec in [json.loads(line)]
-        for t in rec["conversations"]
-    ]
+    trees = [json.loads(line) for line in (project / "data/trees/trees.jsonl").read_text().splitlines()]
+    turns = [(rec, t) for rec in trees for t in rec["conversations"]]
     labelled = [(rec, t) for rec, t in turns if not t["tie"]]
     right = 0
     for rec, t in labelled:
@@ -175,6 +172,7 @@ def label_accuracy(project: Path, sign: int) -> dict:
         rej = persona_words(t["assistant"]["rejected"], rec["profile"], rec["personality"])
         right += sign * (pref - rej) > 0
     return {
+        "trees": len(trees),
         "turns": len(turns),
         "labelled": len(labelled),
         "label_accuracy": round(right / len(labelled), 4) if labelled else None,
@@ -331,12 +329,6 @@ def main(out, workdir, no_control, stop_after, summarise_only, **args) -> None:
             v: label_direction_effect(root / "planted", root / "reversed", v) for v in ("sft", "dpo")
         }
     write_result(out, result)
-
-
-def git_describe() -> str:
-    return subprocess.run(
-        ["git", "describe", "--always", "--dirty"], cwd=REPO, capture_output=True, text=True
-    ).stdout.strip()
 
 
 if __name__ == "__main__":

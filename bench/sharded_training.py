@@ -29,12 +29,13 @@ import torch
 import yaml
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
-from common import REPO, write_result
+from common import REPO, git_describe, write_result
 
 STAGE_FLAGS = ("--data", "--model", "--out", "--metrics", "--curve")
 
 
 def random_model(source: str, dest: Path) -> Path:
+    """``source``'s architecture and tokenizer with seeded random weights, saved to ``dest``."""
     torch.manual_seed(0)
     model = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(source), dtype=torch.float32)
     model.save_pretrained(dest)
@@ -50,6 +51,7 @@ def run_stage(stage: str, engine: str, processes: int, work: Path, data: Path, m
     (work / engine).mkdir(parents=True, exist_ok=True)
     (work / engine / f"{stage}.params.yaml").write_text(yaml.safe_dump(params))
     config = REPO / f"src/aloe/configs/accelerate/{engine}.yaml"
+    processes = 1 if engine == "single" else processes  # accelerate makes several GPUs DDP otherwise
     launcher = [Path(sys.executable).parent / "accelerate", "launch", "--config_file", config]
     cmd = [*launcher, "--num_processes", str(processes), REPO / f"stages/{stage}.py"]
     cmd += ["--params", work / engine / f"{stage}.params.yaml"]
@@ -88,6 +90,7 @@ def merge_check(saved: Path, start: Path) -> dict:
 
 
 def versions(*names: str) -> dict:
+    """Installed versions (None where absent): the engines change often, results name them."""
     from importlib.metadata import PackageNotFoundError, version
 
     out = {}
@@ -112,6 +115,7 @@ def main(data, model, out, engines, num_processes, steps, random_init, workdir) 
     work = Path(workdir)
     base = random_model(model, work / "base") if random_init else Path(model)
     result = {
+        "commit": git_describe(),
         "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu",
         "num_processes": num_processes,
         "model": f"random init of {model}'s architecture" if random_init else model,
@@ -120,8 +124,12 @@ def main(data, model, out, engines, num_processes, steps, random_init, workdir) 
     }
     for engine in engines.split(","):
         sft = run_stage("sft", engine, num_processes, work, Path(data), base, steps)
-        dpo = run_stage("dpo", engine, num_processes, work, Path(data), work / engine / "sft/model", steps)
-        result[engine] = {"sft": sft, "dpo": dpo if sft["ok"] else {"ok": False, "error": "no SFT model"}}
+        dpo = (
+            run_stage("dpo", engine, num_processes, work, Path(data), work / engine / "sft/model", steps)
+            if sft["ok"]
+            else {"ok": False, "error": "no SFT model"}
+        )
+        result[engine] = {"sft": sft, "dpo": dpo}
         click.echo(f"{engine}: sft {sft['ok']} dpo {result[engine]['dpo']['ok']}", err=True)
     write_result(out, result)
 

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import weakref
 from pathlib import Path
 
 import pytest
@@ -154,7 +155,7 @@ def test_a_killed_sft_resumes_from_its_checkpoint(tmp_path, base_model_dir):
     assert max(float(torch.linalg.norm(v)) for k, v in b.items() if "lora_B" in k) > 0
 
 
-def test_the_merge_loads_whole_weights_after_zero3_training(tmp_path, base_model_dir):
+def test_the_merge_loads_whole_weights_after_zero3_training(tmp_path, base_model_dir, monkeypatch):
     """ZeRO-3 training leaves its config registered in transformers; the merge after it must
     still load the starting weights whole. On an H200 (bench/results/sharded_training.json)
     the fresh copy came back partitioned, with empty tensors, and the merge failed."""
@@ -170,11 +171,9 @@ def test_the_merge_loads_whole_weights_after_zero3_training(tmp_path, base_model
 
     lora = LoraConfig(r=4, target_modules=["q_proj"], init_lora_weights=False, task_type="CAUSAL_LM")
     get_peft_model(AutoModelForCausalLM.from_pretrained(base_model_dir), lora).save_pretrained(tmp_path / "saved")
-    registered = Zero3()
-    hf_deepspeed.set_hf_deepspeed_config(registered)  # a weak reference: `registered` keeps it alive
-    try:
-        export(str(tmp_path / "saved"), str(base_model_dir), tmp_path / "out")
-    finally:
-        hf_deepspeed.unset_hf_deepspeed_config()
+    registered = Zero3()  # transformers holds a weak reference: this keeps it alive; monkeypatch restores
+    monkeypatch.setattr(hf_deepspeed, "_hf_deepspeed_config_weak_ref", weakref.ref(registered))
+    assert hf_deepspeed.is_deepspeed_zero3_enabled()
+    export(str(tmp_path / "saved"), str(base_model_dir), tmp_path / "out")
     AutoTokenizer.from_pretrained(base_model_dir).save_pretrained(tmp_path / "out")
     assert_merged_equals_base_plus_adapter(tmp_path / "out", base_model_dir)

@@ -20,9 +20,10 @@ throwaway copies of this checkout, sharing the response cache:
     planted   the pairwise rule as above;
     reversed  the pairwise rule prefers FEWER persona words (the benchmark's scoring
               rule is unchanged), so DPO is trained towards the opposite.
-The trees' conversations are identical in both (the same cached simulator,
-inducer and responders; the continuation coin does not depend on the verdict):
-only the labels flip.
+The first turn of every tree is identical in both (the same cached simulator, inducer
+and responders) and only its labels flip; the branch a tree continues on is a seeded coin
+over (preferred, rejected), so where the labels flip, later turns continue from the other
+reply and differ (they cost new calls).
 
     python bench/known_answer.py --out bench/results/known_answer.json
 """

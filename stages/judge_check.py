@@ -6,7 +6,7 @@ import pandas as pd
 
 from aloe.errors import AloeError
 from aloe.files import write_json, write_jsonl
-from aloe.judging.planted import contrasts, judge_metrics, planted_pairs
+from aloe.judge_check import contrasts, judge_metrics, planted_pairs
 from aloe.llm.client import LLM
 from aloe.personas.embeddings import Embedder
 from aloe.stage import setup, write_run_log

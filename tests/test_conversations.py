@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from aloe.conversations.pairs import flatten, load_conversations, validation_ids
-from aloe.conversations.parsing import clean_message, parse_inducer
+from aloe.conversations.parsing import parse_inducer
+from aloe.conversations.simulator import clean_message
 from aloe.errors import AloeError
 
 PAPER_FILE = Path(__file__).parent / "data" / "paper_conversations.jsonl"

@@ -133,13 +133,13 @@ def test_lock_check_fails_when_the_tree_moved_on(tiny_project, edit, needle):
 
 
 def test_editing_the_judge_parser_without_rerunning_fails_the_lock_check(tmp_path):
-    """On this repo: a commit that changes parsing.py must re-run the benchmark and trees."""
+    """On this repo: a commit that changes the message parser must re-run the benchmark and trees."""
     clone = tmp_path / "clone"
     assert sh(f"git clone -q {REPO} {clone}", tmp_path).returncode == 0
-    sh("echo '# edited' >> src/aloe/conversations/parsing.py && git commit -qam edit", clone)
+    sh("echo '# edited' >> src/aloe/conversations/simulator.py && git commit -qam edit", clone)
     proc = check_lock(clone)
     assert proc.returncode == 1
     for stage in ("trees", "aloe_eval@base", "aloe_eval@sft", "aloe_eval@dpo"):
-        assert re.search(rf"{stage}: dependency src/aloe/conversations(/parsing\.py)? modified", proc.stderr), (
+        assert re.search(rf"{stage}: dependency src/aloe/conversations(/simulator\.py)? modified", proc.stderr), (
             proc.stderr
         )

@@ -4,7 +4,7 @@ backend against scripted judges on the loopback server."""
 import numpy as np
 import pytest
 
-from aloe.judging.planted import contrasts, judge_metrics, planted_pairs
+from aloe.judge_check import contrasts, judge_metrics, planted_pairs
 from aloe.params import Params
 from scripted import always_first, marker, persona_rules, prefers_persona, tokens_result
 

@@ -115,3 +115,19 @@ def test_a_missing_local_model_is_a_clear_error_naming_the_stage(tmp_path, monke
     (tmp_path / "dvc.yaml").write_text((REPO / "dvc.yaml").read_text())
     with pytest.raises(AloeError, match=r"models/sft does not exist: run `dvc repro sft` or `dvc pull models/sft`"):
         identity("models/sft")
+
+
+def test_a_prefill_is_continued_not_answered(backend):
+    """A trailing assistant message (reask.build_request's prefill) is the start of the answer:
+    the prompt is the ordinary one with the prefill's tokens appended, no new turn opened."""
+    from aloe.llm.reask import build_request
+    from aloe.params import Decoding
+
+    msg = [{"role": "user", "content": "Rate this reply from 1 to 5."}]
+    decoding = Decoding(temperature=0.0, max_tokens=4, max_attempts=1, retry_temperature=0.7)
+    plain, prefilled = (build_request(decoding, msg, ("k",), 0, p) for p in ("", "Score:"))
+    [res] = backend.generate([prefilled])
+    assert res.ok and res.completion_tokens > 0
+    plain, prefilled = backend._prompt(plain), backend._prompt(prefilled)
+    assert prefilled[: len(plain)] == plain
+    assert backend._tokenizer.decode(prefilled[len(plain) :]) == "Score:"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -176,6 +177,19 @@ class PersonasParams(Strict):
     split: PersonaSplitParams = PersonaSplitParams()
 
 
+@dataclass(frozen=True)
+class Decoding:
+    """How one role is asked: the settings every request and re-ask of that role share
+    (aloe.llm.reask builds the requests). Derived from a params section by its
+    ``decoding(role)``, so a role's numbers are read in one place."""
+
+    temperature: float
+    max_tokens: int
+    max_attempts: int
+    retry_temperature: float
+    top_logprobs: int = 0  # >0: ask for the k likeliest tokens at every position (judges)
+
+
 class RoleSettings(Strict):
     user: Temperature = doc(0.8, "the simulator")
     inducer: Temperature = doc(0.2, "the persona inducer")
@@ -208,6 +222,16 @@ class TreesParams(Strict):
     min_judge_accuracy: Probability = doc(0.6, "weak: planted-pair accuracy below this, or its interval reaching 0.5")
     temperature: RoleSettings = RoleSettings()
     max_tokens: RoleTokens = RoleTokens()
+
+    def decoding(self, kind: str) -> Decoding:
+        """How the tree role ``kind`` (user, inducer, responder, judge) is asked."""
+        return Decoding(
+            temperature=getattr(self.temperature, kind),
+            max_tokens=getattr(self.max_tokens, kind),
+            max_attempts=self.max_attempts,
+            retry_temperature=self.retry_temperature,
+            top_logprobs=20 if kind == "judge" and self.judge_logprobs else 0,
+        )
 
     @model_validator(mode="after")
     def _min_le_turns(self) -> TreesParams:
@@ -381,6 +405,17 @@ class EvalParams(Strict):
         {v: EvalVariant(model=f"models/{v}", track=f"models/{v}") for v in ("base", "sft", "dpo")},
         "one `aloe_eval` stage each: `{model: DIR, track: DIR}` or `{backend: NAME, track: params.yaml}`",
     )
+
+    def decoding(self, role: str) -> Decoding:
+        """How the benchmark role ``role`` (user, model, judge) is asked; the judge's score is
+        read from log-probabilities where the backend gives them."""
+        return Decoding(
+            temperature=getattr(self.temperature, role),
+            max_tokens=getattr(self.max_tokens, role),
+            max_attempts=self.max_attempts,
+            retry_temperature=self.retry_temperature,
+            top_logprobs=20 if role == "judge" else 0,
+        )
 
 
 class Params(Strict):

@@ -30,14 +30,15 @@ from dataclasses import dataclass, field
 
 from tqdm import tqdm
 
-from aloe.conversations.parsing import clean_message, parse_inducer
+from aloe.conversations import simulator
+from aloe.conversations.parsing import parse_inducer
+from aloe.conversations.simulator import clean_message
 from aloe.judging.labels import decide
 from aloe.judging.questions import pair_question
 from aloe.judging.verdicts import read_verdict
-from aloe.llm.base import ChatRequest
 from aloe.llm.client import LLM
 from aloe.llm.pipeline import Pipeline
-from aloe.llm.reask import Attempts, sampling
+from aloe.llm.reask import Attempts
 from aloe.params import TreesParams
 from aloe.prompts import render
 from aloe.seeds import derive_seed
@@ -121,27 +122,19 @@ class TreeBuilder:
             self._continue(tree, turn)
             bar.update(1)
 
-    def _request(self, tree: Tree, role: str, turn: int, attempt: int, messages: list[dict]) -> ChatRequest:
-        kind = ROLE_KIND[role]
-        top_logprobs = 20 if kind == "judge" and self.cfg.judge_logprobs else 0
-        return ChatRequest.from_messages(
-            messages,
-            max_tokens=getattr(self.cfg.max_tokens, kind),
-            top_logprobs=top_logprobs,
-            seed=derive_seed(tree.seed, turn, role, attempt),
-            **sampling(getattr(self.cfg.temperature, kind), attempt, self.cfg.retry_temperature),
-        )
-
     async def _ask(self, ask, tree: Tree, roles: tuple[str, ...], turn: int, messages, parse) -> list:
-        """Ask the tree's ``roles`` (one call each, together) until usable; the answers in order."""
+        """Ask the tree's ``roles`` (one call each, together, all of one kind) until usable;
+        the answers in order. Seeds derive from (tree seed, turn, role, attempt)."""
+        kind = ROLE_KIND[roles[0]]
         attempts = Attempts(
             roles,
-            lambda role, attempt: self._request(tree, role, turn, attempt, messages(tree, role)),
+            lambda role: messages(tree, role),
+            lambda role: (tree.seed, turn, role),
             parse,
-            self.cfg.max_attempts,
+            self.cfg.decoding(kind),
         )
         while batch := attempts.next_batch():
-            attempts.take(await ask(ROLE_KIND[roles[0]], batch))
+            attempts.take(await ask(kind, batch))
         return attempts.answers
 
     def _keep(self, tree: Tree, roles: tuple[str, ...], answers: list, turn: int) -> None:
@@ -156,9 +149,7 @@ class TreeBuilder:
     async def _user(self, t: Tree, turn: int, ask) -> None:
         t.pending = {}
         if turn == 0:
-            t.simulator = [
-                {"role": "user", "content": render("user_simulator", profile=t.profile, personality=t.personality)}
-            ]
+            t.simulator = simulator.opening(t.profile, t.personality)
         roles = ("user",)
         answers = await self._ask(ask, t, roles, turn, lambda t, _: t.simulator, lambda r: clean_message(r.text))
         self._keep(t, roles, answers, turn)
@@ -257,10 +248,7 @@ class TreeBuilder:
             }
         )
         t.history += [{"role": "user", "content": p["user"]}, {"role": "assistant", "content": reply}]
-        t.simulator += [
-            {"role": "assistant", "content": p["user"]},
-            {"role": "user", "content": render("user_followup", message=reply)},
-        ]
+        t.simulator = simulator.follow_up(t.simulator, p["user"], reply)
         t.pending = {}
 
     def record(self, tree: Tree) -> dict:

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from aloe.conversations.parsing import clean_message
+from aloe.conversations import simulator
+from aloe.conversations.simulator import clean_message
 from aloe.judging.questions import score_question
 from aloe.judging.scores import read_score
-from aloe.llm.base import ChatRequest
 from aloe.llm.client import LLM
-from aloe.llm.reask import ask_until_usable, sampling
+from aloe.llm.reask import ask_until_usable
 from aloe.params import EvalParams
-from aloe.prompts import render
 from aloe.seeds import derive_seed
 
 
@@ -44,9 +43,7 @@ def run_benchmark(llm: LLM, examples: list[dict], cfg: EvalParams, seed: int) ->
         for e in examples
     ]
     for d in dialogues:
-        d.simulator = [
-            {"role": "user", "content": render("user_simulator", profile=d.profile, personality=d.personality)}
-        ]
+        d.simulator = simulator.opening(d.profile, d.personality)
     for turn in range(cfg.turns):
         active = [d for d in dialogues if d.stopped is None]
         users = _ask(llm, cfg, active, turn, "user", lambda d: d.simulator, clean_message)
@@ -69,23 +66,8 @@ def run_benchmark(llm: LLM, examples: list[dict], cfg: EvalParams, seed: int) ->
                 }
             )
             d.messages.append({"role": "assistant", "content": replies[id(d)]})
-            d.simulator += [
-                {"role": "assistant", "content": users[id(d)]},
-                {"role": "user", "content": render("user_followup", message=replies[id(d)])},
-            ]
+            d.simulator = simulator.follow_up(d.simulator, users[id(d)], replies[id(d)])
     return dialogues
-
-
-def _request(
-    cfg: EvalParams, d: Dialogue, turn: int, role: str, attempt: int, messages: list[dict], top_logprobs: int = 0
-) -> ChatRequest:
-    return ChatRequest.from_messages(
-        messages,
-        max_tokens=getattr(cfg.max_tokens, role),
-        top_logprobs=top_logprobs,
-        seed=derive_seed(d.seed, turn, role, attempt),
-        **sampling(getattr(cfg.temperature, role), attempt, cfg.retry_temperature),
-    )
 
 
 def _ask(llm: LLM, cfg: EvalParams, dialogues: list[Dialogue], turn: int, role: str, messages, parse) -> dict:
@@ -94,9 +76,10 @@ def _ask(llm: LLM, cfg: EvalParams, dialogues: list[Dialogue], turn: int, role: 
         llm,
         role,
         dialogues,
-        lambda d, attempt: _request(cfg, d, turn, role, attempt, messages(d)),
+        messages,
+        lambda d: (d.seed, turn, role),
         lambda r: parse(r.text),
-        cfg.max_attempts,
+        cfg.decoding(role),
     )
     return {id(d): a.value for d, a in zip(dialogues, answers, strict=True) if a.value is not None}
 
@@ -111,25 +94,21 @@ def _stop_missing(dialogues: list[Dialogue], got: dict, turn: int, who: str) -> 
 def _judge(llm: LLM, cfg: EvalParams, dialogues: list[Dialogue], turn: int, users: dict, replies: dict) -> dict:
     """(score, method, raw) per dialogue; unusable output is re-asked, then left missing."""
 
-    def request(d: Dialogue, attempt: int) -> ChatRequest:
-        return _request(
-            cfg,
-            d,
-            turn,
-            "judge",
-            attempt,
-            score_question(d.profile, d.personality, users[id(d)], replies[id(d)]),
-            top_logprobs=20,
-        )
-
     def parse(r) -> tuple[float, str] | None:
         score, method = read_score(r, cfg.judge_min_mass)
         return None if score is None else (score, method)
 
     out = {}
-    for d, a in zip(
-        dialogues, ask_until_usable(llm, "judge", dialogues, request, parse, cfg.max_attempts), strict=True
-    ):
+    answers = ask_until_usable(
+        llm,
+        "judge",
+        dialogues,
+        lambda d: score_question(d.profile, d.personality, users[id(d)], replies[id(d)]),
+        lambda d: (d.seed, turn, "judge"),
+        parse,
+        cfg.decoding("judge"),
+    )
+    for d, a in zip(dialogues, answers, strict=True):
         score, method = a.value or (None, "missing")
         out[id(d)] = (score, method, a.result.text if a.result.ok else a.result.error)
     return out

@@ -109,11 +109,7 @@ class TransformersBackend:
             return []
         if self._model is None:
             self._load()
-        prompts = [
-            self._tokenizer.apply_chat_template(r.message_dicts(), tokenize=True, add_generation_prompt=True)
-            for r in requests
-        ]
-        prompts = [p["input_ids"] if isinstance(p, dict) or hasattr(p, "keys") else p for p in prompts]
+        prompts = [self._prompt(r) for r in requests]
         order = sorted(range(len(requests)), key=lambda i: (len(prompts[i]), i))
         results: list[ChatResult | None] = [None] * len(requests)
         bs = self.cfg.batch_size
@@ -123,6 +119,18 @@ class TransformersBackend:
             for i, res in zip(idx, batch, strict=True):
                 results[i] = res
         return results  # type: ignore[return-value]
+
+    def _prompt(self, request: ChatRequest) -> list[int]:
+        """The request's token ids. A trailing assistant message is a prefill: the model
+        continues it rather than starting a new turn."""
+        prefill = request.messages[-1][0] == "assistant"
+        ids = self._tokenizer.apply_chat_template(
+            request.message_dicts(),
+            tokenize=True,
+            add_generation_prompt=not prefill,
+            continue_final_message=prefill,
+        )
+        return ids["input_ids"] if isinstance(ids, dict) or hasattr(ids, "keys") else ids
 
     @torch.inference_mode()
     def _generate_batch(self, requests: list[ChatRequest], prompts: list[list[int]]) -> list[ChatResult]:

@@ -12,13 +12,14 @@ import re
 
 import pandas as pd
 
-from aloe.llm.base import ChatRequest
 from aloe.llm.client import LLM
-from aloe.llm.reask import ask_until_usable, sampling
+from aloe.llm.reask import ask_until_usable
+from aloe.params import Decoding
 from aloe.prompts import render
-from aloe.seeds import derive_seed
 
 WHAT = {"profile": "daily life (age, work, home, family, hobbies)", "personality": "personality"}
+# A greedy yes/no in a word or two; an unreadable answer is re-asked by sampling.
+DECODING = Decoding(temperature=0.0, max_tokens=4, max_attempts=3, retry_temperature=0.7)
 
 
 def read_yes_no(text: str) -> str | None:
@@ -27,21 +28,21 @@ def read_yes_no(text: str) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
-def check_plausible(llm: LLM, ruled: pd.DataFrame, seed: int, max_attempts: int = 3) -> pd.Series:
+def check_plausible(llm: LLM, ruled: pd.DataFrame, seed: int) -> pd.Series:
     """'yes' | 'no' | 'unreadable' per row of ``ruled`` still accepted; NaN for the others."""
     alive = ruled.index[ruled["reason"].isna()]
 
-    def request(i, attempt: int) -> ChatRequest:
+    def messages(i) -> list[dict]:
         row = ruled.loc[i]
-        content = render("persona_check", what=WHAT[row["kind"]], text=row["text"])
-        return ChatRequest.from_messages(
-            [{"role": "user", "content": content}],
-            max_tokens=4,
-            seed=derive_seed(seed, "persona_check", row["text"], attempt),
-            **sampling(0.0, attempt, 0.7),
-        )
+        return [{"role": "user", "content": render("persona_check", what=WHAT[row["kind"]], text=row["text"])}]
 
     answers = ask_until_usable(
-        llm, "persona_checker", list(alive), request, lambda r: read_yes_no(r.text), max_attempts
+        llm,
+        "persona_checker",
+        list(alive),
+        messages,
+        lambda i: (seed, "persona_check", ruled.loc[i, "text"]),
+        lambda r: read_yes_no(r.text),
+        DECODING,
     )
     return pd.Series([a.value or "unreadable" for a in answers], index=alive, dtype=object)

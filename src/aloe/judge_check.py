@@ -20,14 +20,14 @@ from collections import Counter
 
 import numpy as np
 
-from aloe.conversations.parsing import clean_message
+from aloe.conversations import simulator
+from aloe.conversations.simulator import clean_message
 from aloe.judging.labels import decide
 from aloe.judging.questions import pair_question, score_question
 from aloe.judging.scores import read_score
 from aloe.judging.verdicts import OrderReading, read_verdict
-from aloe.llm.base import ChatRequest
 from aloe.llm.client import LLM
-from aloe.llm.reask import ask_until_usable, sampling
+from aloe.llm.reask import ask_until_usable
 from aloe.params import Params
 from aloe.prompts import render
 from aloe.seeds import derive_seed
@@ -58,40 +58,24 @@ def planted_pairs(llm: LLM, personas: list[dict], contrast: list[int], params: P
         for p, c in zip(personas, contrast, strict=True)
     ]
 
-    def ask(
-        role: str,
-        items: list,
-        messages,
-        parse,
-        temperature: float,
-        max_tokens: int,
-        retry_t: float,
-        attempts: int,
-        top_logprobs: int = 0,
-    ) -> list:
-        def request(item, attempt):
-            rec, tag = item
-            return ChatRequest.from_messages(
-                messages(rec, tag),
-                max_tokens=max_tokens,
-                top_logprobs=top_logprobs,
-                seed=derive_seed(seed, rec["persona_id"], tag, attempt),
-                **sampling(temperature, attempt, retry_t),
-            )
-
-        return ask_until_usable(llm, role, items, request, parse, attempts)
+    def ask(role: str, items: list, messages, parse, decoding) -> list:
+        """Each item is (record, tag); seeds derive from (check seed, persona, tag, attempt)."""
+        return ask_until_usable(
+            llm,
+            role,
+            items,
+            lambda item: messages(*item),
+            lambda item: (seed, item[0]["persona_id"], item[1]),
+            parse,
+            decoding,
+        )
 
     users = ask(
         "user",
         [(r, "user") for r in records],
-        lambda r, _: [
-            {"role": "user", "content": render("user_simulator", profile=r["profile"], personality=r["personality"])}
-        ],
+        lambda r, _: simulator.opening(r["profile"], r["personality"]),
         lambda res: clean_message(res.text),
-        trees.temperature.user,
-        trees.max_tokens.user,
-        trees.retry_temperature,
-        trees.max_attempts,
+        trees.decoding("user"),
     )
     for rec, answer in zip(records, users, strict=True):
         rec["message"] = answer.value
@@ -119,10 +103,7 @@ def planted_pairs(llm: LLM, personas: list[dict], contrast: list[int], params: P
             items,
             reply_messages,
             lambda res: clean_message(res.text),
-            trees.temperature.responder,
-            trees.max_tokens.responder,
-            trees.retry_temperature,
-            trees.max_attempts,
+            trees.decoding("responder"),
         ),
         strict=True,
     ):
@@ -135,11 +116,7 @@ def planted_pairs(llm: LLM, personas: list[dict], contrast: list[int], params: P
         items,
         lambda r, o: pair_question(r["profile"], r["personality"], r[ORDERS[o][0]], r[ORDERS[o][1]]),
         lambda res: res if read_verdict(res, trees.judge_min_mass).verdict else None,
-        trees.temperature.judge,
-        trees.max_tokens.judge,
-        trees.retry_temperature,
-        trees.max_attempts,
-        top_logprobs=20 if trees.judge_logprobs else 0,
+        trees.decoding("judge"),
     )
     for (rec, order), answer in zip(items, verdicts, strict=True):
         rec[order] = {"raw": answer.result.text, **read_verdict(answer.result, trees.judge_min_mass).to_json()}
@@ -150,11 +127,7 @@ def planted_pairs(llm: LLM, personas: list[dict], contrast: list[int], params: P
         items,
         lambda r, tag: score_question(r["profile"], r["personality"], r["message"], r[tag]),
         lambda res: res if read_score(res, ev.judge_min_mass)[0] is not None else None,
-        ev.temperature.judge,
-        ev.max_tokens.judge,
-        ev.retry_temperature,
-        ev.max_attempts,
-        top_logprobs=20,
+        ev.decoding("judge"),
     )
     for (rec, tag), answer in zip(items, scores, strict=True):
         score, method = read_score(answer.result, ev.judge_min_mass)

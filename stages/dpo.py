@@ -8,7 +8,7 @@ import click
 from trl import DPOConfig, DPOTrainer
 
 from aloe.stage import setup
-from aloe.training.fit import fit
+from aloe.training.fit import TrainingJob
 from aloe.training.metrics import preference_metrics
 
 
@@ -22,18 +22,21 @@ from aloe.training.metrics import preference_metrics
 def main(params_path, data, model_dir, out, metrics, curve) -> None:
     params = setup(params_path)
     cfg = params.dpo
-    fit(
-        "dpo",
-        params,
-        DPOConfig,
-        DPOTrainer,
-        data,
-        model_dir,
-        out,
-        metrics,
-        curve,
+    TrainingJob(
+        stage="dpo",
+        cfg=cfg,
+        seed=params.seed,
+        wandb=params.wandb,
+        base_source=params.base_model.source,
+        data=data,
+        model_dir=model_dir,
+        out=out,
+        metrics=metrics,
+        curve=curve,
+        config_class=DPOConfig,
+        trainer_class=DPOTrainer,
         extra_metrics=lambda t: {**preference_metrics(t), "init": cfg.init, "lora": cfg.lora.enabled},
-    )
+    ).run()
 
 
 if __name__ == "__main__":

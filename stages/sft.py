@@ -4,7 +4,7 @@ import click
 from trl import SFTConfig, SFTTrainer
 
 from aloe.stage import setup
-from aloe.training.fit import fit
+from aloe.training.fit import TrainingJob
 
 
 @click.command()
@@ -17,19 +17,22 @@ from aloe.training.fit import fit
 def main(params_path, data, model_dir, out, metrics, curve) -> None:
     params = setup(params_path)
     cfg = params.sft
-    fit(
-        "sft",
-        params,
-        SFTConfig,
-        SFTTrainer,
-        data,
-        model_dir,
-        out,
-        metrics,
-        curve,
+    TrainingJob(
+        stage="sft",
+        cfg=cfg,
+        seed=params.seed,
+        wandb=params.wandb,
+        base_source=params.base_model.source,
+        data=data,
+        model_dir=model_dir,
+        out=out,
+        metrics=metrics,
+        curve=curve,
+        config_class=SFTConfig,
+        trainer_class=SFTTrainer,
         config_extra={"completion_only_loss": True},
         extra_metrics=lambda _: {"lora": cfg.lora.enabled},
-    )
+    ).run()
 
 
 if __name__ == "__main__":

@@ -18,12 +18,16 @@ import json
 import logging
 import os
 import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from transformers.trainer_utils import get_last_checkpoint
 
 from aloe.cards import model_card
 from aloe.files import atomic_path
+from aloe.params import TrainParams, WandbParams
 from aloe.store import cache_dir
 from aloe.tracking import configure_wandb
 from aloe.training.arguments import trainer_arguments, world_size
@@ -62,78 +66,79 @@ def resume_point(output_dir: str) -> str | None:
     return last
 
 
-def fit(
-    stage: str,
-    params,
-    config_class,
-    trainer_class,
-    data: str,
-    model_dir: str,
-    out: str,
-    metrics: str,
-    curve: str,
-    *,
-    config_extra: dict | None = None,
-    extra_metrics=lambda trainer: {},
-) -> None:
-    """One training stage: ``params.<stage>`` into a trl config, the trainer on the data's
-    splits with LoRA and our callbacks, then :func:`train_and_save`."""
-    cfg = getattr(params, stage)
-    report_to, run_name = configure_wandb(params.wandb, stage)
-    train, validation = load_splits(data)
-    checkpoints = checkpoint_dir(stage, cfg.model_dump(), model_dir, data, world_size())
-    wandb_run_id(checkpoints)
-    args = config_class(
-        **trainer_arguments(cfg, params.seed, str(checkpoints), validation is not None),
-        **(config_extra or {}),
-        report_to=report_to,
-        run_name=run_name,
-    )
-    model, tokenizer = load_model(model_dir)  # after the arguments, so ZeRO-3 partitioned init applies
-    trainer = trainer_class(
-        model=model,
-        args=args,
-        train_dataset=train,
-        eval_dataset=validation,
-        processing_class=tokenizer,
-        peft_config=lora_config(cfg),
-        callbacks=[PeakMemory(), StepRange()],
-    )
-    sizes = {"train": len(train), "validation": len(validation) if validation is not None else 0}
-    train_and_save(
-        trainer, tokenizer, stage, params.base_model.source, model_dir, data, sizes, out, metrics, curve, extra_metrics
-    )
+@dataclass(frozen=True)
+class TrainingJob:
+    """One training stage, as its script's options and the params describe it. The two stage
+    scripts each build one and call :meth:`run`, so how a trl trainer is wired, resumed and
+    saved is written once, and the job says in plain fields what training depends on."""
 
+    stage: str  # "sft" or "dpo": names the checkpoints, the W&B run and the model card
+    cfg: TrainParams  # the stage's params section (params.sft or params.dpo)
+    seed: int
+    wandb: WandbParams
+    base_source: str  # params.base_model.source, named in the model card
+    data: str
+    model_dir: str  # the starting policy (for DPO also the reference)
+    out: str
+    metrics: str
+    curve: str
+    config_class: type  # trl's SFTConfig or DPOConfig
+    trainer_class: type  # trl's SFTTrainer or DPOTrainer
+    config_extra: dict = field(default_factory=dict)  # arguments of this stage's config only
+    extra_metrics: Callable[[Any], dict] = lambda trainer: {}  # added to the metrics file
 
-def train_and_save(
-    trainer,
-    tokenizer,
-    stage: str,
-    base_source: str,
-    model_dir: str,
-    data: str,
-    sizes: dict,
-    out: str,
-    metrics: str,
-    curve: str,
-    extra_metrics,
-) -> None:
-    """Train (resuming if a checkpoint exists), then write the metrics, the merged model and its card."""
-    result = trainer.train(resume_from_checkpoint=resume_point(trainer.args.output_dir))
-    report = write_training_metrics(trainer, result, metrics, curve, extra_metrics(trainer))
-    staging = f"{out}.staging"
-    trainer.save_model(staging)  # every rank: gathers sharded weights (or the LoRA adapter)
-    trainer.accelerator.wait_for_everyone()
-    if trainer.accelerator.is_main_process:
-        cfg = trainer.args
-        card = model_card(stage, base_source, model_dir, data, sizes, recipe_of(cfg), lora_of(trainer), report)
-        with atomic_path(out) as tmp:
-            export(staging, model_dir, tmp)
-            tokenizer.save_pretrained(tmp)
-            card.save(tmp / "README.md")
-        shutil.rmtree(staging, ignore_errors=True)
-        shutil.rmtree(cfg.output_dir, ignore_errors=True)  # finished: the checkpoints are not needed
-    trainer.accelerator.wait_for_everyone()
+    def run(self) -> None:
+        """``cfg`` into a trl config, the trainer on the data's splits with LoRA and our
+        callbacks, then :meth:`train_and_save`."""
+        report_to, run_name = configure_wandb(self.wandb, self.stage)
+        train, validation = load_splits(self.data)
+        checkpoints = checkpoint_dir(self.stage, self.cfg.model_dump(), self.model_dir, self.data, world_size())
+        wandb_run_id(checkpoints)
+        args = self.config_class(
+            **trainer_arguments(self.cfg, self.seed, str(checkpoints), validation is not None),
+            **self.config_extra,
+            report_to=report_to,
+            run_name=run_name,
+        )
+        model, tokenizer = load_model(self.model_dir)  # after the arguments, so ZeRO-3 partitioned init applies
+        trainer = self.trainer_class(
+            model=model,
+            args=args,
+            train_dataset=train,
+            eval_dataset=validation,
+            processing_class=tokenizer,
+            peft_config=lora_config(self.cfg),
+            callbacks=[PeakMemory(), StepRange()],
+        )
+        sizes = {"train": len(train), "validation": len(validation) if validation is not None else 0}
+        self.train_and_save(trainer, tokenizer, sizes)
+
+    def train_and_save(self, trainer, tokenizer, sizes: dict) -> None:
+        """Train (resuming if a checkpoint exists), then write the metrics, the merged model and its card."""
+        result = trainer.train(resume_from_checkpoint=resume_point(trainer.args.output_dir))
+        report = write_training_metrics(trainer, result, self.metrics, self.curve, self.extra_metrics(trainer))
+        staging = f"{self.out}.staging"
+        trainer.save_model(staging)  # every rank: gathers sharded weights (or the LoRA adapter)
+        trainer.accelerator.wait_for_everyone()
+        if trainer.accelerator.is_main_process:
+            args = trainer.args
+            card = model_card(
+                self.stage,
+                self.base_source,
+                self.model_dir,
+                self.data,
+                sizes,
+                recipe_of(args),
+                lora_of(trainer),
+                report,
+            )
+            with atomic_path(self.out) as tmp:
+                export(staging, self.model_dir, tmp)
+                tokenizer.save_pretrained(tmp)
+                card.save(tmp / "README.md")
+            shutil.rmtree(staging, ignore_errors=True)
+            shutil.rmtree(args.output_dir, ignore_errors=True)  # finished: the checkpoints are not needed
+        trainer.accelerator.wait_for_everyone()
 
 
 def export(saved: str, start_dir: str, tmp: Path) -> None:

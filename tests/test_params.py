@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from aloe.errors import AloeError
-from aloe.params import load_params
+from aloe.params import OURS, load_params
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -156,3 +156,25 @@ def test_any_trl_field_passes_through_to_the_trainer(tmp_path):
     args = params.dpo.trainer_args()
     assert args["precompute_ref_log_probs"] is True and args["loss_weights"] == [1.0, 0.5]
     assert "lora" not in args and "init" not in args
+
+
+def test_our_training_keys_are_no_trainer_fields():
+    """Our own keys under sft/dpo are kept from the trainer: one named like a trainer field
+    (as `gradient_checkpointing: auto|on|off` was) hides that field and reads as it."""
+    import dataclasses
+
+    from transformers import TrainingArguments
+    from trl import DPOConfig, SFTConfig
+
+    trainer_fields = {
+        f.name for config in (TrainingArguments, SFTConfig, DPOConfig) for f in dataclasses.fields(config)
+    }
+    assert "gradient_checkpointing" in trainer_fields  # the check would catch the old name
+    assert not OURS & trainer_fields
+
+
+@pytest.mark.parametrize("stage", ["sft", "dpo"])
+@pytest.mark.parametrize("value", ["auto", "on", "true"])
+def test_the_old_checkpointing_key_names_its_new_one(tmp_path, stage, value):
+    msg = error_of(write(tmp_path, f"{stage}:\n  gradient_checkpointing: {value}\n"))
+    assert f"{stage}.gradient_checkpointing: renamed to {stage}.recompute_activations: auto|on|off" in msg

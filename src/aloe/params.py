@@ -13,10 +13,11 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from aloe.errors import AloeError
 
@@ -259,7 +260,10 @@ class LoraParams(Strict):
     target_modules: list[str] | Literal["all-linear"] = doc("all-linear", "modules to adapt")
 
 
-OURS = frozenset({"lora", "gradient_checkpointing", "init"})  # our keys; every other training key is the trainer's
+OURS = frozenset({"lora", "recompute_activations", "init"})  # our keys; every other training key is the trainer's
+# Our training keys that once had another name. The old name of one that shared a trainer
+# field's name would pass through to the trainer, so it is refused with its new name.
+RENAMED = {"gradient_checkpointing": "recompute_activations"}
 
 
 class TrainParams(BaseModel):
@@ -267,7 +271,7 @@ class TrainParams(BaseModel):
     (``SFTConfig(**...)``, ``DPOConfig(**...)``, as the alignment-handbook recipes do):
     the common ones are declared here with our defaults, any other field of the trl config
     may be added and is checked against the installed trl. Our own keys: ``lora``,
-    ``gradient_checkpointing`` (and ``dpo.init``)."""
+    ``recompute_activations`` (and ``dpo.init``), named unlike any trainer field."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
     trl_config: ClassVar[str] = ""
@@ -281,8 +285,21 @@ class TrainParams(BaseModel):
     warmup_steps: float = doc(0, "warm-up steps; below 1, a share of all steps", ge=0)
     logging_steps: PositiveInt = doc(1, "log every N steps")
     save_steps: PositiveInt = doc(50, "checkpoint every N steps (kept outside DVC's outputs; a rerun resumes)")
-    gradient_checkpointing: Literal["auto", "on", "off"] = doc("auto", "`auto` = on with a GPU")
+    recompute_activations: Literal["auto", "on", "off"] = doc(
+        "auto", "activation checkpointing (less memory, more compute); `auto` = on with a GPU"
+    )
     lora: LoraParams = LoraParams()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_renamed_keys(cls, data: Any) -> Any:
+        for old, new in RENAMED.items():
+            if isinstance(data, dict) and old in data:
+                values = "|".join(get_args(cls.model_fields[new].annotation))
+                raise PydanticCustomError(
+                    "renamed_key", "{old}: renamed to {new}: {values}", {"old": old, "new": new, "values": values}
+                )
+        return data
 
     @model_validator(mode="after")
     def _extras_are_trainer_fields(self) -> TrainParams:
@@ -470,6 +487,9 @@ def format_errors(error: ValidationError) -> str:
             allowed = _allowed_keys(err["loc"][:-1])
             hint = f"; allowed here: {', '.join(allowed)}" if allowed else ""
             lines.append(f"  {loc}: unknown key{hint}")
+        elif err["type"] == "renamed_key":
+            ctx = err["ctx"]
+            lines.append(f"  {loc}.{ctx['old']}: renamed to {loc}.{ctx['new']}: {ctx['values']}")
         else:
             got = err.get("input")
             secret = "key" in loc.lower()  # never echo what may be a pasted API key

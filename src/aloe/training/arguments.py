@@ -36,7 +36,7 @@ def trainer_arguments(cfg: TrainParams, seed: int, output_dir: str, validation: 
         bf16=cuda and torch.cuda.is_bf16_supported(),
         fp16=False,
         use_cpu=not cuda,
-        activation_checkpointing={"on": True, "off": False, "auto": cuda}[cfg.gradient_checkpointing],
+        activation_checkpointing={"on": True, "off": False, "auto": cuda}[cfg.recompute_activations],
         per_device_eval_batch_size=recipe["per_device_train_batch_size"],
         eval_strategy="epoch" if validation else "no",
         save_strategy="steps",

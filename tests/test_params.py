@@ -178,3 +178,32 @@ def test_our_training_keys_are_no_trainer_fields():
 def test_the_old_checkpointing_key_names_its_new_one(tmp_path, stage, value):
     msg = error_of(write(tmp_path, f"{stage}:\n  gradient_checkpointing: {value}\n"))
     assert f"{stage}.gradient_checkpointing: renamed to {stage}.recompute_activations: auto|on|off" in msg
+
+
+def test_dpo_losses_are_the_ones_trl_declares_and_dispatches(monkeypatch):
+    """Read from trl's source, the loss names are DPOConfig's own field metadata (what the class
+    itself gives) and exactly the losses DPOTrainer computes."""
+    import ast
+    import importlib.util
+
+    from aloe import params
+
+    from_source = params.dpo_losses()
+    trainer = Path(importlib.util.find_spec("trl").origin).parent / "trainer" / "dpo_trainer.py"
+    dispatched = {
+        node.comparators[0].value
+        for node in ast.walk(ast.parse(trainer.read_text()))
+        if isinstance(node, ast.Compare) and ast.unparse(node.left) == "loss_type" and isinstance(node.ops[0], ast.Eq)
+    }
+    assert sorted(from_source) == sorted(dispatched)
+    monkeypatch.setattr(params, "_loss_type_help_in_source", lambda: None)  # the fallback: the class itself
+    assert params.dpo_losses() == from_source
+
+
+def test_validating_the_params_imports_no_trainer_stack():
+    """Every stage validates the params first: checking dpo.loss_type must not import trl's
+    trainers (and torch), which costs seconds."""
+    code = "import sys; from aloe.params import load_params; load_params(sys.argv[1]); print(*sys.modules)"
+    proc = subprocess.run([sys.executable, "-c", code, str(REPO / "params.yaml")], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert not {"torch", "trl.trainer.dpo_config"} & set(proc.stdout.split())

@@ -328,21 +328,40 @@ class SFTParams(TrainParams):
 
 
 def dpo_losses() -> tuple[str, ...]:
-    """The loss types the installed trl accepts, from DPOConfig's own field documentation,
-    read from its source file: importing trl's trainer stack costs seconds in every stage."""
-    from importlib.util import find_spec
-
-    source = (Path(find_spec("trl").origin).parent / "trainer" / "dpo_config.py").read_text()
-    block = re.search(r"\n    loss_type: .*?\n    \w+: ", source, re.S)
-    if block is None:  # a trl whose source reads otherwise: ask the class itself
+    """The loss types the installed trl accepts: the names its DPOConfig quotes in the help
+    of the ``loss_type`` field (typed ``list[str]``: trl has no Literal or list constant of them)."""
+    help_ = _loss_type_help_in_source()
+    if help_ is None:  # this trl declares the field otherwise: ask the class itself (imports trl, seconds)
         import dataclasses
 
         from trl import DPOConfig
 
-        block = next(f for f in dataclasses.fields(DPOConfig) if f.name == "loss_type").metadata["help"]
-    else:
-        block = block.group(0)
-    return tuple(re.findall(r"`'(\w+)'`", block))
+        help_ = next(f for f in dataclasses.fields(DPOConfig) if f.name == "loss_type").metadata["help"]
+    return tuple(re.findall(r"`'(\w+)'`", help_))
+
+
+def _loss_type_help_in_source() -> str | None:
+    """The help in ``DPOConfig``'s ``loss_type`` field metadata, parsed from the installed trl's source (a
+    literal there) rather than imported: importing trl's trainer stack costs seconds, and every
+    stage validates the params. None where the source declares it otherwise."""
+    import ast
+    from importlib.util import find_spec
+
+    path = Path(find_spec("trl").origin).parent / "trainer" / "dpo_config.py"
+    if not path.is_file():
+        return None
+    tree = ast.parse(path.read_text())
+    classes = [node for node in tree.body if isinstance(node, ast.ClassDef) and node.name == "DPOConfig"]
+    declared = [
+        s for c in classes for s in c.body if isinstance(s, ast.AnnAssign) and ast.unparse(s.target) == "loss_type"
+    ]
+    metadata = [
+        k.value for d in declared if isinstance(d.value, ast.Call) for k in d.value.keywords if k.arg == "metadata"
+    ]
+    try:
+        return ast.literal_eval(metadata[0])["help"]
+    except (IndexError, KeyError, TypeError, ValueError):  # no such field, or its metadata is no literal
+        return None
 
 
 class DPOParams(TrainParams):

@@ -28,7 +28,7 @@ def main(params_path: str, personas: str, out: str, metrics: str, run_log: str) 
     llm = LLM(params.llm, roles=("user", "responder", "judge"))
     records = planted_pairs(llm, rows, contrasts(vectors), params)
     report = {**judge_metrics(records, params), "calls": llm.report()}
-    write_jsonl(out, records)
+    write_jsonl(out, (r.to_json() for r in records))
     write_json(metrics, report)
     write_run_log(run_log, llm)
     click.echo(

@@ -60,7 +60,7 @@ def test_a_judge_that_prefers_the_matched_reply_is_perfect(scripted_llm):
     assert metrics["accuracy"] == 1.0 and metrics["accuracy_ci95"] == [1.0, 1.0] and metrics["above_chance"]
     assert metrics["label_rate"] == 1.0 and metrics["position_bias"] == 0.5 and metrics["consistency"] == 1.0
     for r in records:
-        assert marker(r["profile"]) in r["matched"] and marker(r["profile"]) not in r["mismatched"]
+        assert marker(r.profile) in r.matched and marker(r.profile) not in r.mismatched
     assert metrics["score_gap"] == pytest.approx(3.0) and metrics["score_methods"] == {"logprobs": 12}
     assert metrics["clusters"] == 3
 

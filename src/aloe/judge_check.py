@@ -17,6 +17,7 @@ a judge that always prefers the matched reply. Intervals resample profiles.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -25,7 +26,7 @@ from aloe.conversations.simulator import clean_message
 from aloe.judging.labels import decide
 from aloe.judging.questions import pair_question, score_question
 from aloe.judging.scores import read_score
-from aloe.judging.verdicts import OrderReading, read_verdict
+from aloe.judging.verdicts import OrderAnswer, read_verdict
 from aloe.llm.client import LLM
 from aloe.llm.reask import ask_until_usable
 from aloe.params import Params
@@ -36,6 +37,90 @@ from aloe.stats import bootstrap, percentile_ci
 ORDERS = {"matched_first": ("matched", "mismatched"), "matched_second": ("mismatched", "matched")}
 
 
+@dataclass(frozen=True)
+class PlantedScore:
+    """The 1-5 judge's score of one reply (aloe.judging.scores), with what it wrote."""
+
+    score: float | None
+    method: str  # logprobs | text | missing
+    raw: str
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, record: dict) -> PlantedScore:
+        return cls(record["score"], record["method"], record["raw"])
+
+
+@dataclass
+class PlantedPair:
+    """One line of data/judge/planted.jsonl, filled in step by step by :func:`planted_pairs`:
+    the persona and its contrast, the opening message, the matched and mismatched replies
+    (asked only when the message is usable), then both orders' verdicts and both scores
+    (asked only when both replies are usable and differ). A pair that stopped early keeps
+    only the fields it reached, on file as in memory."""
+
+    persona_id: str
+    profile_id: str
+    profile: str
+    personality: str
+    contrast_id: str
+    message: str | None = None
+    matched: str | None = None
+    mismatched: str | None = None
+    matched_first: OrderAnswer | None = None
+    matched_second: OrderAnswer | None = None
+    matched_score: PlantedScore | None = None
+    mismatched_score: PlantedScore | None = None
+
+    @property
+    def judged(self) -> bool:
+        return self.matched_first is not None
+
+    def reply(self, tag: str) -> str | None:
+        """The ``matched`` or the ``mismatched`` reply."""
+        return self.matched if tag == "matched" else self.mismatched
+
+    def to_json(self) -> dict:
+        out = {
+            "persona_id": self.persona_id,
+            "profile_id": self.profile_id,
+            "profile": self.profile,
+            "personality": self.personality,
+            "contrast_id": self.contrast_id,
+            "message": self.message,
+        }
+        if self.message:
+            out.update(matched=self.matched, mismatched=self.mismatched)
+        if self.judged:
+            out.update(
+                matched_first=self.matched_first.to_json(),
+                matched_second=self.matched_second.to_json(),
+                matched_score=self.matched_score.to_json(),
+                mismatched_score=self.mismatched_score.to_json(),
+            )
+        return out
+
+    @classmethod
+    def from_json(cls, record: dict) -> PlantedPair:
+        judged = "matched_first" in record
+        return cls(
+            record["persona_id"],
+            record["profile_id"],
+            record["profile"],
+            record["personality"],
+            record["contrast_id"],
+            record["message"],
+            record.get("matched"),
+            record.get("mismatched"),
+            OrderAnswer.from_json(record["matched_first"]) if judged else None,
+            OrderAnswer.from_json(record["matched_second"]) if judged else None,
+            PlantedScore.from_json(record["matched_score"]) if judged else None,
+            PlantedScore.from_json(record["mismatched_score"]) if judged else None,
+        )
+
+
 def contrasts(vectors: np.ndarray) -> list[int]:
     """For each persona (row of L2-normalised embeddings), the least similar other persona."""
     sims = vectors @ vectors.T
@@ -43,18 +128,12 @@ def contrasts(vectors: np.ndarray) -> list[int]:
     return [int(i) for i in sims.argmin(axis=1)]
 
 
-def planted_pairs(llm: LLM, personas: list[dict], contrast: list[int], params: Params) -> list[dict]:
+def planted_pairs(llm: LLM, personas: list[dict], contrast: list[int], params: Params) -> list[PlantedPair]:
     """One record per persona: the message, both replies, both verdicts, both scores."""
     trees, ev = params.trees, params.eval
     seed = derive_seed(params.seed, "judge_check")
     records = [
-        {
-            "persona_id": p["persona_id"],
-            "profile_id": p["profile_id"],
-            "profile": p["profile"],
-            "personality": p["personality"],
-            "contrast_id": personas[c]["persona_id"],
-        }
+        PlantedPair(p["persona_id"], p["profile_id"], p["profile"], p["personality"], personas[c]["persona_id"])
         for p, c in zip(personas, contrast, strict=True)
     ]
 
@@ -65,7 +144,7 @@ def planted_pairs(llm: LLM, personas: list[dict], contrast: list[int], params: P
             role,
             items,
             lambda item: messages(*item),
-            lambda item: (seed, item[0]["persona_id"], item[1]),
+            lambda item: (seed, item[0].persona_id, item[1]),
             parse,
             decoding,
         )
@@ -73,99 +152,91 @@ def planted_pairs(llm: LLM, personas: list[dict], contrast: list[int], params: P
     users = ask(
         "user",
         [(r, "user") for r in records],
-        lambda r, _: simulator.opening(r["profile"], r["personality"]),
+        lambda r, _: simulator.opening(r.profile, r.personality),
         lambda res: clean_message(res.text),
         trees.decoding("user"),
     )
     for rec, answer in zip(records, users, strict=True):
-        rec["message"] = answer.value
-    ready = [r for r in records if r["message"]]
+        rec.message = answer.value
+    ready = [r for r in records if r.message]
 
-    def reply_messages(rec: dict, tag: str) -> list[dict]:
-        source = rec if tag == "matched" else next(p for p in personas if p["persona_id"] == rec["contrast_id"])
+    def reply_messages(rec: PlantedPair, tag: str) -> list[dict]:
+        if tag == "matched":
+            profile, personality = rec.profile, rec.personality
+        else:
+            contrast = next(p for p in personas if p["persona_id"] == rec.contrast_id)
+            profile, personality = contrast["profile"], contrast["personality"]
         return [
             {
                 "role": "user",
                 "content": render(
                     "responder_hint",
-                    message=rec["message"],
-                    inferred_profile=source["profile"],
-                    inferred_personality=source["personality"],
+                    message=rec.message,
+                    inferred_profile=profile,
+                    inferred_personality=personality,
                 ),
             }
         ]
 
     items = [(r, tag) for r in ready for tag in ("matched", "mismatched")]
-    for (rec, tag), answer in zip(
+    replies = ask(
+        "responder",
         items,
-        ask(
-            "responder",
-            items,
-            reply_messages,
-            lambda res: clean_message(res.text),
-            trees.decoding("responder"),
-        ),
-        strict=True,
-    ):
-        rec[tag] = answer.value
-    ready = [r for r in ready if r["matched"] and r["mismatched"] and r["matched"] != r["mismatched"]]
+        reply_messages,
+        lambda res: clean_message(res.text),
+        trees.decoding("responder"),
+    )
+    for rec, matched, mismatched in zip(ready, replies[0::2], replies[1::2], strict=True):
+        rec.matched, rec.mismatched = matched.value, mismatched.value
+    ready = [r for r in ready if r.matched and r.mismatched and r.matched != r.mismatched]
 
     items = [(r, order) for r in ready for order in ORDERS]
     verdicts = ask(
         "judge",
         items,
-        lambda r, o: pair_question(r["profile"], r["personality"], r[ORDERS[o][0]], r[ORDERS[o][1]]),
+        lambda r, o: pair_question(r.profile, r.personality, r.reply(ORDERS[o][0]), r.reply(ORDERS[o][1])),
         lambda res: res if read_verdict(res, trees.judge_min_mass).verdict else None,
         trees.decoding("judge"),
     )
-    for (rec, order), answer in zip(items, verdicts, strict=True):
-        rec[order] = {"raw": answer.result.text, **read_verdict(answer.result, trees.judge_min_mass).to_json()}
+
+    def order_answer(answer) -> OrderAnswer:
+        return OrderAnswer(answer.result.text, read_verdict(answer.result, trees.judge_min_mass))
+
+    for rec, first, second in zip(ready, verdicts[0::2], verdicts[1::2], strict=True):
+        rec.matched_first, rec.matched_second = order_answer(first), order_answer(second)
 
     items = [(r, tag) for r in ready for tag in ("matched", "mismatched")]
     scores = ask(
         "judge",
         items,
-        lambda r, tag: score_question(r["profile"], r["personality"], r["message"], r[tag]),
+        lambda r, tag: score_question(r.profile, r.personality, r.message, r.reply(tag)),
         lambda res: res if read_score(res, ev.judge_min_mass)[0] is not None else None,
         ev.decoding("judge"),
     )
-    for (rec, tag), answer in zip(items, scores, strict=True):
-        score, method = read_score(answer.result, ev.judge_min_mass)
-        rec[f"{tag}_score"] = {"score": score, "method": method, "raw": answer.result.text}
+
+    def planted_score(answer) -> PlantedScore:
+        return PlantedScore(*read_score(answer.result, ev.judge_min_mass), answer.result.text)
+
+    for rec, matched, mismatched in zip(ready, scores[0::2], scores[1::2], strict=True):
+        rec.matched_score, rec.mismatched_score = planted_score(matched), planted_score(mismatched)
     return records
 
 
-def reading(order: dict) -> OrderReading:
-    return OrderReading(order["verdict"], order["p_first"], order["method"], order["text_verdict"])
-
-
-def judge_metrics(records: list[dict], params: Params) -> dict:
-    asked = [r for r in records if "matched_first" in r]
+def judge_metrics(records: list[PlantedPair], params: Params) -> dict:
+    asked = [r for r in records if r.judged]
     labels = [
         decide(
-            reading(r["matched_first"]),
-            reading(r["matched_second"]),
-            policy="average",
-            min_margin=params.trees.judge_margin,
+            r.matched_first.reading, r.matched_second.reading, policy="average", min_margin=params.trees.judge_margin
         )
         for r in asked
     ]
     credit = np.array([0.5 if lab.subject_won is None else float(lab.subject_won) for lab in labels])
-    clusters = [r["profile_id"] for r in asked]
-    orders = [r[o] for r in asked for o in ORDERS]
-    said = [o["verdict"] for o in orders if o["verdict"]]
-    gaps = np.array(
-        [
-            r["matched_score"]["score"] - r["mismatched_score"]["score"]
-            for r in asked
-            if r["matched_score"]["score"] is not None and r["mismatched_score"]["score"] is not None
-        ]
-    )
-    gap_clusters = [
-        r["profile_id"]
-        for r in asked
-        if r["matched_score"]["score"] is not None and r["mismatched_score"]["score"] is not None
-    ]
+    clusters = [r.profile_id for r in asked]
+    orders = [o.reading for r in asked for o in (r.matched_first, r.matched_second)]
+    said = [o.verdict for o in orders if o.verdict]
+    scored = [r for r in asked if r.matched_score.score is not None and r.mismatched_score.score is not None]
+    gaps = np.array([r.matched_score.score - r.mismatched_score.score for r in scored])
+    gap_clusters = [r.profile_id for r in scored]
     n_boot, seed = params.judge_check.bootstrap, params.seed
     labelled = [lab for lab in labels if lab.subject_won is not None]
     accuracy_ci = percentile_ci(bootstrap(lambda rows: credit[rows].mean(), clusters, n_boot, seed)) if asked else None
@@ -180,11 +251,11 @@ def judge_metrics(records: list[dict], params: Params) -> dict:
         "accuracy_labelled": round(float(np.mean([lab.subject_won for lab in labelled])), 4) if labelled else None,
         "position_bias": round(said.count("first") / len(said), 4) if said else None,
         "consistency": round(float(np.mean([lab.source == "agree" for lab in labels])), 4) if asked else None,
-        "verdict_methods": dict(Counter(o["method"] for o in orders)),
+        "verdict_methods": dict(Counter(o.method for o in orders)),
         "score_gap": round(float(gaps.mean()), 4) if len(gaps) else None,
         "score_gap_ci95": percentile_ci(bootstrap(lambda rows: gaps[rows].mean(), gap_clusters, n_boot, seed))
         if len(gaps)
         else None,
         "score_n": int(len(gaps)),
-        "score_methods": dict(Counter(r[f"{t}_score"]["method"] for r in asked for t in ("matched", "mismatched"))),
+        "score_methods": dict(Counter(s.method for r in asked for s in (r.matched_score, r.mismatched_score))),
     }

@@ -81,6 +81,27 @@ class OrderReading:
     def to_json(self) -> dict:
         return {**asdict(self), "conflict": self.conflict}
 
+    @classmethod
+    def from_json(cls, record: dict) -> OrderReading:
+        """The reading :meth:`to_json` wrote (``conflict`` follows from the rest)."""
+        return cls(record["verdict"], record["p_first"], record["method"], record["text_verdict"])
+
+
+@dataclass(frozen=True)
+class OrderAnswer:
+    """One order as the trees and the judge check record it: what the judge wrote (the
+    error, where the call failed), and how it was read."""
+
+    raw: str | None
+    reading: OrderReading
+
+    def to_json(self) -> dict:
+        return {"raw": self.raw, **self.reading.to_json()}
+
+    @classmethod
+    def from_json(cls, record: dict) -> OrderAnswer:
+        return cls(record["raw"], OrderReading.from_json(record))
+
 
 def read_verdict(result: ChatResult, min_mass: float) -> OrderReading:
     parsed = parse_verdict(result.text)

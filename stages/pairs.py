@@ -8,6 +8,7 @@ from datasets import Dataset, DatasetDict
 
 from aloe.cards import dataset_card
 from aloe.conversations.pairs import conversation_id, flatten, load_conversations, validation_ids
+from aloe.conversations.rows import DpoRow, SftRow
 from aloe.errors import AloeError
 from aloe.evaluation.examples import eval_personas
 from aloe.files import atomic_path, write_json
@@ -16,10 +17,11 @@ from aloe.personas.leaks import LeakGuard
 from aloe.stage import setup, write_run_log
 
 
-def save(rows: dict[str, list[dict]], path: str) -> None:
+def save(rows: dict[str, list[DpoRow] | list[SftRow]], path: str) -> None:
     """Empty splits are left out (a tiny run may hold out no conversation)."""
     with atomic_path(path) as tmp:
-        DatasetDict({split: Dataset.from_list(r) for split, r in rows.items() if r}).save_to_disk(str(tmp))
+        splits = {split: Dataset.from_list([row.to_json() for row in r]) for split, r in rows.items() if r}
+        DatasetDict(splits).save_to_disk(str(tmp))
 
 
 @click.command()
@@ -40,7 +42,7 @@ def main(params_path, trees, eval_split, judge_metrics, out_dir, metrics, run_lo
         Embedder(params.personas.filter.embedding_model),
         params.personas.filter.threshold,
     )
-    leaks = guard.reasons([(r["profile"], r["personality"]) for r in records])
+    leaks = guard.reasons([(r.profile, r.personality) for r in records])
     dpo, sft = {"train": [], "validation": []}, {"train": [], "validation": []}
     counts = Counter()
     held_out_ids = validation_ids([conversation_id(r) for r in records], cfg.validation_fraction, params.seed)
@@ -72,8 +74,8 @@ def main(params_path, trees, eval_split, judge_metrics, out_dir, metrics, run_lo
         "source": source,
         # our judge's check says nothing about labels someone else made
         "labels_above_chance": None if cfg.conversations else judge["above_chance"],
-        "label_sources": dict(Counter(r["label_source"] for r in rows)),
-        "share_agreeing_orders": round(sum(r["label_source"] == "agree" for r in rows) / len(rows), 4),
+        "label_sources": dict(Counter(r.label_source for r in rows)),
+        "share_agreeing_orders": round(sum(r.label_source == "agree" for r in rows) / len(rows), 4),
         "dropped": {
             k: counts[k]
             for k in (

@@ -57,7 +57,7 @@ def main(params_path: str, personas: str, judge_metrics: str, out: str, metrics:
             f"by {report['verdict_methods']}): the judge never preferred one reply with "
             "trees.judge_margin to spare. Point llm.roles.judge at a stronger model"
         )
-    write_jsonl(out, (builder.record(t) for t in kept))
+    write_jsonl(out, (builder.record(t).to_json() for t in kept))
     write_json(metrics, report)
     write_run_log(run_log, llm)
     click.echo(

@@ -6,6 +6,7 @@ import pytest
 
 from aloe.conversations.pairs import flatten, load_conversations, validation_ids
 from aloe.conversations.parsing import parse_inducer
+from aloe.conversations.records import ConversationTree
 from aloe.conversations.simulator import clean_message
 from aloe.errors import AloeError
 
@@ -38,18 +39,18 @@ def test_paper_file_flattens_to_exact_prompts():
     # turn 1 continued with the *rejected* reply, so turn 2's prompt carries it
     a1 = {"role": "assistant", "content": "I'm sorry to hear that. Rest is important."}
     u2 = {"role": "user", "content": "Ha, thanks. Thinking of a spa day on Sunday."}
-    assert [r["prompt"] for r in dpo] == [[u1], [u1, a1, u2]]
-    assert dpo[0]["chosen"] == [
+    assert [r.prompt for r in dpo] == [[u1], [u1, a1, u2]]
+    assert dpo[0].chosen == [
         {"role": "assistant", "content": "Oof, twelve hours on a ward? Put those feet up, you earned it!"}
     ]
-    assert dpo[0]["rejected"] == [a1]
-    assert dpo[1]["chosen"] == [{"role": "assistant", "content": "Yes! A spa day sounds perfect, treat yourself."}]
-    assert dpo[1]["rejected"] == [{"role": "assistant", "content": "Spa days are relaxing."}]
+    assert dpo[0].rejected == [a1]
+    assert dpo[1].chosen == [{"role": "assistant", "content": "Yes! A spa day sounds perfect, treat yourself."}]
+    assert dpo[1].rejected == [{"role": "assistant", "content": "Spa days are relaxing."}]
     assert dropped == {"ties": 0, "identical": 1, "below_min_margin": 0}  # 2nd rejected equals preferred
-    assert [r["prompt"] for r in sft] == [[u1], [u1, a1, u2]]
-    assert sft[1]["completion"] == dpo[1]["chosen"]
-    assert all(r["prompt"][-1]["role"] == "user" for r in dpo + sft)
-    assert {r["conversation_id"] for r in dpo} == {dpo[0]["conversation_id"]}
+    assert [r.prompt for r in sft] == [[u1], [u1, a1, u2]]
+    assert sft[1].completion == dpo[1].chosen
+    assert all(r.prompt[-1]["role"] == "user" for r in dpo + sft)
+    assert {r.conversation_id for r in dpo} == {dpo[0].conversation_id}
 
 
 def test_ties_are_dropped_and_history_still_follows_the_branch():
@@ -60,9 +61,9 @@ def test_ties_are_dropped_and_history_still_follows_the_branch():
         ],
         "id": "x",
     }
-    dpo, sft, dropped = flatten(rec)
+    dpo, sft, dropped = flatten(ConversationTree.from_json(rec))
     assert dropped["ties"] == 1 and len(dpo) == 1 and len(sft) == 1
-    assert [m["content"] for m in dpo[0]["prompt"]] == ["u1", "p1", "u2"]
+    assert [m["content"] for m in dpo[0].prompt] == ["u1", "p1", "u2"]
 
 
 def test_malformed_conversation_names_file_and_line(tmp_path):

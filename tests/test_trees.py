@@ -25,14 +25,14 @@ def test_a_judge_that_prefers_the_persona_labels_every_turn_hinted(scripted_llm)
     llm, _ = scripted_llm(persona_rules(judge=prefers_persona))
     builder, trees = build(llm, judge_disagreement="average")
     turns = [t for tree in trees for t in tree.turns]
-    assert len(turns) == 4 and all(not t["tie"] and t["judge"]["source"] == "agree" for t in turns)
+    assert len(turns) == 4 and all(not t.tie and t.judge.source == "agree" for t in turns)
     for t in turns:  # the preferred side is the hinted reply, which uses the persona's words
-        assert t["hinted"] == "preferred" and t["judge"]["hinted_won"] is True
-        assert t["judge"]["order_ab"]["verdict"] == "first" and t["judge"]["order_ba"]["verdict"] == "second"
-        assert t["margin"] == pytest.approx(0.45)
+        assert t.hinted == "preferred" and t.judge.hinted_won is True
+        assert t.judge.order_ab.reading.verdict == "first" and t.judge.order_ba.reading.verdict == "second"
+        assert t.margin == pytest.approx(0.45)
     dpo, _, dropped = flatten(builder.record(trees[0]))
-    assert len(dpo) == 2 and all(marker(PERSONAS[0]["profile"]) in r["chosen"][0]["content"] for r in dpo)
-    assert {r["label_source"] for r in dpo} == {"agree"}
+    assert len(dpo) == 2 and all(marker(PERSONAS[0]["profile"]) in r.chosen[0]["content"] for r in dpo)
+    assert {r.label_source for r in dpo} == {"agree"}
 
 
 def test_a_judge_that_prefers_the_plain_reply_flips_preferred_and_rejected(scripted_llm):
@@ -42,8 +42,8 @@ def test_a_judge_that_prefers_the_plain_reply_flips_preferred_and_rejected(scrip
     llm, _ = scripted_llm(persona_rules(judge=prefers_plain))
     _, trees = build(llm)
     for t in (t for tree in trees for t in tree.turns):
-        assert t["judge"]["hinted_won"] is False and t["hinted"] == "rejected"
-        assert t["assistant"]["preferred"] == "That sounds nice."
+        assert t.judge.hinted_won is False and t.hinted == "rejected"
+        assert t.assistant.preferred == "That sounds nice."
 
 
 def test_pure_position_bias_labels_nothing_under_average(scripted_llm):
@@ -58,7 +58,7 @@ def test_pure_position_bias_labels_nothing_under_average(scripted_llm):
 def test_tie_and_hinted_policies_on_a_position_biased_judge(scripted_llm):
     llm, _ = scripted_llm(persona_rules(judge=always_first))
     _, ties = build(llm, judge_disagreement="tie")
-    assert all(t["tie"] and t["judge"]["tie_reason"] == "disagree" for tree in ties for t in tree.turns)
+    assert all(t.tie and t.judge.tie_reason == "disagree" for tree in ties for t in tree.turns)
     _, hinted = build(llm, judge_disagreement="hinted")
     metrics = tree_metrics(hinted, hinted, {})
     assert metrics["label_rate"] == 1.0 and metrics["label_sources"] == {"hinted": 4}
@@ -72,10 +72,10 @@ def test_averaged_probability_within_the_margin_is_a_tie(scripted_llm):
 
     llm, _ = scripted_llm(persona_rules(judge=slight))
     _, trees = build(llm, judge_disagreement="average", judge_margin=0.1)
-    judges = [t["judge"] for tree in trees for t in tree.turns]
-    assert all(j["hinted_won"] is None and j["p_hinted"] == pytest.approx(0.55) for j in judges)
+    judges = [t.judge for tree in trees for t in tree.turns]
+    assert all(j.hinted_won is None and j.p_hinted == pytest.approx(0.55) for j in judges)
     _, looser = build(llm, judge_disagreement="average", judge_margin=0.04)
-    assert all(t["judge"]["hinted_won"] is True for tree in looser for t in tree.turns)
+    assert all(t.judge.hinted_won is True for tree in looser for t in tree.turns)
 
 
 def test_a_greedy_unusable_judge_is_re_asked_by_sampling_and_succeeds(scripted_llm):
@@ -89,7 +89,7 @@ def test_a_greedy_unusable_judge_is_re_asked_by_sampling_and_succeeds(scripted_l
     llm, _ = scripted_llm(persona_rules(judge=judge))
     _, trees = build(llm, turns=1, judge_disagreement="average", retry_temperature=0.7)
     turn = trees[0].turns[0]
-    assert turn["attempts"]["judge_ab"] == 2 and turn["judge"]["hinted_won"] is True
+    assert turn.attempts["judge_ab"] == 2 and turn.judge.hinted_won is True
     assert {t for t, _ in seen} == {0.0, 0.7} and len({s for _, s in seen}) == len(seen)
 
 
@@ -120,7 +120,7 @@ def test_an_order_that_stays_unreadable_is_a_missing_tie_and_the_tree_goes_on(sc
     llm, _ = scripted_llm(persona_rules(judge=mute_judge))
     _, trees = build(llm)
     assert all(tree.failure is None and len(tree.turns) == 2 for tree in trees)
-    assert all(t["judge"]["tie_reason"] == "missing" for tree in trees for t in tree.turns)
+    assert all(t.judge.tie_reason == "missing" for tree in trees for t in tree.turns)
 
 
 GREEDY_USER = {"temperature": {"user": 0.0}}
@@ -198,8 +198,8 @@ def test_per_tree_pipelining_builds_the_same_trees_as_stepping_all_trees_togethe
     )
     a = [pipelined.record(t) for t in pipelined.build(PERSONAS)]
     b = [lockstep.record(t) for t in lockstep.build(PERSONAS)]
-    assert a == b and [len(r["conversations"]) for r in a] == [3, 3]
-    assert a[0]["conversations"][0]["attempts"]["user"] == 2  # a re-ask happened on the way
+    assert a == b and [len(r.conversations) for r in a] == [3, 3]
+    assert a[0].conversations[0].attempts["user"] == 2  # a re-ask happened on the way
     assert lockstep.llm.stats["user"].cache_hits == 0  # built anew, not replayed
 
 

@@ -217,7 +217,7 @@ def tree_show(path: str, index: int, tree_id: str | None) -> None:
 
     records = load_conversations(path)
     if tree_id is not None:
-        matches = [r for r in records if r.get("id") == tree_id]
+        matches = [r for r in records if r.id == tree_id]
         if not matches:
             raise AloeError(f"{path}: no tree with id {tree_id!r}")
         record = matches[0]

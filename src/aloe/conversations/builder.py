@@ -32,10 +32,11 @@ from tqdm import tqdm
 
 from aloe.conversations import simulator
 from aloe.conversations.parsing import parse_inducer
+from aloe.conversations.records import ConversationTree, Replies, TreeTurn, TurnJudge
 from aloe.conversations.simulator import clean_message
 from aloe.judging.labels import decide
 from aloe.judging.questions import pair_question
-from aloe.judging.verdicts import read_verdict
+from aloe.judging.verdicts import OrderAnswer, read_verdict
 from aloe.llm.client import LLM
 from aloe.llm.pipeline import Pipeline
 from aloe.llm.reask import Attempts
@@ -76,7 +77,7 @@ class Tree:
     profile: str
     personality: str
     seed: int
-    turns: list[dict] = field(default_factory=list)
+    turns: list[TreeTurn] = field(default_factory=list)
     simulator: list[dict] = field(default_factory=list)  # the simulator's own chat (it speaks as "assistant")
     history: list[dict] = field(default_factory=list)  # user/assistant messages along the continued branch
     failure: str | None = None
@@ -204,62 +205,50 @@ class TreeBuilder:
 
         orders = tuple(JUDGE_ORDERS)
         answers = await self._ask(ask, t, orders, turn, messages, parse)
-        readings = {}
+        recorded = {}
         for order, answer in zip(orders, answers, strict=True):
             t.pending.setdefault("attempts", {})[order] = answer.attempts
             reading = answer.value or read_verdict(answer.result, self.cfg.judge_min_mass)
             raw = answer.result.text if answer.result.ok else answer.result.error
-            readings[order] = reading
-            t.pending[order] = {"raw": raw, **reading.to_json()}
-        ab, ba = readings["judge_ab"], readings["judge_ba"]
-        label = decide(ab, ba, self.cfg.judge_disagreement, self.cfg.judge_margin)
-        agree = None
-        if ab.verdict is not None and ba.verdict is not None:
-            agree = (ab.verdict == "first") == (ba.verdict == "second")
-        t.pending["judge"] = {
-            "order_ab": t.pending.pop("judge_ab"),
-            "order_ba": t.pending.pop("judge_ba"),
-            "agree": agree,
-            "p_hinted": label.p_subject,
-            "margin": label.margin,
-            "source": label.source,
-            "tie_reason": label.tie_reason,
-            "hinted_won": label.subject_won,
-        }
+            recorded[order] = OrderAnswer(raw, reading)
+        ab, ba = recorded["judge_ab"], recorded["judge_ba"]
+        label = decide(ab.reading, ba.reading, self.cfg.judge_disagreement, self.cfg.judge_margin)
+        t.pending["judge"] = TurnJudge.from_label(ab, ba, label)
 
     def _continue(self, t: Tree, turn: int) -> None:
         p = t.pending
-        hinted_preferred = p["judge"]["hinted_won"] is not False
+        judge = p["judge"]
+        hinted_preferred = judge.hinted_won is not False
         preferred, rejected = (p["hinted"], p["plain"]) if hinted_preferred else (p["plain"], p["hinted"])
         chosen = random.Random(derive_seed(t.seed, turn, "continue")).choice(["preferred", "rejected"])
         reply = preferred if chosen == "preferred" else rejected
         t.turns.append(
-            {
-                "user": p["user"],
-                "assistant": {"preferred": preferred, "rejected": rejected},
-                "chosen": chosen,
-                "inferred_profile": p["inducer"][0],
-                "inferred_personality": p["inducer"][1],
-                "hinted": "preferred" if hinted_preferred else "rejected",
-                "tie": p["judge"]["hinted_won"] is None,
-                "margin": p["judge"]["margin"],
-                "judge": p["judge"],
-                "attempts": p["attempts"],
-            }
+            TreeTurn(
+                user=p["user"],
+                assistant=Replies(preferred, rejected),
+                chosen=chosen,
+                inferred_profile=p["inducer"][0],
+                inferred_personality=p["inducer"][1],
+                hinted="preferred" if hinted_preferred else "rejected",
+                tie=judge.hinted_won is None,
+                margin=judge.margin,
+                judge=judge,
+                attempts=p["attempts"],
+            )
         )
         t.history += [{"role": "user", "content": p["user"]}, {"role": "assistant", "content": reply}]
         t.simulator = simulator.follow_up(t.simulator, p["user"], reply)
         t.pending = {}
 
-    def record(self, tree: Tree) -> dict:
+    def record(self, tree: Tree) -> ConversationTree:
         """One line of trees.jsonl: the paper's fields, then our extras."""
-        return {
-            "profile": tree.profile,
-            "personality": tree.personality,
-            "conversations": tree.turns,
-            "id": tree.persona_id,
-            "seed": tree.seed,
-            "status": "cut" if tree.failure else "complete",
-            "failure": tree.failure,
-            "models": {r: self.llm.model_id(r) for r in ("user", "inducer", "responder", "judge")},
-        }
+        return ConversationTree(
+            profile=tree.profile,
+            personality=tree.personality,
+            conversations=tree.turns,
+            id=tree.persona_id,
+            seed=tree.seed,
+            status="cut" if tree.failure else "complete",
+            failure=tree.failure,
+            models={r: self.llm.model_id(r) for r in ("user", "inducer", "responder", "judge")},
+        )

@@ -7,34 +7,34 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from aloe.conversations.records import ConversationTree
 
-def render_tree(record: dict) -> Group:
+
+def render_tree(record: ConversationTree) -> Group:
     head = Table.grid(padding=(0, 1))
-    head.add_row(Text("profile", style="bold"), record.get("profile", ""))
-    head.add_row(Text("personality", style="bold"), record.get("personality", ""))
-    if record.get("status"):
-        head.add_row(Text("status", style="bold"), f"{record['status']} {record.get('failure') or ''}")
-    parts = [Panel(head, title=f"tree {record.get('id', '')}", border_style="cyan")]
-    for k, turn in enumerate(record["conversations"], start=1):
+    head.add_row(Text("profile", style="bold"), record.profile)
+    head.add_row(Text("personality", style="bold"), record.personality)
+    if record.status:
+        head.add_row(Text("status", style="bold"), f"{record.status} {record.failure or ''}")
+    parts = [Panel(head, title=f"tree {'' if record.id is None else record.id}", border_style="cyan")]
+    for k, turn in enumerate(record.conversations, start=1):
         body = Table.grid(padding=(0, 1))
-        body.add_row(Text("user", style="bold green"), turn["user"])
-        if "inferred_profile" in turn:
+        body.add_row(Text("user", style="bold green"), turn.user)
+        if turn.inferred_profile is not None:
             body.add_row(
                 Text("inferred", style="dim"),
-                Text(f"{turn['inferred_profile']} | {turn.get('inferred_personality', '')}", style="dim"),
+                Text(f"{turn.inferred_profile} | {turn.inferred_personality or ''}", style="dim"),
             )
-        chosen = turn.get("chosen", "preferred")
-        for side in ("preferred", "rejected"):
-            reply = turn["assistant"][side]
+        for side, reply in (("preferred", turn.assistant.preferred), ("rejected", turn.assistant.rejected)):
             reply = " / ".join(reply) if isinstance(reply, list) else reply
-            tag = f"{side}{' (hinted)' if turn.get('hinted') == side else ''}{' ->' if chosen == side else ''}"
+            tag = f"{side}{' (hinted)' if turn.hinted == side else ''}{' ->' if turn.chosen == side else ''}"
             body.add_row(Text(tag, style="bold yellow" if side == "preferred" else "bold red"), reply)
-        judge = turn.get("judge")
+        judge = turn.judge
         if judge:
-            verdicts = f"ab={judge['order_ab']['verdict']} ba={judge['order_ba']['verdict']}"
+            verdicts = f"ab={judge.order_ab.reading.verdict} ba={judge.order_ba.reading.verdict}"
             body.add_row(
                 Text("judge", style="bold"),
-                f"{verdicts} agree={judge['agree']}{' (tie: no pair)' if turn.get('tie') else ''}",
+                f"{verdicts} agree={judge.agree}{' (tie: no pair)' if turn.tie else ''}",
             )
         parts.append(Panel(body, title=f"turn {k}", border_style="dim"))
     return Group(*parts)

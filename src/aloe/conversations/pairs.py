@@ -16,18 +16,20 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from aloe.conversations.records import ConversationTree
+from aloe.conversations.rows import DpoRow, SftRow
 from aloe.errors import AloeError
 from aloe.files import read_jsonl
 
 
-def conversation_id(record: dict) -> str:
-    if record.get("id"):
-        return str(record["id"])
-    text = f"{record['profile'].strip()}\0{record['personality'].strip()}"
+def conversation_id(record: ConversationTree) -> str:
+    if record.id:
+        return str(record.id)
+    text = f"{record.profile.strip()}\0{record.personality.strip()}"
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def load_conversations(path: str | Path) -> list[dict]:
+def load_conversations(path: str | Path) -> list[ConversationTree]:
     """Read trees.jsonl or the paper's conversations.jsonl, checking the fields we use."""
     records = []
     for lineno, rec in read_jsonl(path):
@@ -46,9 +48,7 @@ def load_conversations(path: str | Path) -> list[dict]:
                 raise AloeError(f"{where}: turn {k + 1} needs 'user' and 'assistant': {{preferred, rejected}}")
             if turn.get("chosen", "preferred") not in ("preferred", "rejected"):
                 raise AloeError(f"{where}: turn {k + 1}: 'chosen' must be 'preferred' or 'rejected'")
-        rec.setdefault("profile", "")
-        rec.setdefault("personality", "")
-        records.append(rec)
+        records.append(ConversationTree.from_json(rec))
     return records
 
 
@@ -56,42 +56,29 @@ def _as_list(value) -> list[str]:
     return [v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str)]
 
 
-def flatten(record: dict, min_margin: float = 0.0) -> tuple[list[dict], list[dict], dict]:
+def flatten(record: ConversationTree, min_margin: float = 0.0) -> tuple[list[DpoRow], list[SftRow], dict]:
     """(DPO rows, SFT rows, counts of what was dropped) for one conversation."""
     cid = conversation_id(record)
     dpo, sft, dropped = [], [], {"ties": 0, "identical": 0, "below_min_margin": 0}
     history: list[dict] = []
-    for k, turn in enumerate(record["conversations"]):
-        history.append({"role": "user", "content": turn["user"].strip()})
-        preferred = turn["assistant"]["preferred"].strip()
-        rejected = [r.strip() for r in _as_list(turn["assistant"]["rejected"])]
-        judge = turn.get("judge") or {}
-        meta = {
-            "conversation_id": cid,
-            "turn": k + 1,
-            "margin": turn.get("margin"),
-            "label_source": judge.get("source", "paper"),
-        }
-        if turn.get("tie"):
+    for k, turn in enumerate(record.conversations):
+        history.append({"role": "user", "content": turn.user.strip()})
+        preferred = turn.assistant.preferred.strip()
+        rejected = [r.strip() for r in _as_list(turn.assistant.rejected)]
+        origin = {"conversation_id": cid, "turn": k + 1, "margin": turn.margin, "label_source": turn.label_source}
+        if turn.tie:
             dropped["ties"] += 1
-        elif meta["margin"] is not None and meta["margin"] < min_margin:
+        elif turn.margin is not None and turn.margin < min_margin:
             dropped["below_min_margin"] += 1
         else:
             answer = [{"role": "assistant", "content": preferred}]
-            sft.append({"prompt": list(history), "completion": answer, **meta})
+            sft.append(SftRow(list(history), answer, **origin))
             for r in rejected:
                 if r == preferred:
                     dropped["identical"] += 1
                     continue
-                dpo.append(
-                    {
-                        "prompt": list(history),
-                        "chosen": answer,
-                        "rejected": [{"role": "assistant", "content": r}],
-                        **meta,
-                    }
-                )
-        continued = preferred if turn.get("chosen", "preferred") == "preferred" else rejected[0]
+                dpo.append(DpoRow(list(history), answer, [{"role": "assistant", "content": r}], **origin))
+        continued = preferred if turn.chosen == "preferred" else rejected[0]
         history.append({"role": "assistant", "content": continued})
     return dpo, sft, dropped
 

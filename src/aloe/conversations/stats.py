@@ -18,11 +18,11 @@ from aloe.personas.reveal import mean_by_turn, reveal_curve
 
 def tree_metrics(trees: list, kept: list, calls: dict) -> dict:
     turns = [turn for t in kept for turn in t.turns]
-    judges = [turn["judge"] for turn in turns]
-    labelled = [j for j in judges if j["hinted_won"] is not None]
-    orders = [j[o] for j in judges for o in ("order_ab", "order_ba")]
-    said = [o["verdict"] for o in orders if o["verdict"]]
-    margins = [j["margin"] for j in labelled if j["margin"] is not None]
+    judges = [turn.judge for turn in turns]
+    labelled = [j for j in judges if j.hinted_won is not None]
+    orders = [o.reading for j in judges for o in (j.order_ab, j.order_ba)]
+    said = [o.verdict for o in orders if o.verdict]
+    margins = [j.margin for j in labelled if j.margin is not None]
     share = lambda k, n: round(k / n, 4) if n else None  # noqa: E731
     return {
         "trees": len(kept),
@@ -30,17 +30,17 @@ def tree_metrics(trees: list, kept: list, calls: dict) -> dict:
         "trees_cut": sum(t.failure is not None for t in kept),
         "turns": len(turns),
         "turns_mean": round(len(turns) / len(kept), 3) if kept else 0.0,
-        "judge_consistency": share(sum(j["agree"] is True for j in judges), len(judges)),
+        "judge_consistency": share(sum(j.agree is True for j in judges), len(judges)),
         "label_rate": share(len(labelled), len(judges)),
         "ties": len(judges) - len(labelled),
-        "tie_reasons": dict(Counter(j["tie_reason"] for j in judges if j["hinted_won"] is None)),
-        "label_sources": dict(Counter(j["source"] for j in labelled)),
+        "tie_reasons": dict(Counter(j.tie_reason for j in judges if j.hinted_won is None)),
+        "label_sources": dict(Counter(j.source for j in labelled)),
         "position_bias": share(said.count("first"), len(said)),
         "mean_margin": round(sum(margins) / len(margins), 4) if margins else None,
-        "hinted_win_rate": share(sum(j["hinted_won"] is True for j in labelled), len(labelled)),
-        "verdict_methods": dict(Counter(o["method"] for o in orders)),
-        "verdict_conflicts": sum(o["conflict"] for o in orders),
-        "retried_turns": sum(any(a > 1 for a in t["attempts"].values()) for t in turns),
-        "reveal_by_turn": mean_by_turn([reveal_curve(t.profile, [turn["user"] for turn in t.turns]) for t in kept]),
+        "hinted_win_rate": share(sum(j.hinted_won is True for j in labelled), len(labelled)),
+        "verdict_methods": dict(Counter(o.method for o in orders)),
+        "verdict_conflicts": sum(o.conflict for o in orders),
+        "retried_turns": sum(any(a > 1 for a in t.attempts.values()) for t in turns),
+        "reveal_by_turn": mean_by_turn([reveal_curve(t.profile, [turn.user for turn in t.turns]) for t in kept]),
         "calls": calls,
     }

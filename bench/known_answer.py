@@ -42,6 +42,8 @@ from pathlib import Path
 
 import click
 
+from aloe.conversations.pairs import load_conversations
+from aloe.conversations.rows import DpoRow
 from aloe.evaluation.metrics import compare
 from aloe.evaluation.records import load_records, score_table
 from aloe.llm.base import ChatRequest, ChatResult
@@ -164,13 +166,13 @@ def overrides(url: str, args: dict) -> dict:
 
 def label_accuracy(project: Path, sign: int) -> dict:
     """Labelled turns whose label is the rule's preference; every DPO chosen reply checked too."""
-    trees = [json.loads(line) for line in (project / "data/trees/trees.jsonl").read_text().splitlines()]
-    turns = [(rec, t) for rec in trees for t in rec["conversations"]]
-    labelled = [(rec, t) for rec, t in turns if not t["tie"]]
+    trees = load_conversations(project / "data/trees/trees.jsonl")
+    turns = [(rec, t) for rec in trees for t in rec.conversations]
+    labelled = [(rec, t) for rec, t in turns if not t.tie]
     right = 0
     for rec, t in labelled:
-        pref = persona_words(t["assistant"]["preferred"], rec["profile"], rec["personality"])
-        rej = persona_words(t["assistant"]["rejected"], rec["profile"], rec["personality"])
+        pref = persona_words(t.assistant.preferred, rec.profile, rec.personality)
+        rej = persona_words(t.assistant.rejected, rec.profile, rec.personality)
         right += sign * (pref - rej) > 0
     return {
         "trees": len(trees),
@@ -183,16 +185,13 @@ def label_accuracy(project: Path, sign: int) -> dict:
 def chosen_feature(project: Path, sign: int) -> dict:
     from datasets import load_from_disk
 
-    personas = {
-        json.loads(line)["id"]: json.loads(line)
-        for line in (project / "data/trees/trees.jsonl").read_text().splitlines()
-    }
-    rows = [r for split in load_from_disk(str(project / "data/pairs/dpo")).values() for r in split]
+    personas = {r.id: r for r in load_conversations(project / "data/trees/trees.jsonl")}
+    rows = [DpoRow.from_json(r) for split in load_from_disk(str(project / "data/pairs/dpo")).values() for r in split]
     ok = 0
     for r in rows:
-        p = personas[r["conversation_id"]]
-        chosen = persona_words(r["chosen"][0]["content"], p["profile"], p["personality"])
-        rejected = persona_words(r["rejected"][0]["content"], p["profile"], p["personality"])
+        p = personas[r.conversation_id]
+        chosen = persona_words(r.chosen[0]["content"], p.profile, p.personality)
+        rejected = persona_words(r.rejected[0]["content"], p.profile, p.personality)
         ok += sign * (chosen - rejected) > 0
     return {"dpo_pairs": len(rows), "chosen_carries_the_preferred_feature": ok}
 
@@ -203,15 +202,9 @@ def reply_feature(project: Path) -> dict:
     for variant in ("base", "sft", "dpo"):
         path = project / f"data/eval/{variant}.jsonl"
         if path.exists():
-            counts = [
-                persona_words(t["reply"], r["profile"], r["personality"])
-                for line in path.read_text().splitlines()
-                for r in [json.loads(line)]
-                for t in r["turns"]
-            ]
-            lengths = [
-                len(t["reply"].split()) for line in path.read_text().splitlines() for t in json.loads(line)["turns"]
-            ]
+            records = load_records(path)
+            counts = [persona_words(t.reply, r.profile, r.personality) for r in records for t in r.turns]
+            lengths = [len(t.reply.split()) for r in records for t in r.turns]
             out[variant] = {
                 "persona_words": round(sum(counts) / len(counts), 3),
                 "reply_words": round(sum(lengths) / len(lengths), 1),
@@ -273,12 +266,12 @@ def label_direction_effect(planted: Path, reversed_: Path, variant: str, bootstr
     differ only in their pairwise rule and score replies by the same rule, so the rows are
     aligned here directly."""
     a = load_records(planted / f"data/eval/{variant}.jsonl")
-    b = {r["id"]: r for r in load_records(reversed_ / f"data/eval/{variant}.jsonl")}
-    if sorted((r["id"], r["seed"]) for r in a) != sorted((r["id"], r["seed"]) for r in b.values()):
+    b = {r.id: r for r in load_records(reversed_ / f"data/eval/{variant}.jsonl")}
+    if sorted((r.id, r.seed) for r in a) != sorted((r.id, r.seed) for r in b.values()):
         raise click.ClickException("the planted and reversed benchmarks ran on different examples or seeds")
-    b = [b[r["id"]] for r in a]
-    turns = max(t["turn"] for r in a + b for t in r["turns"])
-    return compare(score_table(a, turns)[0], score_table(b, turns)[0], [r["profile_id"] for r in a], bootstrap, 0)
+    b = [b[r.id] for r in a]
+    turns = max(t.turn for r in a + b for t in r.turns)
+    return compare(score_table(a, turns)[0], score_table(b, turns)[0], [r.profile_id for r in a], bootstrap, 0)
 
 
 @click.command()

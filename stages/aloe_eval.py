@@ -24,7 +24,7 @@ def main(params_path, variant, eval_split, records, metrics, plot, run_log) -> N
         raise AloeError(f"--variant {variant!r} is not in eval.variants ({', '.join(params.eval.variants)})")
     llm, dialogues, report = evaluate(params, params.eval, variant_backend(params, variant), eval_split)
     report["variant"] = variant
-    write_jsonl(records, dialogues)
+    write_jsonl(records, (d.to_json() for d in dialogues))
     write_json(metrics, report)
     write_json(plot, turn_rows(report, variant))
     write_run_log(run_log, llm)

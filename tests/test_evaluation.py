@@ -2,6 +2,7 @@
 benchmark loop against a scripted simulator, model and judge on the loopback server."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from aloe.evaluation.benchmark import run_benchmark
 from aloe.evaluation.examples import stratified_sample
 from aloe.evaluation.metrics import aloe_metrics, compare, ols, turn_rows
-from aloe.evaluation.records import dialogue_record, paired_tables, score_table
+from aloe.evaluation.records import DialogueRecord, dialogue_record, paired_tables, score_table
 from aloe.params import EvalParams
 from scripted import persona_rules, role_of, tokens_result
 
@@ -78,13 +79,15 @@ def test_paired_bootstrap_sees_a_constant_gain_that_unpaired_intervals_hide():
 
 def record(example_id, seed, scores, models=None):
     turns = [{"turn": k + 1, "score": s} for k, s in enumerate(scores)]
-    return {
-        "id": example_id,
-        "profile_id": example_id[:2],
-        "seed": seed,
-        "turns": turns,
-        "models": models or {"user": "u", "judge": "j", "model": "m"},
-    }
+    return DialogueRecord.from_json(
+        {
+            "id": example_id,
+            "profile_id": example_id[:2],
+            "seed": seed,
+            "turns": turns,
+            "models": models or {"user": "u", "judge": "j", "model": "m"},
+        }
+    )
 
 
 def test_paired_tables_align_rows_and_refuse_other_examples_or_judges():
@@ -96,7 +99,7 @@ def test_paired_tables_align_rows_and_refuse_other_examples_or_judges():
 
     with pytest.raises(AloeError, match="different examples or seeds"):
         paired_tables(a, [record("p1-x", 9, [3, 3]), b[0]], ("a", "b"))
-    other_judge = [{**r, "models": {"user": "u", "judge": "gpt", "model": "m"}} for r in b]
+    other_judge = [replace(r, models={"user": "u", "judge": "gpt", "model": "m"}) for r in b]
     with pytest.raises(AloeError, match="different judge models"):
         paired_tables(a, other_judge, ("a", "b"))
 
@@ -162,7 +165,7 @@ def test_a_judge_writing_score_colon_four_is_read_at_the_digit(scripted_llm):
 
     dialogues, (scores, _), _ = bench(scripted_llm, persona_rules(score=judge))
     assert scores == pytest.approx(np.full((3, 3), 3.9))
-    assert {t["score_method"] for d in dialogues for t in d.turns} == {"logprobs"}
+    assert {t.score_method for d in dialogues for t in d.turns} == {"logprobs"}
 
 
 def test_a_dialogue_that_stops_is_stopped_early_not_judge_missing(scripted_llm):

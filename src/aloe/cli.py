@@ -81,7 +81,7 @@ def eval_cmd(model, base_url, api_key_env, params_path, eval_split, examples, tu
     )
     if out:
         write_json(out, metrics)
-        write_jsonl(records_path(out), records)
+        write_jsonl(records_path(out), (r.to_json() for r in records))
     llm.close()
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from aloe.conversations import simulator
 from aloe.conversations.simulator import clean_message
+from aloe.evaluation.records import BenchmarkTurn
 from aloe.judging.questions import score_question
 from aloe.judging.scores import read_score
 from aloe.llm.client import LLM
@@ -33,7 +34,7 @@ class Dialogue:
     seed: int
     simulator: list[dict] = field(default_factory=list)
     messages: list[dict] = field(default_factory=list)  # what the evaluated model sees
-    turns: list[dict] = field(default_factory=list)
+    turns: list[BenchmarkTurn] = field(default_factory=list)
     stopped: str | None = None
 
 
@@ -56,14 +57,14 @@ def run_benchmark(llm: LLM, examples: list[dict], cfg: EvalParams, seed: int) ->
         for d in active:
             score, method, raw = judged[id(d)]
             d.turns.append(
-                {
-                    "turn": turn + 1,
-                    "user": users[id(d)],
-                    "reply": replies[id(d)],
-                    "score": score,
-                    "score_method": method,
-                    "judge_raw": raw,
-                }
+                BenchmarkTurn(
+                    turn=turn + 1,
+                    user=users[id(d)],
+                    reply=replies[id(d)],
+                    score=score,
+                    score_method=method,
+                    judge_raw=raw,
+                )
             )
             d.messages.append({"role": "assistant", "content": replies[id(d)]})
             d.simulator = simulator.follow_up(d.simulator, users[id(d)], replies[id(d)])

@@ -9,7 +9,7 @@ from collections import Counter
 from aloe.evaluation.benchmark import run_benchmark
 from aloe.evaluation.examples import load_examples
 from aloe.evaluation.metrics import aloe_metrics, turn_rows
-from aloe.evaluation.records import dialogue_record, score_table
+from aloe.evaluation.records import DialogueRecord, dialogue_record, score_table
 from aloe.llm.base import Backend
 from aloe.llm.client import LLM
 from aloe.params import EvalParams, Params
@@ -17,7 +17,9 @@ from aloe.personas.reveal import mean_by_turn, reveal_curve
 from aloe.tracking import configure_wandb
 
 
-def evaluate(params: Params, cfg: EvalParams, subject: Backend, eval_split: str) -> tuple[LLM, list[dict], dict]:
+def evaluate(
+    params: Params, cfg: EvalParams, subject: Backend, eval_split: str
+) -> tuple[LLM, list[DialogueRecord], dict]:
     """(llm, per-dialogue records, metrics)."""
     examples = load_examples(cfg, eval_split, params.seed)
     llm = LLM(params.llm, roles=("user", "judge"))
@@ -27,9 +29,9 @@ def evaluate(params: Params, cfg: EvalParams, subject: Backend, eval_split: str)
     records = [dialogue_record(d, models) for d in dialogues]
     scores, asked = score_table(records, cfg.turns)
     metrics = aloe_metrics(scores, asked, [d.profile_id for d in dialogues], cfg.bootstrap, params.seed)
-    methods = Counter(t["score_method"] for d in dialogues for t in d.turns)
+    methods = Counter(t.score_method for d in dialogues for t in d.turns)
     metrics.update(
-        reveal_by_turn=mean_by_turn([reveal_curve(d.profile, [t["user"] for t in d.turns]) for d in dialogues]),
+        reveal_by_turn=mean_by_turn([reveal_curve(d.profile, [t.user for t in d.turns]) for d in dialogues]),
         score_methods={m: methods[m] for m in ("logprobs", "text", "missing")},
         dialogues_stopped=sum(d.stopped is not None for d in dialogues),
         judge_logprobs=llm.backend("judge").name not in llm.without_logprobs,

@@ -84,6 +84,35 @@ def test_lora_sft_saves_a_merged_plain_model(tmp_path, base_model_dir):
     card = ModelCard.load(out / "README.md")  # a Hugging Face model card: base model, data, recipe, losses
     assert card.data.base_model == "HuggingFaceTB/SmolLM2-135M-Instruct" and card.data.datasets
     assert "| `learning_rate` |" in card.text and f"train {metrics['train_loss']}" in card.text
+    assert "| `completion_only_loss` | `True` |" in card.text and str(tmp_path) not in card.text
+
+
+def test_the_model_card_holds_every_trainer_argument_and_nothing_of_the_machine(tmp_path):
+    """The card says how to train the model again: every field of the trainer's config, but no
+    path of this machine (the checkpoints in the local cache), no W&B run and no token."""
+    import dataclasses
+
+    from trl import SFTConfig
+
+    from aloe.cards import model_card
+    from aloe.params import SFTParams
+    from aloe.training.arguments import trainer_arguments
+    from aloe.training.fit import MACHINE_ONLY, arguments_of
+
+    checkpoints = tmp_path / "cache" / "checkpoints" / "sft-0123456789abcdef"
+    args = SFTConfig(
+        **trainer_arguments(SFTParams(), 0, str(checkpoints)),
+        completion_only_loss=True,
+        report_to=["wandb"],
+        run_name="sft-my-experiment",
+        hub_token="hf_NotARealTokenButShapedLikeOne",
+    )
+    card = model_card("sft", "embedded", "models/base", "data/pairs/sft", {}, arguments_of(args), {}, {}).text
+    rows = dict(re.findall(r"^\| `(\w+)` \| `(.*)` \|$", card, re.M))
+    assert set(rows) == {f.name for f in dataclasses.fields(SFTConfig) if f.init} - MACHINE_ONLY
+    assert rows["completion_only_loss"] == "True" and rows["max_length"] == "1024" and rows["seed"] == "0"
+    for private in (str(tmp_path), "sft-my-experiment", "hf_NotARealToken"):
+        assert private not in card
 
 
 def assert_merged_equals_base_plus_adapter(out: Path, base_model_dir: Path) -> None:

@@ -61,6 +61,9 @@ from multi-turn conversations with simulated personas.
 
 ## Training parameters
 
+Every argument of the trainer's config as the run used it (`*_token` values masked), less the
+local checkpoint path, the W&B run name, the log destinations and the process rank.
+
 | argument | value |
 |---|---|
 {args}

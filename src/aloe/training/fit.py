@@ -37,6 +37,10 @@ from aloe.training.models import load_model, lora_config
 
 log = logging.getLogger(__name__)
 
+# Trainer arguments that name this machine or process, not the training: the checkpoint path in
+# the local cache, the W&B run, where logs go, the process rank. Kept out of the model card.
+MACHINE_ONLY = frozenset({"output_dir", "run_name", "report_to", "local_rank"})
+
 
 def files_signature(path: str) -> list:
     """Names, sizes and modification times of every file under ``path``: cheap even for an
@@ -128,7 +132,7 @@ class TrainingJob:
                 self.model_dir,
                 self.data,
                 sizes,
-                recipe_of(args),
+                arguments_of(args),
                 lora_of(trainer),
                 report,
             )
@@ -166,20 +170,11 @@ def export(saved: str, start_dir: str, tmp: Path) -> None:
         shutil.copytree(saved, tmp, dirs_exist_ok=True)
 
 
-def recipe_of(args) -> dict:
-    keys = (
-        "num_train_epochs",
-        "max_steps",
-        "learning_rate",
-        "per_device_train_batch_size",
-        "gradient_accumulation_steps",
-        "max_length",
-        "warmup_steps",
-        "beta",
-        "loss_type",
-        "seed",
-    )
-    return {k: getattr(args, k) for k in keys if hasattr(args, k)}
+def arguments_of(args) -> dict:
+    """Every argument the trainer ran with, so the model card says how to train the model again:
+    transformers' own serialisation (enums as values, every ``*_token`` field masked), less
+    :data:`MACHINE_ONLY`."""
+    return {k: v for k, v in args.to_dict().items() if k not in MACHINE_ONLY}
 
 
 def lora_of(trainer) -> dict:

@@ -31,7 +31,7 @@ from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
 from common import REPO, git_describe, write_result
 
-STAGE_FLAGS = ("--data", "--model", "--out", "--metrics", "--curve")
+STAGE_FLAGS = ("--data", "--model", "--out", "--metrics", "--curve", "--run-log")
 
 
 def random_model(source: str, dest: Path) -> Path:
@@ -55,7 +55,7 @@ def run_stage(stage: str, engine: str, processes: int, work: Path, data: Path, m
     launcher = [Path(sys.executable).parent / "accelerate", "launch", "--config_file", config]
     cmd = [*launcher, "--num_processes", str(processes), REPO / f"stages/{stage}.py"]
     cmd += ["--params", work / engine / f"{stage}.params.yaml"]
-    paths = (data / stage, model, out / "model", out / "metrics.json", out / "curve.json")
+    paths = (data / stage, model, out / "model", out / "metrics.json", out / "curve.json", out / "log.json")
     cmd += [str(a) for flag, path in zip(STAGE_FLAGS, paths, strict=True) for a in (flag, path)]
     env = {**os.environ, "ALOE_CACHE_DIR": str(work / engine / "cache")}
     t0 = time.perf_counter()
@@ -71,6 +71,7 @@ def run_stage(stage: str, engine: str, processes: int, work: Path, data: Path, m
         "wall_s": wall,
         "first_loss": next(r["loss"] for r in curve if "loss" in r),
         "metrics": json.loads((out / "metrics.json").read_text()),
+        "log": json.loads((out / "log.json").read_text()),
         **merge_check(out / "model", model),
     }
 

@@ -19,7 +19,8 @@ from aloe.training.metrics import preference_metrics
 @click.option("--out", required=True)
 @click.option("--metrics", required=True)
 @click.option("--curve", required=True)
-def main(params_path, data, model_dir, out, metrics, curve) -> None:
+@click.option("--run-log", required=True, help="speed and peak memory (not metrics)")
+def main(params_path, data, model_dir, out, metrics, curve, run_log) -> None:
     params = setup(params_path)
     cfg = params.dpo
     TrainingJob(
@@ -33,6 +34,7 @@ def main(params_path, data, model_dir, out, metrics, curve) -> None:
         out=out,
         metrics=metrics,
         curve=curve,
+        run_log=run_log,
         config_class=DPOConfig,
         trainer_class=DPOTrainer,
         extra_metrics=lambda t: {**preference_metrics(t), "init": cfg.init, "lora": cfg.lora.enabled},

@@ -14,7 +14,8 @@ from aloe.training.fit import TrainingJob
 @click.option("--out", required=True)
 @click.option("--metrics", required=True)
 @click.option("--curve", required=True)
-def main(params_path, data, model_dir, out, metrics, curve) -> None:
+@click.option("--run-log", required=True, help="speed and peak memory (not metrics)")
+def main(params_path, data, model_dir, out, metrics, curve, run_log) -> None:
     params = setup(params_path)
     cfg = params.sft
     TrainingJob(
@@ -28,6 +29,7 @@ def main(params_path, data, model_dir, out, metrics, curve) -> None:
         out=out,
         metrics=metrics,
         curve=curve,
+        run_log=run_log,
         config_class=SFTConfig,
         trainer_class=SFTTrainer,
         config_extra={"completion_only_loss": True},

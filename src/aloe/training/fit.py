@@ -86,6 +86,7 @@ class TrainingJob:
     out: str
     metrics: str
     curve: str
+    run_log: str  # speed and peak memory (logs/<stage>.json), apart from the metrics
     config_class: type  # trl's SFTConfig or DPOConfig
     trainer_class: type  # trl's SFTTrainer or DPOTrainer
     config_extra: dict = field(default_factory=dict)  # arguments of this stage's config only
@@ -120,7 +121,9 @@ class TrainingJob:
     def train_and_save(self, trainer, tokenizer, sizes: dict) -> None:
         """Train (resuming if a checkpoint exists), then write the metrics, the merged model and its card."""
         result = trainer.train(resume_from_checkpoint=resume_point(trainer.args.output_dir))
-        report = write_training_metrics(trainer, result, self.metrics, self.curve, self.extra_metrics(trainer))
+        report = write_training_metrics(
+            trainer, result, self.metrics, self.curve, self.run_log, self.extra_metrics(trainer)
+        )
         staging = f"{self.out}.staging"
         trainer.save_model(staging)  # every rank: gathers sharded weights (or the LoRA adapter)
         trainer.accelerator.wait_for_everyone()

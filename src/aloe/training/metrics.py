@@ -1,5 +1,6 @@
-"""What a training stage reports: losses, speed and peak memory (metrics/train_*.json) and
-the loss curve for `dvc plots`."""
+"""What a training stage reports: losses (metrics/train_*.json), the loss curve for `dvc plots`,
+and, apart from the metrics, its speed and peak memory (logs/<stage>.json): those say what
+this machine did, so `dvc metrics diff` between experiments shows the experiment only."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import torch
 from transformers import TrainerCallback
 
 from aloe.files import write_json
+from aloe.stage import write_run_log
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +40,9 @@ class PeakMemory(TrainerCallback):
         return rss / 2**20 if sys.platform == "darwin" else rss / 1024
 
 
-def write_training_metrics(trainer, result, path: str, curve_path: str, extra: dict | None = None) -> dict:
+def write_training_metrics(
+    trainer, result, path: str, curve_path: str, run_log: str, extra: dict | None = None
+) -> dict:
     if not trainer.accelerator.is_main_process:
         return {}
     logs = trainer.state.log_history
@@ -46,14 +50,17 @@ def write_training_metrics(trainer, result, path: str, curve_path: str, extra: d
     metrics = {
         "train_loss": round(float(result.training_loss), 5),
         "eval_loss": round(evals[-1]["eval_loss"], 5) if evals else None,
-        "runtime_s": round(result.metrics["train_runtime"], 2),
-        "samples_per_s": round(result.metrics["train_samples_per_second"], 3),
         "steps": trainer.state.global_step,
-        "peak_memory_mb": round(PeakMemory.peak_mb(), 1),
         "world_size": trainer.args.world_size,
         **(extra or {}),
     }
     write_json(path, metrics)
+    write_run_log(
+        run_log,
+        runtime_s=round(result.metrics["train_runtime"], 2),
+        samples_per_s=round(result.metrics["train_samples_per_second"], 3),
+        peak_memory_mb=round(PeakMemory.peak_mb(), 1),
+    )
     curve = [{"step": e["step"], "loss": e["loss"]} for e in logs if "loss" in e]
     curve += [{"step": e["step"], "eval_loss": e["eval_loss"]} for e in evals]
     write_json(curve_path, sorted(curve, key=lambda r: r["step"]))

@@ -195,7 +195,7 @@ def test_a_dialogue_that_stops_is_stopped_early_not_judge_missing(scripted_llm):
 def test_judge_expected_score_on_the_real_model(base_model_dir):
     """The local backend's per-position log-probabilities give a usable reading of its score."""
     from aloe.judging.questions import score_question
-    from aloe.judging.scores import read_score
+    from aloe.judging.scores import PREFILL, read_score
     from aloe.llm.base import ChatRequest
     from aloe.llm.local import TransformersBackend
     from aloe.params import TransformersBackendParams
@@ -207,7 +207,13 @@ def test_judge_expected_score_on_the_real_model(base_model_dir):
         "Long day at the bakery!",
         "Oh no, sourdough drama again? Put your feet up!",
     )
-    [res] = backend.generate([ChatRequest.from_messages(messages, max_tokens=8, temperature=0.0, top_logprobs=20)])
-    score, method = read_score(res, min_mass=0.5)
+    request = dict(max_tokens=8, temperature=0.0, top_logprobs=20)
+    [res] = backend.generate([ChatRequest.from_messages(messages, **request)])
     assert res.logprobs and len(res.logprobs) == res.completion_tokens - (res.finish_reason == "stop")
-    assert method in ("logprobs", "text") and 1.0 <= score <= 5.0, res.text
+    # Asked plainly, this judge opens a numbered list ("1. The user's..."): no score
+    assert read_score(res, min_mass=0.5) == (None, "missing"), res.text
+    # Asked to complete "Score:", it writes a digit whose probabilities are read
+    prefilled = [*messages, {"role": "assistant", "content": PREFILL}]
+    [res] = backend.generate([ChatRequest.from_messages(prefilled, **request)])
+    score, method = read_score(res, min_mass=0.5, prefill=PREFILL)
+    assert method == "logprobs" and 1.0 < score < 5.0, res.text

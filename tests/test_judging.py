@@ -36,6 +36,21 @@ def test_score_is_read_at_the_digit_not_the_first_token():
     assert method == "logprobs" and score == pytest.approx(4 * 0.7 + 5 * 0.3)  # " 4" and "4" summed
 
 
+def test_a_prefilled_answer_is_read_after_its_prefill():
+    """The judge completed "Score:" with " 1. The reply ignores her": a labelled score of 1,
+    its probabilities read at the digit's token of the continuation."""
+    result = tokens_result([" ", "1", ".", " The", " reply"], {1: {"1": 0.6, "2": 0.4}})
+    assert read_score(result, min_mass=0.5) == (None, "missing")  # alone, a list opening
+    score, method = read_score(result, min_mass=0.5, prefill="Score:")
+    assert method == "logprobs" and score == pytest.approx(1 * 0.6 + 2 * 0.4)
+
+
+def test_a_one_cut_off_by_the_token_limit_is_missing():
+    assert read_score(ChatResult(text="1.", finish_reason="length"), 0.5) == (None, "missing")
+    assert read_score(ChatResult(text="1.", finish_reason="stop"), 0.5) == (1.0, "text")
+    assert read_score(ChatResult(text="4.", finish_reason="length"), 0.5) == (4.0, "text")
+
+
 def test_score_falls_back_to_text_when_digits_hold_too_little_mass():
     result = tokens_result(["4"], {0: {"4": 0.3, "The": 0.7}})
     assert read_score(result, min_mass=0.5) == (4.0, "text")

@@ -45,6 +45,25 @@ def test_logprobs_of_every_position_come_back_in_order(serve):
     assert [t for t, _ in res.logprobs[2]["top"]] == [" 4", " 3"]
 
 
+def test_a_prefill_is_sent_for_continuation_only_where_the_server_continues(serve):
+    """continue_prefill: the request carries vLLM's continue_final_message; otherwise the
+    backend says it does not continue, so callers send no prefill and read a free answer."""
+    srv = serve()
+    prefilled = [
+        ChatRequest.from_messages([{"role": "user", "content": "rate it"}, {"role": "assistant", "content": "Score:"}])
+    ]
+    plain = backend(srv.base_url)
+    assert not plain.continues_prefill
+    plain.generate(prefilled)
+    assert srv.server.prefills_continued == 0
+    continuing = backend(srv.base_url, continue_prefill=True)
+    assert continuing.continues_prefill
+    continuing.generate(reqs(1))  # nothing to continue: no flag
+    assert srv.server.prefills_continued == 0
+    continuing.generate(prefilled)
+    assert srv.server.prefills_continued == 1
+
+
 def test_the_served_model_is_part_of_the_identity(serve):
     """A server restarted with other weights under the same name must not replay old answers."""
     first = serve(model_name="m", root="/models/llama-3-8b")

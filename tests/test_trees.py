@@ -154,6 +154,7 @@ class InProcessModel:
     name = "inprocess"
     model_id = "scripted-in-process"
     chunk_size = 64
+    continues_prefill = False
 
     def __init__(self, generate):
         self._generate = generate

@@ -25,7 +25,7 @@ from aloe.conversations import simulator
 from aloe.conversations.simulator import clean_message
 from aloe.judging.labels import decide
 from aloe.judging.questions import pair_question, score_question
-from aloe.judging.scores import read_score
+from aloe.judging.scores import PREFILL, answer_text, read_score
 from aloe.judging.verdicts import OrderAnswer, read_verdict
 from aloe.llm.client import LLM
 from aloe.llm.reask import ask_until_usable
@@ -137,7 +137,7 @@ def planted_pairs(llm: LLM, personas: list[dict], contrast: list[int], params: P
         for p, c in zip(personas, contrast, strict=True)
     ]
 
-    def ask(role: str, items: list, messages, parse, decoding) -> list:
+    def ask(role: str, items: list, messages, parse, decoding, prefill: str = "") -> list:
         """Each item is (record, tag); seeds derive from (check seed, persona, tag, attempt)."""
         return ask_until_usable(
             llm,
@@ -147,6 +147,7 @@ def planted_pairs(llm: LLM, personas: list[dict], contrast: list[int], params: P
             lambda item: (seed, item[0].persona_id, item[1]),
             parse,
             decoding,
+            prefill,
         )
 
     users = ask(
@@ -206,16 +207,18 @@ def planted_pairs(llm: LLM, personas: list[dict], contrast: list[int], params: P
         rec.matched_first, rec.matched_second = order_answer(first), order_answer(second)
 
     items = [(r, tag) for r in ready for tag in ("matched", "mismatched")]
+    prefill = PREFILL if llm.continues_prefill("judge") else ""
     scores = ask(
         "judge",
         items,
         lambda r, tag: score_question(r.profile, r.personality, r.message, r.reply(tag)),
-        lambda res: res if read_score(res, ev.judge_min_mass)[0] is not None else None,
+        lambda res: res if read_score(res, ev.judge_min_mass, prefill)[0] is not None else None,
         ev.decoding("judge"),
+        prefill,
     )
 
     def planted_score(answer) -> PlantedScore:
-        return PlantedScore(*read_score(answer.result, ev.judge_min_mass), answer.result.text)
+        return PlantedScore(*read_score(answer.result, ev.judge_min_mass, prefill), answer_text(answer.result, prefill))
 
     for rec, matched, mismatched in zip(ready, scores[0::2], scores[1::2], strict=True):
         rec.matched_score, rec.mismatched_score = planted_score(matched), planted_score(mismatched)

@@ -75,6 +75,11 @@ class OpenAIBackendParams(Strict):
     concurrency: int = doc(16, "requests in flight at once", gt=0, le=1024)
     timeout_s: float = doc(60.0, "per request", gt=0)
     max_retries: int = doc(5, "the openai client's retries (backoff, Retry-After)", ge=0, le=20)
+    continue_prefill: bool = doc(
+        False,
+        "the server continues a trailing assistant message (vLLM, `aloe serve`): the 1-5 judge then "
+        "completes `Score:` instead of writing a free answer",
+    )
 
     @field_validator("api_key_env")
     @classmethod

@@ -18,7 +18,7 @@ from aloe.conversations import simulator
 from aloe.conversations.simulator import clean_message
 from aloe.evaluation.records import BenchmarkTurn
 from aloe.judging.questions import score_question
-from aloe.judging.scores import read_score
+from aloe.judging.scores import PREFILL, answer_text, read_score
 from aloe.llm.client import LLM
 from aloe.llm.reask import ask_until_usable
 from aloe.params import EvalParams
@@ -93,10 +93,12 @@ def _stop_missing(dialogues: list[Dialogue], got: dict, turn: int, who: str) -> 
 
 
 def _judge(llm: LLM, cfg: EvalParams, dialogues: list[Dialogue], turn: int, users: dict, replies: dict) -> dict:
-    """(score, method, raw) per dialogue; unusable output is re-asked, then left missing."""
+    """(score, method, raw) per dialogue; unusable output is re-asked, then left missing.
+    Where the judge's backend continues a prefill, the judge completes "Score:"."""
+    prefill = PREFILL if llm.continues_prefill("judge") else ""
 
     def parse(r) -> tuple[float, str] | None:
-        score, method = read_score(r, cfg.judge_min_mass)
+        score, method = read_score(r, cfg.judge_min_mass, prefill)
         return None if score is None else (score, method)
 
     out = {}
@@ -108,8 +110,9 @@ def _judge(llm: LLM, cfg: EvalParams, dialogues: list[Dialogue], turn: int, user
         lambda d: (d.seed, turn, "judge"),
         parse,
         cfg.decoding("judge"),
+        prefill,
     )
     for d, a in zip(dialogues, answers, strict=True):
         score, method = a.value or (None, "missing")
-        out[id(d)] = (score, method, a.result.text if a.result.ok else a.result.error)
+        out[id(d)] = (score, method, answer_text(a.result, prefill))
     return out

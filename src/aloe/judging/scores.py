@@ -6,6 +6,19 @@ it a 4", "4. The reply ...". Refused (None, so the judge is asked again):
 (after markup or a label such as "Score:") decides even when an explanation
 follows with other numbers; elsewhere every score named must agree.
 
+A numbered list is not a score. Small judges often open one ("1. The user's
+personality is...", "1. Does the conversational style fit..."), and read as a
+score it is always 1. The rule: an unlabelled "1." or "1)" that more text
+follows is a list's first item, so ambiguous, so missing. Any other digit so
+written ("4. The reply mentions her garden...") is a score with its reason,
+since lists start at 1; "Score: 1. The reply..." is a score, since a label says so.
+A bare "1." is a score, unless the token limit cut the answer there.
+
+Where the backend continues a prefill (:data:`PREFILL`, see
+:meth:`aloe.llm.client.LLM.continues_prefill`), the judge is asked to complete
+"Score:": it cannot open a list, and its first token is the digit, whose
+probabilities are then read. The text read is the prefill and its continuation.
+
 The score itself: where the backend gives log-probabilities, the expected value
 over the digits 1-5 at the position where the judge wrote its digit (all tokens
 reading as the same digit summed), if those digits hold at least ``min_mass`` of
@@ -24,7 +37,10 @@ SCALE_BEFORE = re.compile(r"(?:/|\bout\s+of|\bof)\s*$", re.I)
 RANGE_AFTER = re.compile(r"^\s*(?:-|–|to|or)\s*\d")
 RANGE_BEFORE = re.compile(r"\d\s*(?:-|–|to|or)\s*$")
 HEAD = re.compile(r"^[\W_]*(?:(?:final\s+|overall\s+)?(?:score|rating|grade|answer)\b[\W_]*(?:is\b[\W_]*)?)?$", re.I)
+LIST_OPENING = re.compile(r"^\s*1\s*[.)]\s*\S")  # "1. The user's...", "1) Does..."
+LIST_CUT = re.compile(r"\s*1\s*[.)]\s*")  # the same, cut off by the token limit after the marker
 DIGITS = {str(k): k for k in range(1, 6)}
+PREFILL = "Score:"  # the assistant turn the 1-5 judge completes, where the backend continues one
 
 
 def parse_score(text: str) -> tuple[int, int] | None:
@@ -44,6 +60,9 @@ def parse_score(text: str) -> tuple[int, int] | None:
     first = candidates[0]
     if first.group() not in DIGITS:
         return None  # "10", "0"
+    head = text[: first.start()]
+    if not head.strip() and LIST_OPENING.match(text[first.start() :]):
+        return None  # "1. The user's personality is...": a list's first item
     if HEAD.match(text[: first.start()]) or {c.group() for c in candidates} == {first.group()}:
         return DIGITS[first.group()], first.start()
     return None
@@ -53,11 +72,15 @@ def digit_meaning(token: str) -> int | None:
     return DIGITS.get(token.strip().strip("*\"'().:"))
 
 
-def read_score(result: ChatResult, min_mass: float) -> tuple[float | None, str]:
-    """(score, method) with method 'logprobs' | 'text' | 'missing'."""
-    parsed = parse_score(result.text)
+def read_score(result: ChatResult, min_mass: float, prefill: str = "") -> tuple[float | None, str]:
+    """(score, method) with method 'logprobs' | 'text' | 'missing'. ``prefill``: the text
+    the backend continued (the answer read is the prefill followed by ``result.text``)."""
+    lead = f"{prefill} " if prefill else ""
+    if result.finish_reason == "length" and LIST_CUT.fullmatch(lead + result.text):
+        return None, "missing"  # "1." where the token limit cut it: a list may have followed
+    parsed = parse_score(lead + result.text)
     if parsed is not None:
-        pos = position_of(result, parsed[1])
+        pos = position_of(result, parsed[1] - len(lead))
         if pos is not None:
             expected = expected_digit(result.logprobs[pos], min_mass)
             if expected is not None:
@@ -72,3 +95,10 @@ def expected_digit(position: dict, min_mass: float) -> float | None:
     if total < min_mass or total == 0:
         return None
     return sum(k * p for k, p in per_digit.items()) / total
+
+
+def answer_text(result: ChatResult, prefill: str = "") -> str | None:
+    """What the judge answered, as read (the prefill it completed included), or the error."""
+    if not result.ok:
+        return result.error
+    return f"{prefill} {result.text}" if prefill else result.text

@@ -68,6 +68,7 @@ class Backend(Protocol):
     name: str  # the params name of the backend (llm.backends.<name>), for messages
     model_id: str  # identity of weights, decoding settings and library versions: part of every cache key
     chunk_size: int  # how many requests to hand over at once (one cache commit per chunk)
+    continues_prefill: bool  # a trailing assistant message is continued, not answered
 
     def generate(self, requests: list[ChatRequest]) -> list[ChatResult]: ...
 

@@ -96,6 +96,11 @@ class LLM:
     def model_id(self, role: str) -> str:
         return self.backend(role).model_id
 
+    def continues_prefill(self, role: str) -> bool:
+        """Whether the role's backend continues a trailing assistant message (a prefill such
+        as "Score:") rather than answering it with a new one."""
+        return self.backend(role).continues_prefill
+
     def chat(self, role: str, requests: list[ChatRequest]) -> list[ChatResult]:
         backend = self.backend(role)
         keys, results, missing = self._from_cache(role, backend, requests)

@@ -77,6 +77,7 @@ class TransformersBackend:
         self.cfg = cfg
         self.name = name
         self.chunk_size = cfg.batch_size * 4
+        self.continues_prefill = True  # see _prompt
         self.ref = resolve(cfg.model, f"llm.backends.{name}.model")
         self.device, self.dtype = resolve_device_dtype(cfg)
         # Everything that changes the tokens this backend produces is in its identity,

@@ -50,6 +50,7 @@ class OpenAIBackend:
         self.chunk_size = cfg.concurrency * 4
         self.endpoint = cfg.base_url or "api.openai.com"
         self.http_attempts = 0
+        self.continues_prefill = cfg.continue_prefill
         self.api_key = os.environ.get(cfg.api_key_env)
         if not self.api_key:
             raise AloeError(
@@ -170,6 +171,9 @@ class OpenAIBackend:
 
     async def _one(self, client: openai.AsyncOpenAI, gate: asyncio.Semaphore, req: ChatRequest) -> ChatResult:
         extra = {"logprobs": True, "top_logprobs": req.top_logprobs} if req.top_logprobs else {}
+        if self.continues_prefill and req.messages[-1][0] == "assistant":
+            # vLLM's names (also what `aloe serve` honours): continue the message, open no new turn
+            extra["extra_body"] = {"continue_final_message": True, "add_generation_prompt": False}
         # A 200 with a body that does not parse is not retried by the client; retry it here.
         for attempt in range(self.cfg.max_retries + 1):
             async with gate:

@@ -95,6 +95,7 @@ class ChatServer:
         self.latency = latency  # seconds to hold each answer, per request (benchmarks, tests), on top of faults
         self.requests_seen = 0
         self.api_keys_seen: set[str] = set()  # bearer tokens received (tests check a key was really sent)
+        self.prefills_continued = 0  # requests that asked to continue their last message (vLLM's flag)
         self._queue: asyncio.Queue | None = None
 
     def app(self) -> web.Application:
@@ -152,6 +153,7 @@ class ChatServer:
         if fault == "timeout":
             await asyncio.sleep(self.faults.stall_s)
         body = await request.json()
+        self.prefills_continued += bool(body.get("continue_final_message"))
         req = ChatRequest.from_messages(
             body["messages"],
             max_tokens=int(body.get("max_tokens") or body.get("max_completion_tokens") or 256),

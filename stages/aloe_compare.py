@@ -8,23 +8,27 @@ import click
 from aloe.evaluation.metrics import compare
 from aloe.evaluation.records import load_records, paired_tables
 from aloe.files import write_json
+from aloe.judging.gate import enforce, judge_gate, load_card_file
 from aloe.stage import setup
 
 
 @click.command()
 @click.option("--params", "params_path", default="params.yaml", show_default=True)
 @click.option("--records-dir", required=True, help="the per-dialogue records of every variant")
+@click.option("--judge-metrics", required=True, help="the judge check's report cards (gate)")
 @click.option("--out", required=True)
-def main(params_path: str, records_dir: str, out: str) -> None:
+def main(params_path: str, records_dir: str, judge_metrics: str, out: str) -> None:
     params = setup(params_path)
     names = list(params.eval.variants)
     runs = {v: load_records(Path(records_dir) / f"{v}.jsonl") for v in names}
+    gate = judge_gate(load_card_file(judge_metrics), runs[names[0]][0].models["judge"])
+    enforce(gate, params.eval.on_blind_judge, "aloe_compare")
     report = {}
     for i, b in enumerate(names):  # every later variant against every earlier one: sft-base, dpo-base, dpo-sft
         for a in names[i + 1 :]:
             scores_a, scores_b, clusters = paired_tables(runs[a], runs[b], (a, b))
             report[f"{a}-{b}"] = compare(scores_a, scores_b, clusters, params.eval.bootstrap, params.seed)
-    write_json(out, report)
+    write_json(out, {**report, **gate})
     for pair, r in report.items():
         click.echo(
             f"{pair}: dAL_mean {r['AL_mean']} {r['AL_mean_ci95']} (p {r['AL_mean_p']}), "

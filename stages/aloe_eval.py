@@ -7,6 +7,7 @@ from aloe.evaluation.metrics import turn_rows
 from aloe.evaluation.runner import evaluate, log_to_wandb
 from aloe.evaluation.subject import variant_backend
 from aloe.files import write_json, write_jsonl
+from aloe.judging.gate import load_card_file
 from aloe.stage import setup, write_run_log
 
 
@@ -14,15 +15,18 @@ from aloe.stage import setup, write_run_log
 @click.option("--params", "params_path", default="params.yaml", show_default=True)
 @click.option("--variant", required=True, help="a key of eval.variants")
 @click.option("--eval-split", required=True, help="our eval personas (used unless eval.paper_files is set)")
+@click.option("--judge-metrics", required=True, help="the judge check's report cards (gate)")
 @click.option("--records", required=True, help="per-dialogue records (jsonl), read by aloe_compare")
 @click.option("--metrics", required=True)
 @click.option("--plot", required=True, help="per-turn plot data")
 @click.option("--run-log", required=True)
-def main(params_path, variant, eval_split, records, metrics, plot, run_log) -> None:
+def main(params_path, variant, eval_split, judge_metrics, records, metrics, plot, run_log) -> None:
     params = setup(params_path)
     if variant not in params.eval.variants:
         raise AloeError(f"--variant {variant!r} is not in eval.variants ({', '.join(params.eval.variants)})")
-    llm, dialogues, report = evaluate(params, params.eval, variant_backend(params, variant), eval_split)
+    subject = variant_backend(params, variant)
+    check = load_card_file(judge_metrics)
+    llm, dialogues, report = evaluate(params, params.eval, subject, eval_split, check, f"aloe_eval@{variant}")
     report["variant"] = variant
     write_jsonl(records, (d.to_json() for d in dialogues))
     write_json(metrics, report)
@@ -31,7 +35,8 @@ def main(params_path, variant, eval_split, records, metrics, plot, run_log) -> N
     log_to_wandb(params.wandb, variant, report)
     click.echo(
         f"{variant}: AL_mean {report['AL_mean']} {report['AL_mean_ci95']} IR {report['IR']} "
-        f"AL {report['AL']} (n per turn {report['AL_n']}); scores read by {report['score_methods']}"
+        f"AL {report['AL']} (n per turn {report['AL_n']}); scores read by {report['score_methods']}; "
+        f"judge_blind {report['judge_blind']}"
     )
     llm.close()
 

@@ -6,7 +6,7 @@ import pandas as pd
 
 from aloe.errors import AloeError
 from aloe.files import write_json, write_jsonl
-from aloe.judge_check import contrasts, judge_metrics, planted_pairs
+from aloe.judge_check import contrasts, judge_metrics, planted_pairs, spread_over_profiles
 from aloe.llm.client import LLM
 from aloe.personas.embeddings import Embedder
 from aloe.stage import setup, write_run_log
@@ -20,21 +20,24 @@ from aloe.stage import setup, write_run_log
 @click.option("--run-log", required=True)
 def main(params_path: str, personas: str, out: str, metrics: str, run_log: str) -> None:
     params = setup(params_path)
-    rows = pd.read_parquet(personas).head(params.judge_check.pairs).to_dict("records")
+    rows = spread_over_profiles(pd.read_parquet(personas).to_dict("records"), params.judge_check.pairs)
     if len(rows) < 2:
         raise AloeError(f"{personas}: the judge check needs at least 2 training personas, found {len(rows)}")
     embedder = Embedder(params.personas.filter.embedding_model)
     vectors = embedder.encode([f"{p['profile']} {p['personality']}" for p in rows])
     llm = LLM(params.llm, roles=("user", "responder", "judge"))
     records = planted_pairs(llm, rows, contrasts(vectors), params)
-    report = {**judge_metrics(records, params), "calls": llm.report()}
+    report = {**judge_metrics(records, params, llm.model_id("judge")), "calls": llm.report()}
     write_jsonl(out, (r.to_json() for r in records))
     write_json(metrics, report)
     write_run_log(run_log, llm)
+    pairwise, scoring = report["pairwise"], report["scoring"]
     click.echo(
-        f"judge check: accuracy {report['accuracy']} {report['accuracy_ci95']} on {report['n']} planted "
-        f"pairs (0.5 = chance), position bias {report['position_bias']}, score gap {report['score_gap']} "
-        f"{report['score_gap_ci95']}"
+        f"judge check on {report['n']} planted pairs in {report['clusters']} profiles: pairwise judge "
+        f"{pairwise['status']} (accuracy {report['accuracy']} {report['accuracy_ci95']}, 0.5 = chance; "
+        f"first-position rate {report['position_bias']}); 1-5 judge {scoring['status']} (score gap "
+        f"{report['score_gap']} {report['score_gap_ci95']}, most common score's share "
+        f"{scoring.get('most_common_share')})"
     )
     llm.close()
 

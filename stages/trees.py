@@ -1,8 +1,5 @@
 """Stage trees: grow one conversation tree per training persona."""
 
-import json
-import logging
-
 import click
 import pandas as pd
 
@@ -10,26 +7,9 @@ from aloe.conversations.builder import TreeBuilder
 from aloe.conversations.stats import tree_metrics
 from aloe.errors import AloeError
 from aloe.files import write_json, write_jsonl
+from aloe.judging.gate import enforce_pairwise, load_card_file
 from aloe.llm.client import LLM
 from aloe.stage import setup, write_run_log
-
-log = logging.getLogger("trees")
-
-
-def check_judge(judge_metrics: str, cfg) -> None:
-    """The gate: a judge that cannot tell planted pairs apart makes labels that mean nothing."""
-    with open(judge_metrics) as f:
-        check = json.load(f)
-    if check["above_chance"] and check["accuracy"] >= cfg.min_judge_accuracy:
-        return
-    message = (
-        f"the judge is weak: accuracy {check['accuracy']} {check['accuracy_ci95']} on {check['n']} planted "
-        f"pairs ({judge_metrics}; 0.5 = chance, trees.min_judge_accuracy = {cfg.min_judge_accuracy}); "
-        "its labels are not evidence of a preference. Point llm.roles.judge at a stronger model"
-    )
-    if cfg.on_weak_judge == "fail":
-        raise AloeError(message + " (or set trees.on_weak_judge: warn to build trees anyway)")
-    log.warning(message)
 
 
 @click.command()
@@ -42,7 +22,7 @@ def check_judge(judge_metrics: str, cfg) -> None:
 def main(params_path: str, personas: str, judge_metrics: str, out: str, metrics: str, run_log: str) -> None:
     params = setup(params_path)
     cfg = params.trees
-    check_judge(judge_metrics, cfg)
+    enforce_pairwise(load_card_file(judge_metrics), cfg, judge_metrics)
     frame = pd.read_parquet(personas)
     if cfg.personas is not None:
         frame = frame.head(cfg.personas)

@@ -22,6 +22,10 @@ def check_params(path: str) -> None:
     click.echo(f"{path}: valid")
 
 
+JUDGE_CARDS = "metrics/judge.json"
+JUDGE_CARDS_HELP = "the judge check's report cards: a blind 1-5 judge is flagged (ignored where absent)"
+
+
 @main.command("eval")
 @click.option("--model", required=True, help="a model dir, or openai:NAME for an OpenAI-compatible endpoint")
 @click.option("--base-url", default=None, help="endpoint for openai:NAME (default api.openai.com)")
@@ -42,7 +46,8 @@ def check_params(path: str) -> None:
     default=None,
     help="write the metrics JSON here, and the per-dialogue records beside it (OUT.records.jsonl) for `aloe compare`",
 )
-def eval_cmd(model, base_url, api_key_env, params_path, eval_split, examples, turns, out) -> None:
+@click.option("--judge-metrics", default=JUDGE_CARDS, show_default=True, help=JUDGE_CARDS_HELP)
+def eval_cmd(model, base_url, api_key_env, params_path, eval_split, examples, turns, out, judge_metrics) -> None:
     """Run the ALOE benchmark on any model and print AL by turn, IR and intervals."""
     from rich.console import Console
     from rich.table import Table
@@ -50,6 +55,7 @@ def eval_cmd(model, base_url, api_key_env, params_path, eval_split, examples, tu
     from aloe.evaluation.runner import evaluate
     from aloe.evaluation.subject import local_subject
     from aloe.files import write_json, write_jsonl
+    from aloe.judging.gate import load_card_file
     from aloe.llm.client import make_backend
     from aloe.params import OpenAIBackendParams
 
@@ -64,7 +70,8 @@ def eval_cmd(model, base_url, api_key_env, params_path, eval_split, examples, tu
         )
     else:
         backend = local_subject(model, params)
-    llm, records, metrics = evaluate(params, cfg, backend, eval_split)
+    check = load_card_file(judge_metrics)
+    llm, records, metrics = evaluate(params, cfg, backend, eval_split, check, "aloe eval")
     table = Table(title=f"ALOE: {model}")
     for column in ("turn", "AL", "n"):
         table.add_column(column, justify="right")
@@ -77,7 +84,7 @@ def eval_cmd(model, base_url, api_key_env, params_path, eval_split, examples, tu
         f"{metrics['IR_ci95']}  R2 {metrics['R2']}  N_IR {metrics['N_IR']}  "
         f"examples {metrics['n_examples']} ({metrics['clusters']} profiles)  judge_missing "
         f"{metrics['judge_missing']}  stopped_early {metrics['stopped_early']}  "
-        f"scores read by {metrics['score_methods']}"
+        f"scores read by {metrics['score_methods']}  judge_blind {metrics['judge_blind']}"
     )
     if out:
         write_json(out, metrics)
@@ -94,21 +101,32 @@ def records_path(out: str) -> str:
 @click.argument("b", type=click.Path(exists=True, dir_okay=False))
 @click.option("--bootstrap", default=1000, show_default=True, help="cluster-bootstrap resamples")
 @click.option("--seed", default=0, show_default=True)
-def compare_cmd(a: str, b: str, bootstrap: int, seed: int) -> None:
+@click.option("--judge-metrics", default=JUDGE_CARDS, show_default=True, help=JUDGE_CARDS_HELP)
+@click.option("--on-blind-judge", type=click.Choice(["warn", "fail"]), default="warn", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="write the comparison JSON here")
+def compare_cmd(a: str, b: str, bootstrap: int, seed: int, judge_metrics: str, on_blind_judge: str, out) -> None:
     """Paired difference A - B of two `aloe eval --out` runs (or data/eval/<variant>.jsonl):
     AL_mean and IR with cluster-bootstrap intervals, on the same examples and seeds."""
     from aloe.evaluation.metrics import compare
     from aloe.evaluation.records import load_records, paired_tables
+    from aloe.files import write_json
+    from aloe.judging.gate import enforce, judge_gate, load_card_file
 
     def records(path: str) -> list[dict]:
         return load_records(records_path(path) if path.endswith(".json") else path)
 
-    scores_a, scores_b, clusters = paired_tables(records(a), records(b), (a, b))
+    runs = records(a), records(b)
+    gate = judge_gate(load_card_file(judge_metrics), runs[0][0].models["judge"])
+    enforce(gate, on_blind_judge, "aloe compare")
+    scores_a, scores_b, clusters = paired_tables(*runs, (a, b))
     r = compare(scores_a, scores_b, clusters, bootstrap, seed)
     click.echo(
         f"A - B: AL_mean {r['AL_mean']} {r['AL_mean_ci95']} (p {r['AL_mean_p']}); IR {r['IR']} "
-        f"{r['IR_ci95']} (p {r['IR_p']}); {r['n']} examples in {r['clusters']} profiles"
+        f"{r['IR_ci95']} (p {r['IR_p']}); {r['n']} examples in {r['clusters']} profiles; "
+        f"judge_blind {gate['judge_blind']}"
     )
+    if out:
+        write_json(out, {"A": a, "B": b, **r, **gate})
 
 
 def parse_price(ctx, param, values) -> dict[str, tuple[float, float]]:

@@ -1,6 +1,7 @@
 """The judge check: planted pairs with a known answer, asked before any tree is grown.
 
-For each of the first ``judge_check.pairs`` training personas P, the simulator
+For ``judge_check.pairs`` training personas P, spread over as many profiles as the
+split has (:func:`spread_over_profiles`), the simulator
 writes P's opening message and the responder answers it twice: once told P's
 true profile and personality (the *matched* reply), once told those of the
 training persona least like P (the *mismatched* reply). A judge that can tell
@@ -11,18 +12,19 @@ check measures the judge and not the policy); the 1-5 scoring judge of the
 benchmark scores both replies.
 
 accuracy = (pairs labelled matched + half the ties) / pairs: 0.5 is a coin, 1.0
-a judge that always prefers the matched reply. Intervals resample profiles.
+a judge that always prefers the matched reply. Intervals resample profiles. Every
+figure of both judges' report cards is in :mod:`aloe.judging.card`.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from aloe.conversations import simulator
 from aloe.conversations.simulator import clean_message
+from aloe.judging.card import pair_card, score_card
 from aloe.judging.labels import decide
 from aloe.judging.questions import pair_question, score_question
 from aloe.judging.scores import PREFILL, answer_text, read_score
@@ -32,7 +34,6 @@ from aloe.llm.reask import ask_until_usable
 from aloe.params import Params
 from aloe.prompts import render
 from aloe.seeds import derive_seed
-from aloe.stats import bootstrap, percentile_ci
 
 ORDERS = {"matched_first": ("matched", "mismatched"), "matched_second": ("mismatched", "matched")}
 
@@ -119,6 +120,18 @@ class PlantedPair:
             PlantedScore.from_json(record["matched_score"]) if judged else None,
             PlantedScore.from_json(record["mismatched_score"]) if judged else None,
         )
+
+
+def spread_over_profiles(personas: list[dict], n: int) -> list[dict]:
+    """``n`` personas taken one profile at a time (the first persona of every profile, then
+    the second, ...), in the split's order: intervals resample profiles, so pairs spread
+    over many profiles say more than pairs piled on a few."""
+    by_profile: dict[str, list[dict]] = {}
+    for p in personas:
+        by_profile.setdefault(p["profile_id"], []).append(p)
+    rounds = max((len(v) for v in by_profile.values()), default=0)
+    spread = [group[k] for k in range(rounds) for group in by_profile.values() if k < len(group)]
+    return spread[:n]
 
 
 def contrasts(vectors: np.ndarray) -> list[int]:
@@ -225,40 +238,36 @@ def planted_pairs(llm: LLM, personas: list[dict], contrast: list[int], params: P
     return records
 
 
-def judge_metrics(records: list[PlantedPair], params: Params) -> dict:
+def judge_metrics(records: list[PlantedPair], params: Params, judge: str) -> dict:
+    """metrics/judge.json: a report card per judge (:mod:`aloe.judging.card`) under ``pairwise``
+    and ``scoring``, the identity of the judge measured (``judge``: a card applies only to that
+    backend), and the headline keys the trees gate and older readers use."""
     asked = [r for r in records if r.judged]
-    labels = [
-        decide(
-            r.matched_first.reading, r.matched_second.reading, policy="average", min_margin=params.trees.judge_margin
-        )
+    n_boot, seed, trees = params.judge_check.bootstrap, params.seed, params.trees
+    pairwise = pair_card(asked, trees.judge_margin, trees.min_judge_accuracy, n_boot, seed)
+    scoring = score_card(asked, n_boot, seed)
+    labelled = [
+        lab
         for r in asked
+        if (lab := decide(r.matched_first.reading, r.matched_second.reading, "average", trees.judge_margin)).subject_won
+        is not None
     ]
-    credit = np.array([0.5 if lab.subject_won is None else float(lab.subject_won) for lab in labels])
-    clusters = [r.profile_id for r in asked]
-    orders = [o.reading for r in asked for o in (r.matched_first, r.matched_second)]
-    said = [o.verdict for o in orders if o.verdict]
-    scored = [r for r in asked if r.matched_score.score is not None and r.mismatched_score.score is not None]
-    gaps = np.array([r.matched_score.score - r.mismatched_score.score for r in scored])
-    gap_clusters = [r.profile_id for r in scored]
-    n_boot, seed = params.judge_check.bootstrap, params.seed
-    labelled = [lab for lab in labels if lab.subject_won is not None]
-    accuracy_ci = percentile_ci(bootstrap(lambda rows: credit[rows].mean(), clusters, n_boot, seed)) if asked else None
+    accuracy = pairwise.get("accuracy", {})
     return {
+        "judge": judge,
         "n": len(asked),
         "dropped": len(records) - len(asked),
-        "clusters": len(set(clusters)),
-        "accuracy": round(float(credit.mean()), 4) if asked else None,
-        "accuracy_ci95": accuracy_ci,
-        "above_chance": bool(accuracy_ci and accuracy_ci[0] > 0.5),
+        "clusters": pairwise["clusters"],
+        "accuracy": accuracy.get("value"),
+        "accuracy_ci95": accuracy.get("ci95"),
+        "above_chance": bool(accuracy.get("ci95") and accuracy["ci95"][0] > 0.5),
         "label_rate": round(len(labelled) / len(asked), 4) if asked else None,
         "accuracy_labelled": round(float(np.mean([lab.subject_won for lab in labelled])), 4) if labelled else None,
-        "position_bias": round(said.count("first") / len(said), 4) if said else None,
-        "consistency": round(float(np.mean([lab.source == "agree" for lab in labels])), 4) if asked else None,
-        "verdict_methods": dict(Counter(o.method for o in orders)),
-        "score_gap": round(float(gaps.mean()), 4) if len(gaps) else None,
-        "score_gap_ci95": percentile_ci(bootstrap(lambda rows: gaps[rows].mean(), gap_clusters, n_boot, seed))
-        if len(gaps)
-        else None,
-        "score_n": int(len(gaps)),
-        "score_methods": dict(Counter(s.method for r in asked for s in (r.matched_score, r.mismatched_score))),
+        "position_bias": pairwise.get("first_position_rate", {}).get("value"),
+        "consistency": pairwise.get("consistency", {}).get("value"),
+        "score_gap": scoring.get("gap", {}).get("value"),
+        "score_gap_ci95": scoring.get("gap", {}).get("ci95"),
+        "score_n": scoring["n"],
+        "pairwise": pairwise,
+        "scoring": scoring,
     }

@@ -247,7 +247,9 @@ class TreesParams(Strict):
 
 
 class JudgeCheckParams(Strict):
-    pairs: int = doc(16, "planted pairs: the first N training personas", ge=2)
+    pairs: int = doc(
+        16, "planted pairs: N training personas, one profile at a time (>= 12 profiles to rate a judge)", ge=2
+    )
     bootstrap: int = doc(1000, "cluster-bootstrap resamples for the intervals", ge=0)
 
 
@@ -438,6 +440,9 @@ class EvalParams(Strict):
     max_attempts: PositiveInt = doc(3, "asks for unusable output (re-asks: new seed)")
     retry_temperature: float = doc(0.7, "a re-ask of a greedy role samples at this temperature", gt=0.0, le=2.0)
     judge_min_mass: Probability = doc(0.5, "the digit token's probabilities count only if digits hold this much")
+    on_blind_judge: Literal["warn", "fail"] = doc(
+        "warn", "what a 1-5 judge that metrics/judge.json calls blind does to `aloe_eval`, `aloe_compare`, `aloe eval`"
+    )
     bootstrap: int = doc(1000, "cluster-bootstrap resamples for intervals and paired comparisons", ge=0)
     batch_size: PositiveInt = doc(32, "batch of a local evaluated model")
     temperature: EvalRoleFloats = EvalRoleFloats()

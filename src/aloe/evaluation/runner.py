@@ -10,6 +10,7 @@ from aloe.evaluation.benchmark import run_benchmark
 from aloe.evaluation.examples import load_examples
 from aloe.evaluation.metrics import aloe_metrics, turn_rows
 from aloe.evaluation.records import DialogueRecord, dialogue_record, score_table
+from aloe.judging.gate import enforce, judge_gate
 from aloe.llm.base import Backend
 from aloe.llm.client import LLM
 from aloe.params import EvalParams, Params
@@ -18,11 +19,14 @@ from aloe.tracking import configure_wandb
 
 
 def evaluate(
-    params: Params, cfg: EvalParams, subject: Backend, eval_split: str
+    params: Params, cfg: EvalParams, subject: Backend, eval_split: str, judge_check: dict | None, where: str
 ) -> tuple[LLM, list[DialogueRecord], dict]:
-    """(llm, per-dialogue records, metrics)."""
+    """(llm, per-dialogue records, metrics). ``judge_check``: metrics/judge.json, whose card
+    of the 1-5 judge gates the run (:mod:`aloe.judging.gate`) before any call is made."""
     examples = load_examples(cfg, eval_split, params.seed)
     llm = LLM(params.llm, roles=("user", "judge"))
+    gate = judge_gate(judge_check, llm.model_id("judge"))
+    enforce(gate, cfg.on_blind_judge, where)
     llm.add_role("model", subject)
     dialogues = run_benchmark(llm, examples, cfg, params.seed)
     models = {role: llm.model_id(role) for role in ("model", "user", "judge")}
@@ -36,6 +40,7 @@ def evaluate(
         dialogues_stopped=sum(d.stopped is not None for d in dialogues),
         judge_logprobs=llm.backend("judge").name not in llm.without_logprobs,
         models=models,
+        **gate,
         calls=llm.report(),
     )
     return llm, records, metrics

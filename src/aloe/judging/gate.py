@@ -1,0 +1,73 @@
+"""No number from a blind judge: the gates in front of the trees and of every ALOE figure.
+
+Trees: a pairwise judge that cannot tell planted pairs apart makes labels that mean
+nothing; ``trees.on_weak_judge`` says whether ``trees`` warns or stops.
+
+Benchmark: its numbers are means of the 1-5 judge's scores. If that judge cannot
+tell a reply written for the persona from one written for somebody else (its report
+card in metrics/judge.json says ``blind``, :mod:`aloe.judging.card`), "no difference,
+p = 1.0" is the judge's blindness, not a result. So every benchmark JSON (the
+``aloe_eval`` and ``aloe_compare`` stages, ``aloe eval --out``, ``aloe compare --out``)
+carries ``judge_blind`` and the card it rests on, a blind judge prints one line that
+says so, and ``eval.on_blind_judge: fail`` stops before any call is paid for.
+
+A card describes one judge: it applies only where the benchmark's judge has the
+identity (backend, weights, library versions) the judge check measured. Anywhere
+else both keys are null: nothing is known about that judge.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from aloe.errors import AloeError
+from aloe.judging.card import blind_reason
+
+log = logging.getLogger(__name__)
+
+
+def load_card_file(path: str | None) -> dict | None:
+    """metrics/judge.json, or None where there is none (an ``aloe eval`` outside a pipeline)."""
+    if path is None or not Path(path).exists():
+        return None
+    return json.loads(Path(path).read_text())
+
+
+def judge_gate(check: dict | None, judge: str) -> dict:
+    """``judge_blind`` (True, False, or None where unknown) and ``judge_card`` (the 1-5
+    judge's card from the check, or None where the check measured another judge or none)."""
+    if not check or check.get("judge") != judge or "scoring" not in check:
+        return {"judge_blind": None, "judge_card": None}
+    card = check["scoring"]
+    return {"judge_blind": card["status"] == "blind", "judge_card": card}
+
+
+def enforce(gate: dict, on_blind: str, where: str) -> None:
+    """One line where the judge is blind; an error instead under ``on_blind == 'fail'``."""
+    if not gate["judge_blind"]:
+        return
+    message = (
+        f"{where}: the 1-5 judge is blind ({blind_reason(gate['judge_card'])}, metrics/judge.json): "
+        "these numbers cannot tell models apart. Point llm.roles.judge at a stronger model"
+    )
+    if on_blind == "fail":
+        raise AloeError(message + " (or set eval.on_blind_judge: warn to write them anyway, marked judge_blind)")
+    log.warning(message)
+
+
+def enforce_pairwise(check: dict, cfg, path: str) -> None:
+    """The trees gate (``cfg``: params.trees): a warning, or an error under
+    ``on_weak_judge: fail``, where the pairwise judge is not above chance or below
+    ``min_judge_accuracy`` on the planted pairs."""
+    if check["above_chance"] and check["accuracy"] >= cfg.min_judge_accuracy:
+        return
+    message = (
+        f"the judge is weak: accuracy {check['accuracy']} {check['accuracy_ci95']} on {check['n']} planted "
+        f"pairs ({path}; 0.5 = chance, trees.min_judge_accuracy = {cfg.min_judge_accuracy}); "
+        "its labels are not evidence of a preference. Point llm.roles.judge at a stronger model"
+    )
+    if cfg.on_weak_judge == "fail":
+        raise AloeError(message + " (or set trees.on_weak_judge: warn to build trees anyway)")
+    log.warning("trees: %s", message)

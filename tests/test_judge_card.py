@@ -1,0 +1,206 @@
+"""Report cards of both judges from the judge check's planted pairs, and the gates they feed:
+scripted judges with a known fault behind the real OpenAI backend on loopback."""
+
+import json
+import subprocess
+
+import numpy as np
+import pytest
+
+from aloe.errors import AloeError
+from aloe.judge_check import judge_metrics, planted_pairs, spread_over_profiles
+from aloe.judging.card import MIN_CLUSTERS
+from aloe.judging.gate import enforce, enforce_pairwise, judge_gate
+from aloe.params import Params
+from conftest import stage_argv
+from scripted import always_first, marker, persona_rules, prefers_persona, tokens_result
+
+CITIES = ["Oslo", "Ghent", "Turin", "Pune", "Lagos", "Sendai", "Quito", "Hanoi", "Perth", "Cusco", "Tromso", "Dakar"]
+WIDE = [  # one persona per profile: 12 clusters, enough to rate a judge
+    {"persona_id": f"p{i}", "profile_id": f"prof-{i}", "profile": f"{c} native keeps bees.", "personality": "Calm."}
+    for i, c in enumerate(CITIES)
+]
+NARROW = [{**p, "profile_id": f"prof-{i // 4}"} for i, p in enumerate(WIDE)]  # 3 clusters
+CONTRAST = [(i + 6) % len(WIDE) for i in range(len(WIDE))]
+
+
+def params() -> Params:
+    return Params.model_validate({"judge_check": {"pairs": 12, "bootstrap": 300}})
+
+
+def score_of(request) -> tuple[str, str]:
+    text = request.messages[-1][1]
+    profile = text.split("Profile: ", 1)[1].split("\n", 1)[0]
+    reply = text.split("Chatbot's reply: ", 1)[1].split("\n", 1)[0]
+    return profile, reply
+
+
+def fair_scores(request):
+    profile, reply = score_of(request)
+    return tokens_result(["Score", ":", " 5" if marker(profile) in reply else " 2"])
+
+
+def constant_scores(request):
+    return tokens_result(["3"])
+
+
+def coin_scores(request):
+    """A score that ignores the persona: drawn from the reply's text alone."""
+    _, reply = score_of(request)
+    return tokens_result([str(1 + sum(map(ord, reply)) % 5)])
+
+
+def card(scripted_llm, personas, judge=prefers_persona, score=fair_scores) -> dict:
+    llm, _ = scripted_llm(persona_rules(judge=judge, score=score))
+    p = params()
+    return judge_metrics(planted_pairs(llm, personas, CONTRAST, p), p, judge="scripted")
+
+
+def test_a_judge_that_sees_passes_both_cards(scripted_llm):
+    m = card(scripted_llm, WIDE)
+    pair, score = m["pairwise"], m["scoring"]
+    assert pair["clusters"] == MIN_CLUSTERS and pair["status"] == "sees"
+    assert pair["accuracy"]["value"] == 1.0 and pair["consistency"]["value"] == 1.0
+    assert pair["first_position_rate"]["value"] == 0.5 and pair["tie_rate"]["value"] == 0.0
+    assert pair["brier"]["value"] == pytest.approx((1 - 0.95) ** 2)
+    assert score["status"] == "sees" and score["gap"]["value"] == 3.0 and score["auroc"]["value"] == 1.0
+    assert score["distribution"] == {"2": 12, "5": 12} and score["logprobs_share"] == 1.0
+    assert m["judge"] == "scripted" and m["accuracy"] == 1.0 and m["score_gap"] == 3.0
+
+
+def test_a_position_biased_pairwise_judge_is_weak(scripted_llm):
+    pair = card(scripted_llm, WIDE, judge=always_first)["pairwise"]
+    assert pair["status"] == "weak" and pair["first_position_rate"]["value"] == 1.0
+    assert pair["accuracy"]["value"] == 0.5 and pair["tie_rate"]["value"] == 1.0
+
+
+def test_a_constant_score_is_blind_whatever_the_power(scripted_llm):
+    for personas in (WIDE, NARROW):
+        score = card(scripted_llm, personas, score=constant_scores)["scoring"]
+        assert score["status"] == "blind" and score["most_common_share"] == 1.0 and score["entropy_bits"] == 0.0
+        assert score["gap"]["value"] == 0.0 and score["auroc"]["value"] == 0.5
+
+
+def test_a_score_that_ignores_the_persona_is_blind(scripted_llm):
+    score = card(scripted_llm, WIDE, score=coin_scores)["scoring"]
+    assert score["most_common_share"] < 0.9 and score["gap"]["ci95"][0] <= 0 <= score["gap"]["ci95"][1]
+    assert score["status"] == "blind"
+
+
+def test_under_twelve_profiles_a_card_says_underpowered(scripted_llm):
+    m = card(scripted_llm, NARROW)
+    assert m["clusters"] == 3
+    assert m["pairwise"]["status"] == "underpowered" and m["scoring"]["status"] == "underpowered"
+
+
+def test_planted_pairs_are_spread_over_profiles():
+    personas = [{"persona_id": f"{p}{k}", "profile_id": p} for p in "abcd" for k in range(3)]
+    assert [x["persona_id"] for x in spread_over_profiles(personas, 6)] == ["a0", "b0", "c0", "d0", "a1", "b1"]
+
+
+BLIND = {"judge": "j", "scoring": {"status": "blind", "most_common_share": 1.0, "distribution": {"1": 24}}}
+
+
+def test_the_benchmark_gate_applies_only_to_the_judge_that_was_measured(caplog):
+    assert judge_gate(BLIND, "j") == {"judge_blind": True, "judge_card": BLIND["scoring"]}
+    assert judge_gate(BLIND, "another judge") == {"judge_blind": None, "judge_card": None}
+    assert judge_gate(None, "j") == {"judge_blind": None, "judge_card": None}
+    enforce(judge_gate(BLIND, "j"), "warn", "aloe eval")
+    assert "the 1-5 judge is blind (it gave 1 to 100% of planted replies" in caplog.text
+    with pytest.raises(AloeError, match="cannot tell models apart"):
+        enforce(judge_gate(BLIND, "j"), "fail", "aloe eval")
+    enforce(judge_gate(BLIND, "another judge"), "fail", "aloe eval")  # unknown judge: no gate
+
+
+def test_the_trees_gate_warns_or_fails_on_a_weak_pairwise_judge(caplog):
+    weak = {"above_chance": False, "accuracy": 0.5, "accuracy_ci95": [0.5, 0.5], "n": 16}
+    strong = {"above_chance": True, "accuracy": 0.9, "accuracy_ci95": [0.8, 1.0], "n": 16}
+    trees = Params().trees
+    enforce_pairwise(strong, trees.model_copy(update={"on_weak_judge": "fail"}), "metrics/judge.json")
+    enforce_pairwise(weak, trees, "metrics/judge.json")
+    assert "trees: the judge is weak: accuracy 0.5" in caplog.text
+    with pytest.raises(AloeError, match="the judge is weak"):
+        enforce_pairwise(weak, trees.model_copy(update={"on_weak_judge": "fail"}), "metrics/judge.json")
+
+
+def write_records(path, judge: str) -> None:
+    """Two benchmark variants on the same 12 examples, as aloe_eval writes them."""
+    rng = np.random.default_rng(0)
+    for variant in ("base", "dpo"):
+        lines = [
+            {
+                "id": f"e{i}",
+                "profile_id": f"prof-{i}",
+                "seed": i,
+                "models": {"model": variant, "user": "u", "judge": judge},
+                "turns": [{"turn": 1, "user": "hi", "reply": "hello", "score": float(rng.integers(1, 6))}],
+            }
+            for i in range(12)
+        ]
+        (path / f"{variant}.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+
+
+@pytest.mark.parametrize("on_blind", ["warn", "fail"])
+def test_aloe_compare_stage_marks_or_refuses_a_blind_judge(tmp_path, on_blind):
+    (tmp_path / "data/eval").mkdir(parents=True)
+    write_records(tmp_path / "data/eval", judge="j")
+    (tmp_path / "metrics").mkdir()
+    (tmp_path / "metrics/judge.json").write_text(json.dumps(BLIND))
+    (tmp_path / "params.yaml").write_text(
+        json.dumps(
+            {
+                "eval": {
+                    "on_blind_judge": on_blind,
+                    "bootstrap": 50,
+                    "variants": {
+                        "base": {"model": "models/base", "track": "models/base"},
+                        "dpo": {"model": "models/dpo", "track": "models/dpo"},
+                    },
+                }
+            }
+        )
+    )
+    done = subprocess.run(stage_argv("aloe_compare"), cwd=tmp_path, capture_output=True, text=True)
+    out = tmp_path / "metrics/aloe/compare.json"
+    assert "these numbers cannot tell models apart" in done.stderr
+    if on_blind == "fail":
+        assert done.returncode != 0 and not out.exists()
+    else:
+        assert done.returncode == 0, done.stderr[-2000:]
+        report = json.loads(out.read_text())
+        assert report["judge_blind"] is True and report["judge_card"]["status"] == "blind"
+        assert "dpo-base" in report
+
+
+@pytest.mark.parametrize("on_blind", ["warn", "fail"])
+def test_the_benchmark_refuses_or_marks_a_blind_judge(scripted_llm, tmp_path, monkeypatch, on_blind):
+    """evaluate() (the aloe_eval stage, `aloe eval`): 'fail' stops before any call is made;
+    'warn' runs and writes judge_blind with the card into the metrics."""
+    import pandas as pd
+
+    from aloe.evaluation.runner import evaluate
+
+    monkeypatch.setenv("ALOE_CACHE_DIR", str(tmp_path / "cache"))
+
+    llm, srv = scripted_llm(persona_rules(judge=prefers_persona, score=constant_scores))
+    split = tmp_path / "eval.parquet"
+    pd.DataFrame(
+        [{**p, "personality_id": f"q{i}"} for i, p in enumerate(WIDE[:4])],
+        columns=["persona_id", "profile_id", "profile", "personality_id", "personality"],
+    ).to_parquet(split)
+    params = Params.model_validate(
+        {
+            "llm": llm.params.model_dump(),
+            "eval": {"examples": 4, "turns": 1, "bootstrap": 50, "on_blind_judge": on_blind},
+        }
+    )
+    check = {**BLIND, "judge": llm.model_id("judge")}
+    before = srv.server.requests_seen
+    if on_blind == "fail":
+        with pytest.raises(AloeError, match="cannot tell models apart"):
+            evaluate(params, params.eval, llm.backend("user"), str(split), check, "aloe eval")
+        assert srv.server.requests_seen == before  # nothing paid for
+        return
+    _, records, metrics = evaluate(params, params.eval, llm.backend("user"), str(split), check, "aloe eval")
+    assert metrics["judge_blind"] is True and metrics["judge_card"] == BLIND["scoring"]
+    assert len(records) == 4 and srv.server.requests_seen > before

@@ -7,6 +7,7 @@ import pytest
 from aloe.errors import AloeError
 from aloe.llm.base import ChatRequest
 from aloe.llm.remote import OpenAIBackend
+from aloe.llm.server import echo_generate
 from aloe.params import OpenAIBackendParams
 
 KEY_ENV = "ALOE_TEST_OPENAI_KEY"
@@ -62,6 +63,24 @@ def test_a_prefill_is_sent_for_continuation_only_where_the_server_continues(serv
     assert srv.server.prefills_continued == 0
     continuing.generate(prefilled)
     assert srv.server.prefills_continued == 1
+
+
+def test_requests_whose_client_gave_up_are_not_generated(serve):
+    """Clients that time out and retry must not leave work behind: queued requests of
+    disconnected clients are dropped (as vLLM aborts them), else the queue outgrows the
+    timeout and every request times out."""
+    batches = []
+
+    def slow(requests):
+        batches.append(len(requests))
+        time.sleep(1.5)
+        return echo_generate(requests)
+
+    srv = serve(generate=slow, max_batch=1, batch_window_s=0.0)
+    results = backend(srv.base_url, timeout_s=0.5, max_retries=0).generate(reqs(3))
+    assert all(not r.ok for r in results)
+    time.sleep(2.0)  # the batcher finishes the batch it started, then reaches the queued two
+    assert batches == [1] and srv.server.abandoned == 2
 
 
 def test_the_served_model_is_part_of_the_identity(serve):

@@ -272,7 +272,7 @@ def serve(model: str, host: str, port: int, batch_size: int, echo: bool, latency
             backend.generate, model_name=model, faults=FaultPlan(latency_s=latency), max_batch=batch_size
         )
     click.echo(f"serving {'echo' if echo else model} at http://{host}:{port}/v1")
-    web.run_app(server.app(), host=host, port=port, print=None)
+    web.run_app(server.app(), host=host, port=port, print=None, handler_cancellation=True)
 
 
 if __name__ == "__main__":

@@ -96,6 +96,7 @@ class ChatServer:
         self.requests_seen = 0
         self.api_keys_seen: set[str] = set()  # bearer tokens received (tests check a key was really sent)
         self.prefills_continued = 0  # requests that asked to continue their last message (vLLM's flag)
+        self.abandoned = 0  # requests dropped before generation because their client had gone
         self._queue: asyncio.Queue | None = None
 
     def app(self) -> web.Application:
@@ -114,7 +115,10 @@ class ChatServer:
         app[BATCHER].cancel()
 
     async def _batcher(self) -> None:
-        """Gather requests that arrive within one window into one generate call."""
+        """Gather requests that arrive within one window into one generate call. A request
+        whose client has gone (it timed out and will retry) is dropped unanswered, as vLLM
+        aborts it: generating it anyway piles up work nobody reads, until every request
+        waits longer than its client's timeout."""
         loop = asyncio.get_running_loop()
         while True:
             items = [await self._queue.get()]
@@ -124,6 +128,11 @@ class ChatServer:
                     items.append(await asyncio.wait_for(self._queue.get(), left))
                 except asyncio.TimeoutError:
                     break
+            live = [(req, fut) for req, fut in items if not fut.done()]
+            self.abandoned += len(items) - len(live)
+            if not live:
+                continue
+            items = live
             try:
                 results = await loop.run_in_executor(None, self.generate, [req for req, _ in items])
                 for (_, fut), res in zip(items, results, strict=True):
@@ -238,7 +247,8 @@ class BackgroundServer:
         return self
 
     async def _start(self) -> None:
-        self._runner = web.AppRunner(self.server.app(), access_log=None)
+        # a client that disconnects cancels its handler, so its queued request is dropped
+        self._runner = web.AppRunner(self.server.app(), access_log=None, handler_cancellation=True)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()

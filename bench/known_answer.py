@@ -1,17 +1,10 @@
 """Known-answer experiment: a planted preference travels from the judge through DPO to
 the benchmark, and reverses when the labels are reversed.
 
-The judge is a rule, served over the same OpenAI-compatible HTTP a real judge uses
-(the project's loopback server), with log-probabilities like a real endpoint.
-Every other role stays the embedded model; nothing in src/aloe knows the judge is
-a rule. The rule, fixed before any result was seen:
-
-    persona words of a reply = distinct content words (4+ letters, not a stopword,
-    a plural "s" dropped) of the persona's profile and personality that the reply uses.
-    Pairwise: P(first) = sigmoid(3 * (words(first) - words(second))); an equal count
-    gives 0.5, which the label rule makes a tie.
-    Scoring (the benchmark): score = min(5, 1 + 2 * words), with 0.8 of the
-    probability on that digit and the rest on its neighbours.
+The judge is a rule (bench/rule_judge.py, fixed before any result was seen), served
+over the same OpenAI-compatible HTTP a real judge uses (the project's loopback server),
+with log-probabilities like a real endpoint. Every other role stays the embedded model;
+nothing in src/aloe knows the judge is a rule.
 
 A persona prefers a reply that talks about its own life, as the paper's personas
 do; a small model can learn it by picking up the user's own topics. Two runs in
@@ -26,38 +19,31 @@ over (preferred, rejected), so where the labels flip, later turns continue from 
 reply and differ (they cost new calls).
 
     python bench/known_answer.py --out bench/results/known_answer.json
+
+The rule judge alone, with faults of known size for a judge report card to find:
+
+    python bench/known_answer.py --serve-judge 8011 --position-bias 0.3
 """
 
 from __future__ import annotations
 
-import hashlib
-import inspect
 import json
-import math
-import re
 import shutil
 import time
-from importlib import resources
 from pathlib import Path
 
 import click
+from aiohttp import web
 
+import rule_judge
 from aloe.conversations.pairs import load_conversations
 from aloe.conversations.rows import DpoRow
 from aloe.evaluation.metrics import compare
 from aloe.evaluation.records import load_records, score_table
-from aloe.llm.base import ChatRequest, ChatResult
-from aloe.llm.server import BackgroundServer, ChatServer
+from aloe.llm.server import BackgroundServer
 from common import git_describe, project_env, sh, throwaway_project, write_result
+from rule_judge import FORMATS, JudgeFaults, RuleJudge, persona_words, rule_judge_server
 
-STOPWORDS = set(
-    """about above after again against also because been before being below between both could
-does doing down during each even every from further have having here hers herself himself into itself just
-like love loves make more most much myself never only other ours ourselves over really same should some such
-than that their theirs them themselves then there these they this those through under until very what when
-where which while will with would your yours yourself yourselves always often usually sometimes enjoy enjoys
-things thing people person years year old life time work works working""".split()
-)
 STAGES = (
     "base_model",
     "personas_generate",
@@ -72,54 +58,6 @@ STAGES = (
     "aloe_eval@dpo",
     "aloe_compare",
 )
-
-
-def words(text: str) -> set[str]:
-    return {w.removesuffix("s") for w in re.findall(r"[a-z]{4,}", text.lower()) if w not in STOPWORDS}
-
-
-def persona_words(reply: str, profile: str, personality: str) -> int:
-    return len(words(reply) & (words(profile) | words(personality)))
-
-
-def template(name: str) -> re.Pattern:
-    """The inverse of ``aloe.prompts.render(name, ...)``: a regex that gives back every field."""
-    text = resources.files("aloe.prompts").joinpath(f"{name}.txt").read_text()
-    parts = re.split(r"\{(\w+)\}", text)
-    return re.compile(
-        "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.*?)" for i, p in enumerate(parts)) + r"\Z", re.S
-    )
-
-
-PAIR, SCORE = template("judge_pair"), template("judge_score")
-
-
-class RuleJudge:
-    """Answers our two judge prompts (src/aloe/prompts/judge_pair.txt, judge_score.txt) by the rule."""
-
-    def __init__(self, reverse_pairs: bool = False):
-        self.sign = -1 if reverse_pairs else 1
-
-    def generate(self, requests: list[ChatRequest]) -> list[ChatResult]:
-        return [self.answer(r.messages[-1][1]) for r in requests]
-
-    def answer(self, prompt: str) -> ChatResult:
-        if m := PAIR.match(prompt):
-            profile, personality = m["profile"], m["personality"]
-            delta = persona_words(m["first"], profile, personality) - persona_words(m["second"], profile, personality)
-            p_first = 1 / (1 + math.exp(-3 * self.sign * delta))
-            word = "first" if p_first >= 0.5 else "second"
-            return answer(word, {"first": p_first, "second": 1 - p_first})
-        if m := SCORE.match(prompt):
-            score = min(5, 1 + 2 * persona_words(m["reply"], m["profile"], m["personality"]))
-            near = [d for d in (score - 1, score + 1) if 1 <= d <= 5]
-            return answer(str(score), {str(score): 0.8, **{str(d): 0.2 / len(near) for d in near}})
-        return ChatResult(text="", finish_reason="error", error="the rule judge answers only judge prompts")
-
-
-def answer(token: str, probabilities: dict[str, float]) -> ChatResult:
-    top = [[t, math.log(max(p, 1e-9))] for t, p in sorted(probabilities.items(), key=lambda kv: -kv[1])]
-    return ChatResult(text=token, prompt_tokens=100, completion_tokens=1, logprobs=[{"token": token, "top": top}])
 
 
 def overrides(url: str, args: dict) -> dict:
@@ -216,14 +154,7 @@ def reply_feature(project: Path) -> dict:
 def run(name: str, reverse: bool, root: Path, args: dict, stop_after: str | None) -> dict:
     # The served identity names the direction and the rule's code, so the response cache never
     # replays verdicts of another rule or of an earlier implementation of this one.
-    rule = [inspect.getsource(f) for f in (RuleJudge, answer, persona_words, words)] + sorted(STOPWORDS)
-    code = hashlib.sha256("\n".join(rule).encode()).hexdigest()[:12]
-    judge = ChatServer(
-        RuleJudge(reverse_pairs=reverse).generate,
-        model_name="rule-judge",
-        batch_window_s=0.0,
-        root=f"rule:{'fewer' if reverse else 'more'}-persona-words:{code}",
-    )
+    judge = rule_judge_server(RuleJudge(reverse_pairs=reverse))
     env = {**project_env(), "ALOE_RULE_JUDGE_KEY": "rule"}
     times = {}
     shutil.rmtree(root / name, ignore_errors=True)
@@ -275,7 +206,13 @@ def label_direction_effect(planted: Path, reversed_: Path, variant: str, bootstr
 
 
 @click.command()
-@click.option("--out", type=click.Path(dir_okay=False), required=True)
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="the result JSON")
+@click.option("--serve-judge", type=int, default=None, metavar="PORT", help="only serve the rule judge on PORT")
+@click.option("--position-bias", default=0.0, show_default=True, help="--serve-judge: added to P(first)")
+@click.option("--length-bias", default=0.0, show_default=True, help="--serve-judge: P(first) towards the longer reply")
+@click.option("--noise", default=0.0, show_default=True, help="--serve-judge: share of verdicts flipped")
+@click.option("--constant-score", type=int, default=None, help="--serve-judge: every 1-5 score is this")
+@click.option("--answer-format", type=click.Choice(FORMATS), default="word", show_default=True)
 @click.option("--workdir", type=click.Path(file_okay=False), default="/tmp/aloe-known-answer", show_default=True)
 @click.option("--trees", default=24, show_default=True, help="training personas that get a tree")
 @click.option("--turns", default=3, show_default=True, help="turns per tree and per benchmark dialogue")
@@ -299,7 +236,15 @@ def label_direction_effect(planted: Path, reversed_: Path, variant: str, bootstr
     help="run no stage: recompute the summaries of the runs in --workdir into --out, keeping the commit, "
     "settings and stage times --out already holds (after this script's analysis changed)",
 )
-def main(out, workdir, no_control, stop_after, summarise_only, **args) -> None:
+def main(out, workdir, no_control, stop_after, summarise_only, serve_judge, **args) -> None:
+    faults = {k: args.pop(k) for k in ("position_bias", "length_bias", "noise", "constant_score", "answer_format")}
+    if serve_judge:
+        server = rule_judge_server(RuleJudge(faults=JudgeFaults(**faults)))
+        click.echo(f"rule judge ({server.root}) at http://127.0.0.1:{serve_judge}/v1, model rule-judge", err=True)
+        web.run_app(server.app(), host="127.0.0.1", port=serve_judge, print=None, handler_cancellation=True)
+        return
+    if out is None:
+        raise click.UsageError("--out is required (unless --serve-judge)")
     root = Path(workdir)
     root.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -312,7 +257,7 @@ def main(out, workdir, no_control, stop_after, summarise_only, **args) -> None:
     else:
         result = {
             "commit": git_describe(),
-            "rule": __doc__.split("fixed before any result was seen:")[1].split("A persona prefers")[0].strip(),
+            "rule": rule_judge.__doc__.split("fixed before any result was seen:")[1].split(":class:")[0].strip(),
             "settings": args,
         }
         for name in names:

@@ -13,7 +13,8 @@ from aloe.judging.card import MIN_CLUSTERS
 from aloe.judging.gate import enforce, enforce_pairwise, judge_gate
 from aloe.params import Params
 from conftest import stage_argv
-from scripted import always_first, marker, persona_rules, prefers_persona, tokens_result
+from e2e import REPO  # noqa: F401  (puts bench/ on the path)
+from scripted import always_first, marker, persona_rules, prefers_persona, role_of, tokens_result
 
 CITIES = ["Oslo", "Ghent", "Turin", "Pune", "Lagos", "Sendai", "Quito", "Hanoi", "Perth", "Cusco", "Tromso", "Dakar"]
 WIDE = [  # one persona per profile: 12 clusters, enough to rate a judge
@@ -62,6 +63,7 @@ def test_a_judge_that_sees_passes_both_cards(scripted_llm):
     assert pair["clusters"] == MIN_CLUSTERS and pair["status"] == "sees"
     assert pair["accuracy"]["value"] == 1.0 and pair["consistency"]["value"] == 1.0
     assert pair["first_position_rate"]["value"] == 0.5 and pair["tie_rate"]["value"] == 0.0
+    assert pair["position_shift"]["value"] == 0.0
     assert pair["brier"]["value"] == pytest.approx((1 - 0.95) ** 2)
     assert score["status"] == "sees" and score["gap"]["value"] == 3.0 and score["auroc"]["value"] == 1.0
     assert score["distribution"] == {"2": 12, "5": 12} and score["logprobs_share"] == 1.0
@@ -71,6 +73,7 @@ def test_a_judge_that_sees_passes_both_cards(scripted_llm):
 def test_a_position_biased_pairwise_judge_is_weak(scripted_llm):
     pair = card(scripted_llm, WIDE, judge=always_first)["pairwise"]
     assert pair["status"] == "weak" and pair["first_position_rate"]["value"] == 1.0
+    assert pair["position_shift"]["value"] == pytest.approx(0.4)  # P(first) 0.9 in both orders
     assert pair["accuracy"]["value"] == 0.5 and pair["tie_rate"]["value"] == 1.0
 
 
@@ -204,3 +207,54 @@ def test_the_benchmark_refuses_or_marks_a_blind_judge(scripted_llm, tmp_path, mo
     _, records, metrics = evaluate(params, params.eval, llm.backend("user"), str(split), check, "aloe eval")
     assert metrics["judge_blind"] is True and metrics["judge_card"] == BLIND["scoring"]
     assert len(records) == 4 and srv.server.requests_seen > before
+
+
+# Faults of known size (bench/rule_judge.py), found by the card
+HOBBIES = ["sailing", "knitting", "chess", "surfing", "baking", "opera", "karate", "pottery", "rowing", "poetry"]
+HOBBIES += ["falconry", "origami"]
+DISTINCT = [  # profiles that share no content word: the rule scores the matched reply 5, the other 1
+    {**p, "profile": f"{c} {h}.", "personality": "Calm."} for p, c, h in zip(WIDE, CITIES, HOBBIES, strict=True)
+]
+BLANK = [{**p, "profile": f"I am {c.lower()[:3]}.", "personality": "Calm."} for p, c in zip(WIDE, CITIES, strict=True)]
+
+
+def rule_card(scripted_llm, personas, **faults) -> dict:
+    from rule_judge import JudgeFaults, RuleJudge
+
+    judge, others = RuleJudge(faults=JudgeFaults(**faults)), persona_rules()
+
+    def generate(requests):
+        return [judge.generate([r])[0] if "judge" in role_of(r) else others([r])[0] for r in requests]
+
+    llm, _ = scripted_llm(generate)
+    p = params()
+    return judge_metrics(planted_pairs(llm, personas, CONTRAST, p), p, judge="rule")
+
+
+def within(figure: dict, value: float) -> bool:
+    return figure["ci95"][0] <= value <= figure["ci95"][1]
+
+
+def test_the_card_passes_the_clean_rule_judge(scripted_llm):
+    m = rule_card(scripted_llm, DISTINCT)
+    assert m["pairwise"]["status"] == "sees" and m["scoring"]["status"] == "sees"
+    assert m["scoring"]["gap"]["value"] == pytest.approx(4.8 - 1.2) and within(m["pairwise"]["position_shift"], 0.0)
+
+
+def test_the_card_recovers_an_injected_position_bias(scripted_llm):
+    """Replies with no persona word: the rule says 0.5, so P(first) is 0.5 + b in both orders."""
+    for b in (0.3, -0.2):
+        pair = rule_card(scripted_llm, BLANK, position_bias=b)["pairwise"]
+        assert within(pair["position_shift"], b) and pair["position_shift"]["value"] == pytest.approx(b)
+        assert pair["first_position_rate"]["value"] == (1.0 if b > 0 else 0.0) and pair["status"] == "weak"
+
+
+def test_the_card_recovers_a_constant_score_and_verdict_noise(scripted_llm):
+    m = rule_card(scripted_llm, DISTINCT, constant_score=3, noise=0.25)
+    assert m["scoring"]["status"] == "blind" and m["scoring"]["distribution"] == {"3": 24}
+    assert within(m["pairwise"]["accuracy"], 1 - 0.25) and m["pairwise"]["accuracy"]["value"] < 1.0
+
+
+def test_a_list_formatted_judge_is_unreadable_not_scored(scripted_llm):
+    score = rule_card(scripted_llm, DISTINCT, answer_format="list")["scoring"]
+    assert score["n"] == 0 and score["methods"] == {"missing": 24}

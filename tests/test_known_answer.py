@@ -5,7 +5,8 @@ and every DPO pair's chosen reply carries the rule's preferred feature."""
 import pytest
 
 from e2e import REPO  # noqa: F401  (puts bench/ on the path)
-from known_answer import RuleJudge, persona_words, run
+from known_answer import run
+from rule_judge import RuleJudge, persona_words
 
 pytestmark = pytest.mark.slow
 

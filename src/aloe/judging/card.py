@@ -8,7 +8,9 @@ it is a rate or a mean, a 95% interval that resamples profiles (planted pairs bu
 on one profile are not independent).
 
 Pairwise judge: accuracy (ties count half), both-order consistency, first-position
-rate, tie and unreadable rates, and the Brier score of its order-averaged
+rate, position shift (the mean of P(first) over a pair's two orders, minus 0.5: 0 for
+a judge that reads the replies, +b for one whose P(first) is pushed up by b), tie and
+unreadable rates, and the Brier score of its order-averaged
 P(matched preferred) against the known answer (0 = certain and right, 0.25 = a coin).
 
 1-5 judge: the matched minus mismatched score gap, its AUROC (the score as a test of
@@ -35,7 +37,7 @@ import numpy as np
 from scipy.stats import spearmanr
 from sklearn.metrics import roc_auc_score
 
-from aloe.judging.labels import decide
+from aloe.judging.labels import decide, order_p_first
 from aloe.stats import bootstrap, percentile_ci
 
 MIN_CLUSTERS = 12  # below this many profiles, intervals are too wide to rate a judge
@@ -58,6 +60,7 @@ def pair_card(pairs: list, min_margin: float, min_accuracy: float, n_boot: int, 
     unreadable = np.array([[o.verdict is None for o in pair] for pair in orders])
     said_first = np.array([[o.verdict == "first" for o in pair] for pair in orders])
     p_matched = np.array([np.nan if lab.p_subject is None else lab.p_subject for lab in labels])
+    p_first = np.array([[np.nan if (q := order_p_first(o)) is None else q for o in pair] for pair in orders])
 
     def rate(values: np.ndarray) -> dict:
         return mean_with_ci(values, clusters, n_boot, seed)
@@ -76,6 +79,7 @@ def pair_card(pairs: list, min_margin: float, min_accuracy: float, n_boot: int, 
             "ci95": percentile_ci(bootstrap(first_rate, clusters, n_boot, seed)),
             "n": int((~unreadable).sum()),
         },
+        "position_shift": rate(p_first.mean(axis=1) - 0.5),
         "tie_rate": rate(tie),
         "unreadable_rate": rate(unreadable.mean(axis=1)),
         "brier": rate((1.0 - p_matched) ** 2),

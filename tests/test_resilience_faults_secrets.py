@@ -34,7 +34,10 @@ def faulty_run(tmp_path_factory, base_model_dir):
     local = TransformersBackend(
         TransformersBackendParams(type="transformers", model=str(base_model_dir), batch_size=16)
     )
-    faults = FaultPlan(rates=FAULTS, seed=7, retry_after_s=0.2, stall_s=40.0)
+    # A stall outlasts the client's timeout. Replies are kept short so that a batch of the
+    # embedded model (15-25 s for 6 x 64 tokens on 2 cores) stays well inside that timeout:
+    # the test is about faults, and at 64 tokens every slow batch would read as one.
+    faults = FaultPlan(rates=FAULTS, seed=7, retry_after_s=0.2, stall_s=35.0)
     server = ChatServer(local.generate, model_name="smollm2", faults=faults, max_batch=16, batch_window_s=0.05)
     with BackgroundServer(server) as srv:
         overrides = {
@@ -47,12 +50,14 @@ def faulty_run(tmp_path_factory, base_model_dir):
                         "base_url": srv.base_url,
                         "api_key_env": "ALOE_TEST_API_KEY",
                         "concurrency": 16,
-                        "timeout_s": 20,
+                        "timeout_s": 30,
                         "max_retries": 6,
                     },
                 },
                 "roles": {r: "api" for r in ROLES},
             },
+            "trees": {"max_tokens": {"user": 24, "inducer": 48, "responder": 24}},
+            "eval": {"max_tokens": {"user": 24, "model": 24}},
             "wandb": {"mode": "offline"},
         }
         env = {**project_env(cache), "ALOE_TEST_API_KEY": FAKE_KEY}

@@ -13,7 +13,7 @@ from aloe.judging.card import MIN_CLUSTERS
 from aloe.judging.gate import enforce, enforce_pairwise, judge_gate
 from aloe.params import Params
 from conftest import stage_argv
-from e2e import REPO  # noqa: F401  (puts bench/ on the path)
+from e2e import REPO  # also puts bench/ on the path
 from scripted import always_first, marker, persona_rules, prefers_persona, role_of, tokens_result
 
 CITIES = ["Oslo", "Ghent", "Turin", "Pune", "Lagos", "Sendai", "Quito", "Hanoi", "Perth", "Cusco", "Tromso", "Dakar"]
@@ -258,3 +258,50 @@ def test_the_card_recovers_a_constant_score_and_verdict_noise(scripted_llm):
 def test_a_list_formatted_judge_is_unreadable_not_scored(scripted_llm):
     score = rule_card(scripted_llm, DISTINCT, answer_format="list")["scoring"]
     assert score["n"] == 0 and score["methods"] == {"missing": 24}
+
+
+def test_aloe_judge_card_puts_candidate_judges_side_by_side(serve, tmp_path, monkeypatch):
+    """`aloe judge-card`: one planted-pair set, a card per candidate judge, as a table, markdown and JSON."""
+    import pandas as pd
+    import yaml
+    from click.testing import CliRunner
+
+    from aloe.cli import main
+    from rule_judge import JudgeFaults, RuleJudge, rule_judge_server
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ALOE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("ALOE_SCRIPTED_KEY", "k")
+    roles_server = serve(generate=persona_rules(), batch_window_s=0.0)
+    clean = serve(generate=RuleJudge().generate, model_name="rule-judge")
+    biased = rule_judge_server(RuleJudge(faults=JudgeFaults(position_bias=0.3)))
+    biased_srv = serve(generate=biased.generate, model_name="rule-judge", root=biased.root)
+
+    def api(url, model):
+        return {"type": "openai", "model": model, "base_url": url, "api_key_env": "ALOE_SCRIPTED_KEY"}
+
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["llm"] = {
+        "backends": {
+            "api": api(roles_server.base_url, "aloe-local"),
+            "rule": api(clean.base_url, "rule-judge"),
+            "biased": api(biased_srv.base_url, "rule-judge"),
+        },
+        "roles": {r: "api" for r in ("persona_writer", "user", "inducer", "responder", "judge")},
+    }
+    params["judge_check"] = {"pairs": 12, "bootstrap": 100}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    pd.DataFrame(DISTINCT).to_parquet(tmp_path / "train.parquet")
+    args = ["judge-card", "--judge", "rule", "--judge", "biased", "--personas", "train.parquet"]
+    args += ["--price", "rule=1,2", "--markdown", "cards.md", "--out", "cards.json"]
+    done = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert done.exit_code == 0, done.output
+    rows = json.loads((tmp_path / "cards.json").read_text())
+    assert [r["name"] for r in rows] == ["rule", "biased"] and rows[0]["clusters"] == 12
+    assert rows[0]["pairwise"]["status"] == "sees" and rows[0]["pairwise"]["position_shift"]["value"] == 0.0
+    assert rows[1]["pairwise"]["position_shift"]["value"] > 0.1 and rows[0]["judge"] != rows[1]["judge"]
+    tokens = rows[0]["tokens"]
+    assert rows[0]["cost"] == pytest.approx((tokens["prompt"] * 1 + tokens["completion"] * 2) / 1e6)
+    assert rows[1]["cost"] is None
+    table = (tmp_path / "cards.md").read_text().splitlines()
+    assert len(table) == 4 and table[2].startswith("| rule | sees |") and "biased" in table[3]

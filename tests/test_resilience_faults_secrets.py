@@ -15,7 +15,8 @@ from aloe.llm.server import BackgroundServer, ChatServer, FaultPlan
 from aloe.params import TransformersBackendParams
 from e2e import make_project, project_env, sh
 
-pytestmark = pytest.mark.slow
+# the whole TINY pipeline through a faulty server: 660 s on an idle 2-core machine
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 
 # Made at run time so that no file, this one included, contains it before the run.
 FAKE_KEY = f"sk-aloe-FAKE-{uuid.uuid4().hex}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from aloe.errors import AloeError
@@ -139,6 +141,45 @@ def parse_price(ctx, param, values) -> dict[str, tuple[float, float]]:
             raise click.BadParameter(f"{value!r}: expected BACKEND=INPUT,OUTPUT ($ per 1M tokens)") from None
         prices[name] = (prompt, completion)
     return prices
+
+
+@main.command("judge-card")
+@click.option(
+    "--judge",
+    "judges",
+    multiple=True,
+    required=True,
+    help="a candidate judge: a backend of llm.backends, openai:MODEL (at --base-url), openai:MODEL@URL, "
+    "or a model dir (repeatable)",
+)
+@click.option("--base-url", default=None, help="endpoint for openai:MODEL judges (default api.openai.com)")
+@click.option("--api-key-env", default="OPENAI_API_KEY", show_default=True, help="env var holding that key")
+@click.option("--params", "params_path", default="params.yaml", show_default=True)
+@click.option("--personas", default="data/personas/train.parquet", show_default=True, help="training personas")
+@click.option("--price", multiple=True, callback=parse_price, help="JUDGE=INPUT,OUTPUT in $ per 1M tokens (repeatable)")
+@click.option("--markdown", "markdown_out", type=click.Path(dir_okay=False), default=None, help="write the table")
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="write every card as JSON")
+def judge_card_cmd(judges, base_url, api_key_env, params_path, personas, price, markdown_out, out) -> None:
+    """Report cards of several candidate judges on the same planted pairs, side by side."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from aloe.files import write_json
+    from aloe.judging.candidates import COLUMNS, candidate_backend, compare_judges, markdown
+
+    params = setup(params_path)
+    backends = {spec: candidate_backend(spec, params, base_url, api_key_env) for spec in judges}
+    rows = compare_judges(params, personas, backends, price)
+    table = Table(title=f"judge report cards: {rows[0]['n']} planted pairs in {rows[0]['clusters']} profiles")
+    for header, _ in COLUMNS:
+        table.add_column(header, justify="left" if header == "judge" else "right")
+    for r in rows:
+        table.add_row(*(read(r) for _, read in COLUMNS))
+    Console().print(table)
+    if markdown_out:
+        Path(markdown_out).write_text(markdown(rows))
+    if out:
+        write_json(out, rows)
 
 
 @main.command("estimate")

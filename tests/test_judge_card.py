@@ -9,7 +9,7 @@ import pytest
 
 from aloe.errors import AloeError
 from aloe.judge_check import judge_metrics, planted_pairs, spread_over_profiles
-from aloe.judging.card import MIN_CLUSTERS
+from aloe.judging.card import MIN_CLUSTERS, blind_reason
 from aloe.judging.gate import enforce, enforce_pairwise, judge_gate
 from aloe.params import Params
 from conftest import stage_argv
@@ -101,7 +101,7 @@ def test_planted_pairs_are_spread_over_profiles():
     assert [x["persona_id"] for x in spread_over_profiles(personas, 6)] == ["a0", "b0", "c0", "d0", "a1", "b1"]
 
 
-BLIND = {"judge": "j", "scoring": {"status": "blind", "most_common_share": 1.0, "distribution": {"1": 24}}}
+BLIND = {"judge": "j", "scoring": {"status": "blind", "n": 12, "most_common_share": 1.0, "distribution": {"1": 24}}}
 
 
 def test_the_benchmark_gate_applies_only_to_the_judge_that_was_measured(caplog):
@@ -257,7 +257,8 @@ def test_the_card_recovers_a_constant_score_and_verdict_noise(scripted_llm):
 
 def test_a_list_formatted_judge_is_unreadable_not_scored(scripted_llm):
     score = rule_card(scripted_llm, DISTINCT, answer_format="list")["scoring"]
-    assert score["n"] == 0 and score["methods"] == {"missing": 24}
+    assert score["n"] == 0 and score["methods"] == {"missing": 24} and score["status"] == "blind"
+    assert blind_reason(score) == "not one of its 24 answers on planted pairs was a readable score"
 
 
 def test_aloe_judge_card_puts_candidate_judges_side_by_side(serve, tmp_path, monkeypatch):

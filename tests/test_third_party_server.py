@@ -1,8 +1,10 @@
 """Every role on servers we did not write, through the `openai` backend:
 
 - `transformers serve` (ships with transformers) serving models/base. It returns no
-  log-probabilities, so verdicts and scores must be read from text, the user must be
-  told once, and the stages must still label turns and score replies.
+  log-probabilities and continues no prefill, so verdicts must be read from text, the
+  user must be told once, and the stages must still label turns. Asked for a 1-5 score,
+  the model opens a numbered list ("1. Does the conversational style fit the"); that is
+  no score, so the benchmark stops with the reason instead of reporting a row of 1s.
 - llama.cpp's server (`python -m llama_cpp.server`, from `llama-cpp-python[server]`)
   serving the embedded GGUF itself. It returns log-probabilities, and verdicts and
   scores must be read from them. Skipped where llama-cpp-python is not installed (it
@@ -112,13 +114,17 @@ def write_project(tmp_path: Path, base_url: str, model: str, min_mass: float = 0
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
 
 
-def run_stages(tmp_path: Path, aloe_env: dict) -> dict:
-    """judge_check, trees, pairs and the benchmark on the served model; their stderr by stage."""
+STAGES = (("judge_check", None), ("trees", None), ("pairs", None), ("aloe_eval", "served"))
+
+
+def run_stages(tmp_path: Path, aloe_env: dict, fails: str | None = None) -> dict:
+    """judge_check, trees, pairs and the benchmark on the served model; their stderr by stage.
+    Every stage must succeed except ``fails``, which must fail."""
     env = {**aloe_env, "ALOE_SERVE_KEY": "local"}
     stderr = {}
-    for stage, key in (("judge_check", None), ("trees", None), ("pairs", None), ("aloe_eval", "served")):
+    for stage, key in STAGES:
         proc = run_dvc_stage(stage, cwd=tmp_path, env=env, key=key)
-        assert proc.returncode == 0, f"{stage}: {proc.stderr[-3000:]}"
+        assert (proc.returncode != 0) == (stage == fails), f"{stage}: {proc.stderr[-3000:]}"
         stderr[stage] = proc.stderr
     return stderr
 
@@ -126,7 +132,7 @@ def run_stages(tmp_path: Path, aloe_env: dict) -> dict:
 def test_trees_judge_check_and_benchmark_on_transformers_serve(transformers_serve, tmp_path, aloe_env):
     write_project(tmp_path, *transformers_serve)
     t0 = time.perf_counter()
-    stderr = run_stages(tmp_path, aloe_env)
+    stderr = run_stages(tmp_path, aloe_env, fails="aloe_eval")
     assert stderr["trees"].count("returns no log-probabilities") == 1  # told once, naming the backend
     assert "llm.backends.served" in stderr["trees"]
     trees = json.loads((tmp_path / "metrics/trees.json").read_text())
@@ -134,9 +140,11 @@ def test_trees_judge_check_and_benchmark_on_transformers_serve(transformers_serv
     assert trees["label_rate"] > 0
     pairs = json.loads((tmp_path / "metrics/pairs.json").read_text())
     assert pairs["dpo_pairs"] > 0
-    aloe = json.loads((tmp_path / "metrics/aloe/served.json").read_text())
-    assert aloe["score_methods"]["text"] > 0 and aloe["score_methods"]["logprobs"] == 0
-    assert aloe["judge_logprobs"] is False and aloe["judge_missing"] == 0
+    # the 1-5 judge wrote list openings only: not one was read as a score, in the check or the benchmark
+    scoring = json.loads((tmp_path / "metrics/judge.json").read_text())["scoring"]
+    assert scoring["n"] == 0 and set(scoring["methods"]) == {"missing"} and scoring["status"] == "blind", scoring
+    assert "the judge gave no usable score" in stderr["aloe_eval"]
+    assert not (tmp_path / "metrics/aloe/served.json").exists()
     print(f"transformers serve: four stages in {time.perf_counter() - t0:.0f} s")
 
 

@@ -23,7 +23,8 @@ Status, one word per judge:
 - ``underpowered``: fewer than :data:`MIN_CLUSTERS` profiles, so no interval is tight
   enough to call the judge anything (unless a constant score makes power moot);
 - ``blind`` (1-5 judge): one score for at least :data:`CONSTANT_SHARE` of the replies,
-  or a gap interval that reaches 0; its numbers cannot tell models apart;
+  a gap interval that reaches 0, or no readable score at all; its numbers cannot tell
+  models apart;
 - ``weak`` (pairwise judge): accuracy interval reaching 0.5, or accuracy below
   ``trees.min_judge_accuracy``;
 - ``sees``: none of the above.
@@ -100,8 +101,8 @@ def score_card(pairs: list, n_boot: int, seed: int) -> dict:
     scored = [p for p in pairs if p.matched_score.score is not None and p.mismatched_score.score is not None]
     every = [s for p in pairs for s in (p.matched_score, p.mismatched_score)]
     methods = Counter(s.method for s in every)
-    if not scored:
-        return {"n": 0, "clusters": 0, "status": "underpowered", "methods": dict(methods)}
+    if not scored:  # no pair asked: nothing known; asked and never read: no number can come from it
+        return {"n": 0, "clusters": 0, "status": "blind" if every else "underpowered", "methods": dict(methods)}
     clusters = [p.profile_id for p in scored]
     matched = np.array([p.matched_score.score for p in scored])
     mismatched = np.array([p.mismatched_score.score for p in scored])
@@ -145,6 +146,8 @@ def score_card(pairs: list, n_boot: int, seed: int) -> dict:
 
 def blind_reason(card: dict) -> str:
     """Why a 1-5 judge's card says ``blind``, in words."""
+    if not card["n"]:
+        return f"not one of its {sum(card['methods'].values())} answers on planted pairs was a readable score"
     if card["most_common_share"] >= CONSTANT_SHARE:
         common = max(card["distribution"], key=card["distribution"].get)
         return f"it gave {common} to {card['most_common_share']:.0%} of planted replies"

@@ -127,7 +127,7 @@ def score_card(pairs: list, n_boot: int, seed: int) -> dict:
         },
         "distribution": {str(k): counts[k] for k in sorted(counts)},
         "most_common_share": _round(float(shares.max())),
-        "entropy_bits": _round(float(-(shares * np.log2(shares)).sum())),
+        "entropy_bits": _round(float(-(shares * np.log2(shares)).sum()) + 0.0),  # + 0.0: no "-0.0"
         "length_spearman": _round(spearman(values, lengths)),  # None where scores or lengths are constant
         "logprobs_share": _round(methods["logprobs"] / len(every)),
         "methods": dict(methods),

@@ -43,13 +43,13 @@ def figure(f: dict | None) -> str:
 
 
 def candidate_backend(spec: str, params: Params, base_url: str | None, api_key_env: str) -> Backend:
-    """A params backend name, ``openai:MODEL`` (at ``base_url``), or a local model dir."""
+    """A params backend name, ``openai:MODEL`` (at ``base_url``), ``openai:MODEL@URL``, or a
+    local model dir."""
     if spec in params.llm.backends:
         return make_backend(spec, params.llm.backends[spec])
     if spec.startswith("openai:"):
-        cfg = OpenAIBackendParams(
-            type="openai", model=spec.split(":", 1)[1], base_url=base_url, api_key_env=api_key_env
-        )
+        model, _, url = spec.split(":", 1)[1].partition("@")
+        cfg = OpenAIBackendParams(type="openai", model=model, base_url=url or base_url, api_key_env=api_key_env)
         return make_backend(spec, cfg)
     if Path(spec).is_dir():
         return make_backend(spec, TransformersBackendParams(type="transformers", model=spec))

@@ -2,13 +2,10 @@
 written for a different persona? Planted pairs with a known answer, before any tree."""
 
 import click
-import pandas as pd
 
-from aloe.errors import AloeError
 from aloe.files import write_json, write_jsonl
-from aloe.judge_check import contrasts, judge_metrics, planted_pairs, spread_over_profiles
+from aloe.judge_check import judge_metrics, planted_pairs, planted_personas
 from aloe.llm.client import LLM
-from aloe.personas.embeddings import Embedder
 from aloe.stage import setup, write_run_log
 
 
@@ -20,13 +17,9 @@ from aloe.stage import setup, write_run_log
 @click.option("--run-log", required=True)
 def main(params_path: str, personas: str, out: str, metrics: str, run_log: str) -> None:
     params = setup(params_path)
-    rows = spread_over_profiles(pd.read_parquet(personas).to_dict("records"), params.judge_check.pairs)
-    if len(rows) < 2:
-        raise AloeError(f"{personas}: the judge check needs at least 2 training personas, found {len(rows)}")
-    embedder = Embedder(params.personas.filter.embedding_model)
-    vectors = embedder.encode([f"{p['profile']} {p['personality']}" for p in rows])
+    rows, contrast = planted_personas(personas, params)
     llm = LLM(params.llm, roles=("user", "responder", "judge"))
-    records = planted_pairs(llm, rows, contrasts(vectors), params)
+    records = planted_pairs(llm, rows, contrast, params)
     report = {**judge_metrics(records, params, llm.model_id("judge")), "calls": llm.report()}
     write_jsonl(out, (r.to_json() for r in records))
     write_json(metrics, report)

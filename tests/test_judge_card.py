@@ -84,6 +84,19 @@ def test_a_constant_score_is_blind_whatever_the_power(scripted_llm):
         assert score["gap"]["value"] == 0.0 and score["auroc"]["value"] == 0.5
 
 
+def close_scores(request):
+    """Expected scores 3.4 (matched) and 2.6: both round to 3, yet every pair is told apart."""
+    profile, reply = score_of(request)
+    top = {" 3": 0.6, " 4": 0.4} if marker(profile) in reply else {" 3": 0.6, " 2": 0.4}
+    return tokens_result(["Score", ":", " 3"], {2: top})
+
+
+def test_one_rounded_score_with_a_clear_gap_is_not_blind(scripted_llm):
+    score = card(scripted_llm, WIDE, score=close_scores)["scoring"]
+    assert score["most_common_share"] == 1.0 and score["gap"]["value"] == pytest.approx(0.8), score
+    assert score["status"] == "sees"
+
+
 def test_a_score_that_ignores_the_persona_is_blind(scripted_llm):
     score = card(scripted_llm, WIDE, score=coin_scores)["scoring"]
     assert score["most_common_share"] < 0.9 and score["gap"]["ci95"][0] <= 0 <= score["gap"]["ci95"][1]
@@ -124,6 +137,8 @@ def test_the_trees_gate_warns_or_fails_on_a_weak_pairwise_judge(caplog):
     assert "trees: the judge is weak: accuracy 0.5" in caplog.text
     with pytest.raises(AloeError, match="the judge is weak"):
         enforce_pairwise(weak, trees.model_copy(update={"on_weak_judge": "fail"}), "metrics/judge.json")
+    with pytest.raises(AloeError, match="metrics/judge.json: no judge check found"):
+        enforce_pairwise(None, trees, "metrics/judge.json")
 
 
 def write_records(path, judge: str) -> None:

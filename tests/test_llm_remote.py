@@ -58,7 +58,7 @@ def test_a_prefill_is_sent_for_continuation_only_where_the_server_continues(serv
     plain.generate(prefilled)
     assert srv.server.prefills_continued == 0
     continuing = backend(srv.base_url, continue_prefill=True)
-    assert continuing.continues_prefill
+    assert continuing.continues_prefill and continuing.model_id != plain.model_id  # asked otherwise: not one judge
     continuing.generate(reqs(1))  # nothing to continue: no flag
     assert srv.server.prefills_continued == 0
     continuing.generate(prefilled)

@@ -21,9 +21,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
+import pandas as pd
 
 from aloe.conversations import simulator
 from aloe.conversations.simulator import clean_message
+from aloe.errors import AloeError
 from aloe.judging.card import pair_card, score_card
 from aloe.judging.labels import decide
 from aloe.judging.questions import pair_question, score_question
@@ -32,6 +34,7 @@ from aloe.judging.verdicts import OrderAnswer, read_verdict
 from aloe.llm.client import LLM
 from aloe.llm.reask import ask_until_usable
 from aloe.params import Params
+from aloe.personas.embeddings import Embedder
 from aloe.prompts import render
 from aloe.seeds import derive_seed
 
@@ -132,6 +135,17 @@ def spread_over_profiles(personas: list[dict], n: int) -> list[dict]:
     rounds = max((len(v) for v in by_profile.values()), default=0)
     spread = [group[k] for k in range(rounds) for group in by_profile.values() if k < len(group)]
     return spread[:n]
+
+
+def planted_personas(path: str, params: Params) -> tuple[list[dict], list[int]]:
+    """The check's training personas (spread over profiles) and, for each, its contrast."""
+    rows = spread_over_profiles(pd.read_parquet(path).to_dict("records"), params.judge_check.pairs)
+    if len(rows) < 2:
+        raise AloeError(f"{path}: the judge check needs at least 2 training personas, found {len(rows)}")
+    vectors = Embedder(params.personas.filter.embedding_model).encode(
+        [f"{p['profile']} {p['personality']}" for p in rows]
+    )
+    return rows, contrasts(vectors)
 
 
 def contrasts(vectors: np.ndarray) -> list[int]:

@@ -10,14 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
-
 from aloe.errors import AloeError
-from aloe.judge_check import contrasts, judge_metrics, planted_pairs, spread_over_profiles
+from aloe.judge_check import judge_metrics, planted_pairs, planted_personas
 from aloe.llm.base import Backend
 from aloe.llm.client import LLM, make_backend
 from aloe.params import OpenAIBackendParams, Params, TransformersBackendParams
-from aloe.personas.embeddings import Embedder
 
 COLUMNS = (  # (header, how to read it from a card row)
     ("judge", lambda r: r["name"]),
@@ -63,11 +60,7 @@ def compare_judges(
     params: Params, personas: str, judges: dict[str, Backend], prices: dict[str, tuple[float, float]]
 ) -> list[dict]:
     """One row per judge: its name, identity, both report cards, judge tokens and cost."""
-    rows = spread_over_profiles(pd.read_parquet(personas).to_dict("records"), params.judge_check.pairs)
-    if len(rows) < 2:
-        raise AloeError(f"{personas}: the judge check needs at least 2 training personas, found {len(rows)}")
-    embedder = Embedder(params.personas.filter.embedding_model)
-    contrast = contrasts(embedder.encode([f"{p['profile']} {p['personality']}" for p in rows]))
+    rows, contrast = planted_personas(personas, params)
     out = []
     for name, backend in judges.items():
         llm = LLM(params.llm, roles=("user", "responder"))

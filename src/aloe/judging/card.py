@@ -20,11 +20,14 @@ most common score, rounded, and its entropy in bits), the Spearman correlation o
 score with reply length in words, and the share of scores read from log-probabilities.
 
 Status, one word per judge:
-- ``underpowered``: fewer than :data:`MIN_CLUSTERS` profiles, so no interval is tight
-  enough to call the judge anything (unless a constant score makes power moot);
-- ``blind`` (1-5 judge): one score for at least :data:`CONSTANT_SHARE` of the replies,
-  a gap interval that reaches 0, or no readable score at all; its numbers cannot tell
-  models apart;
+- ``underpowered``: fewer than :data:`MIN_CLUSTERS` profiles (or no interval at all,
+  ``judge_check.bootstrap: 0``), so no interval is tight enough to call the judge
+  anything, unless a constant score makes power moot;
+- ``blind`` (1-5 judge): one score (rounded) for at least :data:`CONSTANT_SHARE` of the
+  replies with no gap between matched and mismatched, a gap interval that reaches 0, or
+  no readable score at all; its numbers cannot tell models apart. (Scores read from
+  log-probabilities are expected values: a judge at 3.4 against 2.6 rounds to one score
+  but separates the pairs, so the share alone does not make it blind);
 - ``weak`` (pairwise judge): accuracy interval reaching 0.5, or accuracy below
   ``trees.min_judge_accuracy``;
 - ``sees``: none of the above.
@@ -87,9 +90,9 @@ def pair_card(pairs: list, min_margin: float, min_accuracy: float, n_boot: int, 
         "verdict_methods": dict(Counter(o.method for pair in orders for o in pair)),
     }
     acc = card["accuracy"]
-    if card["clusters"] < MIN_CLUSTERS:
+    if card["clusters"] < MIN_CLUSTERS or acc["ci95"] is None:
         card["status"] = "underpowered"
-    elif acc["ci95"] is None or acc["ci95"][0] <= 0.5 or acc["value"] < min_accuracy:
+    elif acc["ci95"][0] <= 0.5 or acc["value"] < min_accuracy:
         card["status"] = "weak"
     else:
         card["status"] = "sees"
@@ -101,8 +104,9 @@ def score_card(pairs: list, n_boot: int, seed: int) -> dict:
     scored = [p for p in pairs if p.matched_score.score is not None and p.mismatched_score.score is not None]
     every = [s for p in pairs for s in (p.matched_score, p.mismatched_score)]
     methods = Counter(s.method for s in every)
-    if not scored:  # no pair asked: nothing known; asked and never read: no number can come from it
-        return {"n": 0, "clusters": 0, "status": "blind" if every else "underpowered", "methods": dict(methods)}
+    if not scored:  # nothing asked: nothing known; never a readable pair: no number can come from it
+        status = "blind" if every and not methods["logprobs"] + methods["text"] else "underpowered"
+        return {"n": 0, "clusters": 0, "status": status, "methods": dict(methods)}
     clusters = [p.profile_id for p in scored]
     matched = np.array([p.matched_score.score for p in scored])
     mismatched = np.array([p.mismatched_score.score for p in scored])
@@ -133,11 +137,12 @@ def score_card(pairs: list, n_boot: int, seed: int) -> dict:
         "methods": dict(methods),
     }
     gap_ci = card["gap"]["ci95"]
-    if card["most_common_share"] >= CONSTANT_SHARE:
-        card["status"] = "blind"
-    elif card["clusters"] < MIN_CLUSTERS:
+    no_gap = gap_ci is not None and gap_ci[0] <= 0
+    if card["most_common_share"] >= CONSTANT_SHARE and (no_gap or gap_ci is None):
+        card["status"] = "blind"  # (nearly) one score and nothing between matched and mismatched
+    elif card["clusters"] < MIN_CLUSTERS or gap_ci is None:
         card["status"] = "underpowered"
-    elif gap_ci is None or gap_ci[0] <= 0:
+    elif no_gap:
         card["status"] = "blind"
     else:
         card["status"] = "sees"

@@ -57,10 +57,12 @@ def enforce(gate: dict, on_blind: str, where: str) -> None:
     log.warning(message)
 
 
-def enforce_pairwise(check: dict, cfg, path: str) -> None:
+def enforce_pairwise(check: dict | None, cfg, path: str) -> None:
     """The trees gate (``cfg``: params.trees): a warning, or an error under
     ``on_weak_judge: fail``, where the pairwise judge is not above chance or below
     ``min_judge_accuracy`` on the planted pairs."""
+    if check is None:
+        raise AloeError(f"{path}: no judge check found (run the judge_check stage first)")
     if check["above_chance"] and check["accuracy"] >= cfg.min_judge_accuracy:
         return
     message = (

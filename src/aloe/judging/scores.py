@@ -37,7 +37,7 @@ SCALE_BEFORE = re.compile(r"(?:/|\bout\s+of|\bof)\s*$", re.I)
 RANGE_AFTER = re.compile(r"^\s*(?:-|–|to|or)\s*\d")
 RANGE_BEFORE = re.compile(r"\d\s*(?:-|–|to|or)\s*$")
 HEAD = re.compile(r"^[\W_]*(?:(?:final\s+|overall\s+)?(?:score|rating|grade|answer)\b[\W_]*(?:is\b[\W_]*)?)?$", re.I)
-LIST_OPENING = re.compile(r"^\s*1\s*[.)]\s*\S")  # "1. The user's...", "1) Does..."
+LIST_OPENING = re.compile(r"^\s*1\s*[.)][*_]*\s*\S")  # "1. The user's...", "1) Does...", "**1.** The"
 LIST_CUT = re.compile(r"\s*1\s*[.)]\s*")  # the same, cut off by the token limit after the marker
 DIGITS = {str(k): k for k in range(1, 6)}
 PREFILL = "Score:"  # the assistant turn the 1-5 judge completes, where the backend continues one
@@ -61,7 +61,7 @@ def parse_score(text: str) -> tuple[int, int] | None:
     if first.group() not in DIGITS:
         return None  # "10", "0"
     head = text[: first.start()]
-    if not head.strip() and LIST_OPENING.match(text[first.start() :]):
+    if not re.search(r"[^\W_]", head) and LIST_OPENING.match(text[first.start() :]):  # no label, markup at most
         return None  # "1. The user's personality is...": a list's first item
     if HEAD.match(text[: first.start()]) or {c.group() for c in candidates} == {first.group()}:
         return DIGITS[first.group()], first.start()

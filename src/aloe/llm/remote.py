@@ -65,7 +65,8 @@ class OpenAIBackend:
     def model_id(self) -> str:
         """Endpoint, model name and a digest of what the server lists under that name."""
         if self._model_id is None:
-            self._model_id = f"openai:{self.endpoint}:{self.cfg.model}:{self._served_identity()}"
+            prefill = ":continues-prefill" if self.continues_prefill else ""  # the judge is asked otherwise
+            self._model_id = f"openai:{self.endpoint}:{self.cfg.model}:{self._served_identity()}{prefill}"
         return self._model_id
 
     def _served_identity(self) -> str:

@@ -26,8 +26,7 @@ import pandas as pd
 from aloe.conversations import simulator
 from aloe.conversations.simulator import clean_message
 from aloe.errors import AloeError
-from aloe.judging.card import pair_card, score_card
-from aloe.judging.labels import decide
+from aloe.judging.card import pair_card, planted_labels, score_card
 from aloe.judging.questions import pair_question, score_question
 from aloe.judging.scores import PREFILL, answer_text, read_score
 from aloe.judging.verdicts import OrderAnswer, read_verdict
@@ -258,14 +257,10 @@ def judge_metrics(records: list[PlantedPair], params: Params, judge: str) -> dic
     backend), and the headline keys the trees gate and older readers use."""
     asked = [r for r in records if r.judged]
     n_boot, seed, trees = params.judge_check.bootstrap, params.seed, params.trees
-    pairwise = pair_card(asked, trees.judge_margin, trees.min_judge_accuracy, n_boot, seed)
+    labels = planted_labels(asked, trees.judge_margin)
+    pairwise = pair_card(asked, labels, trees.min_judge_accuracy, n_boot, seed)
     scoring = score_card(asked, n_boot, seed)
-    labelled = [
-        lab
-        for r in asked
-        if (lab := decide(r.matched_first.reading, r.matched_second.reading, "average", trees.judge_margin)).subject_won
-        is not None
-    ]
+    labelled = [lab for lab in labels if lab.subject_won is not None]
     accuracy = pairwise.get("accuracy", {})
     return {
         "judge": judge,

@@ -48,15 +48,21 @@ MIN_CLUSTERS = 12  # below this many profiles, intervals are too wide to rate a 
 CONSTANT_SHARE = 0.9  # a 1-5 judge giving one score to this share of replies is blind
 
 
-def pair_card(pairs: list, min_margin: float, min_accuracy: float, n_boot: int, seed: int) -> dict:
-    """The pairwise judge's figures from judged planted pairs (:class:`aloe.judge_check.PlantedPair`)."""
-    if not pairs:
-        return {"n": 0, "clusters": 0, "status": "underpowered"}
-    clusters = [p.profile_id for p in pairs]
-    labels = [
+def planted_labels(pairs: list, min_margin: float) -> list:
+    """Each judged planted pair read by the label rule's evidence (policy ``average``, whatever
+    the trees' disagreement policy, so the check measures the judge and not the policy)."""
+    return [
         decide(p.matched_first.reading, p.matched_second.reading, policy="average", min_margin=min_margin)
         for p in pairs
     ]
+
+
+def pair_card(pairs: list, labels: list, min_accuracy: float, n_boot: int, seed: int) -> dict:
+    """The pairwise judge's figures from judged planted pairs (:class:`aloe.judge_check.PlantedPair`)
+    and their :func:`planted_labels`."""
+    if not pairs:
+        return {"n": 0, "clusters": 0, "status": "underpowered"}
+    clusters = [p.profile_id for p in pairs]
     orders = [(p.matched_first.reading, p.matched_second.reading) for p in pairs]
     credit = np.array([0.5 if lab.subject_won is None else float(lab.subject_won) for lab in labels])
     tie = np.array([lab.subject_won is None for lab in labels], dtype=float)

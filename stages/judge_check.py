@@ -17,9 +17,9 @@ from aloe.stage import setup, write_run_log
 @click.option("--run-log", required=True)
 def main(params_path: str, personas: str, out: str, metrics: str, run_log: str) -> None:
     params = setup(params_path)
-    rows, contrast = planted_personas(personas, params)
+    plan = planted_personas(personas, params)
     llm = LLM(params.llm, roles=("user", "responder", "judge"))
-    records = planted_pairs(llm, rows, contrast, params)
+    records = planted_pairs(llm, *plan, params)
     report = {**judge_metrics(records, params, llm.model_id("judge")), "calls": llm.report()}
     write_jsonl(out, (r.to_json() for r in records))
     write_json(metrics, report)

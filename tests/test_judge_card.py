@@ -14,7 +14,7 @@ from aloe.judging.gate import enforce, enforce_pairwise, judge_gate
 from aloe.params import Params
 from conftest import stage_argv
 from e2e import REPO  # also puts bench/ on the path
-from scripted import always_first, marker, persona_rules, prefers_persona, role_of, tokens_result
+from scripted import always_first, marker, persona_rules, prefers_persona, role_of, tokens_result, verdict
 
 CITIES = ["Oslo", "Ghent", "Turin", "Pune", "Lagos", "Sendai", "Quito", "Hanoi", "Perth", "Cusco", "Tromso", "Dakar"]
 WIDE = [  # one persona per profile: 12 clusters, enough to rate a judge
@@ -23,6 +23,7 @@ WIDE = [  # one persona per profile: 12 clusters, enough to rate a judge
 ]
 NARROW = [{**p, "profile_id": f"prof-{i // 4}"} for i, p in enumerate(WIDE)]  # 3 clusters
 CONTRAST = [(i + 6) % len(WIDE) for i in range(len(WIDE))]
+SIMILAR = [(i + 1) % len(WIDE) for i in range(len(WIDE))]
 
 
 def params() -> Params:
@@ -54,7 +55,7 @@ def coin_scores(request):
 def card(scripted_llm, personas, judge=prefers_persona, score=fair_scores) -> dict:
     llm, _ = scripted_llm(persona_rules(judge=judge, score=score))
     p = params()
-    return judge_metrics(planted_pairs(llm, personas, CONTRAST, p), p, judge="scripted")
+    return judge_metrics(planted_pairs(llm, personas, CONTRAST, SIMILAR, p), p, judge="scripted")
 
 
 def test_a_judge_that_sees_passes_both_cards(scripted_llm):
@@ -243,7 +244,7 @@ def rule_card(scripted_llm, personas, **faults) -> dict:
 
     llm, _ = scripted_llm(generate)
     p = params()
-    return judge_metrics(planted_pairs(llm, personas, CONTRAST, p), p, judge="rule")
+    return judge_metrics(planted_pairs(llm, personas, CONTRAST, SIMILAR, p), p, judge="rule")
 
 
 def within(figure: dict, value: float) -> bool:
@@ -270,10 +271,59 @@ def test_the_card_recovers_a_constant_score_and_verdict_noise(scripted_llm):
     assert within(m["pairwise"]["accuracy"], 1 - 0.25) and m["pairwise"]["accuracy"]["value"] < 1.0
 
 
+def test_the_card_reads_difficulty_length_persona_and_retest_of_the_clean_rule_judge(scripted_llm):
+    pair = rule_card(scripted_llm, DISTINCT)["pairwise"]
+    assert pair["accuracy_similar"]["value"] == 1.0  # the near neighbour's reply uses none of the words
+    assert pair["prefers_longer"]["value"] == 0.5 and pair["prefers_longer"]["n"] == 12
+    assert pair["persona_flip_rate"]["value"] == 1.0 and pair["retest_agreement"]["value"] == 1.0
+    assert pair["concerns"] == []
+
+
+def test_the_card_recovers_an_injected_length_bias(scripted_llm):
+    """Reply against the same reply plus one neutral sentence: the rule ties, so P(prefer longer) is 0.5 + l."""
+    pair = rule_card(scripted_llm, DISTINCT, length_bias=0.3)["pairwise"]
+    assert pair["prefers_longer"]["value"] == pytest.approx(0.8) and within(pair["prefers_longer"], 0.8)
+    assert pair["concerns"] == ["prefers the longer of two otherwise identical replies (0.8; AlpacaEval's bar < 0.7)"]
+
+
+def prefers_earlier_text(req, profile, first, second):
+    """A judge of 'quality' that never reads the persona: the alphabetically earlier reply wins."""
+    return verdict(0.95 if first < second else 0.05)
+
+
+def seed_coin(req, profile, first, second):
+    """Right on one seed parity, wrong on the other: a judge whose verdicts do not repeat."""
+    right = prefers_persona(req, profile, first, second)
+    return right if req.seed % 2 else prefers_persona(req, profile, second, first)
+
+
+def test_a_judge_blind_to_the_persona_flips_no_winner_and_an_unstable_one_does_not_repeat(scripted_llm):
+    insensitive = card(scripted_llm, WIDE, judge=prefers_earlier_text)["pairwise"]
+    assert insensitive["persona_flip_rate"]["value"] == 0.0 and insensitive["persona_flip_rate"]["n"] == 12
+    assert "persona-insensitive: 0.0 of its winners flip when told another persona" in insensitive["concerns"]
+    unstable = card(scripted_llm, WIDE, judge=seed_coin)["pairwise"]
+    assert unstable["retest_agreement"]["value"] < 0.9 and any("unstable" in c for c in unstable["concerns"])
+
+
+def seed_scores(request):
+    """Fair on one seed parity, reversed on the other."""
+    profile, reply = score_of(request)
+    fits = (marker(profile) in reply) == bool(request.seed % 2)
+    return tokens_result(["Score", ":", " 5" if fits else " 2"])
+
+
+def test_the_1_5_card_gives_retest_kappa_and_the_hard_gap(scripted_llm):
+    steady = card(scripted_llm, WIDE)["scoring"]
+    assert steady["retest_kappa"] == {"value": 1.0, "n": 24}
+    assert steady["gap_similar"]["value"] == 3.0  # the near neighbour's reply lacks the persona's words
+    shaky = card(scripted_llm, WIDE, score=seed_scores)["scoring"]
+    assert shaky["retest_kappa"]["value"] < 0.5
+
+
 def test_a_list_formatted_judge_is_unreadable_not_scored(scripted_llm):
     score = rule_card(scripted_llm, DISTINCT, answer_format="list")["scoring"]
-    assert score["n"] == 0 and score["methods"] == {"missing": 24} and score["status"] == "blind"
-    assert blind_reason(score) == "not one of its 24 answers on planted pairs was a readable score"
+    assert score["n"] == 0 and score["methods"] == {"missing": 60} and score["status"] == "blind"
+    assert blind_reason(score) == "not one of its 60 answers on planted pairs was a readable score"
 
 
 def test_aloe_judge_card_puts_candidate_judges_side_by_side(serve, tmp_path, monkeypatch):

@@ -26,6 +26,7 @@ PERSONAS = [
     for i, n in enumerate(NAMES)
 ]
 CONTRAST = [(i + 3) % len(PERSONAS) for i in range(len(PERSONAS))]
+SIMILAR = [(i + 2) % len(PERSONAS) for i in range(len(PERSONAS))]  # another profile, not the contrast
 
 
 def params(**trees) -> Params:
@@ -45,7 +46,7 @@ def test_a_position_biased_judge_is_at_chance_and_labels_nothing(scripted_llm):
     """Must-show (a): 'first' with P 0.9 in every order: accuracy 0.5, position bias 1."""
     llm, _ = scripted_llm(persona_rules(judge=always_first))
     p = params()
-    metrics = judge_metrics(planted_pairs(llm, PERSONAS, CONTRAST, p), p, "scripted")
+    metrics = judge_metrics(planted_pairs(llm, PERSONAS, CONTRAST, SIMILAR, p), p, "scripted")
     assert metrics["n"] == 6 and metrics["label_rate"] == 0.0
     assert metrics["accuracy"] == 0.5 and metrics["position_bias"] == 1.0 and metrics["consistency"] == 0.0
     assert metrics["above_chance"] is False  # whatever trees.judge_disagreement says (hinted here)
@@ -55,13 +56,13 @@ def test_a_judge_that_prefers_the_matched_reply_is_perfect(scripted_llm):
     """Must-show (b): every planted pair labelled for the reply written for the persona."""
     llm, _ = scripted_llm(persona_rules(judge=prefers_persona, score=scores_by_persona))
     p = params()
-    records = planted_pairs(llm, PERSONAS, CONTRAST, p)
+    records = planted_pairs(llm, PERSONAS, CONTRAST, SIMILAR, p)
     metrics = judge_metrics(records, p, "scripted")
     assert metrics["accuracy"] == 1.0 and metrics["accuracy_ci95"] == [1.0, 1.0] and metrics["above_chance"]
     assert metrics["label_rate"] == 1.0 and metrics["position_bias"] == 0.5 and metrics["consistency"] == 1.0
     for r in records:
-        assert marker(r.profile) in r.matched and marker(r.profile) not in r.mismatched
-    assert metrics["score_gap"] == pytest.approx(3.0) and metrics["scoring"]["methods"] == {"logprobs": 12}
+        assert marker(r.profile) in r.reply("matched") and marker(r.profile) not in r.reply("mismatched")
+    assert metrics["score_gap"] == pytest.approx(3.0) and metrics["scoring"]["methods"] == {"logprobs": 30}
     assert metrics["clusters"] == 3
 
 
@@ -72,7 +73,7 @@ def test_accuracy_counts_ties_as_half_and_mistakes_as_zero(scripted_llm):
 
     llm, _ = scripted_llm(persona_rules(judge=contrary))
     p = params()
-    metrics = judge_metrics(planted_pairs(llm, PERSONAS, CONTRAST, p), p, "scripted")
+    metrics = judge_metrics(planted_pairs(llm, PERSONAS, CONTRAST, SIMILAR, p), p, "scripted")
     assert metrics["accuracy"] == 0.5 and metrics["label_rate"] == 1.0
     lo, hi = metrics["accuracy_ci95"]
     assert lo < 0.5 < hi and not metrics["above_chance"]

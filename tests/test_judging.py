@@ -80,6 +80,14 @@ def test_verdict_mass_below_the_minimum_leaves_the_text_to_decide():
     assert read_verdict(ChatResult(text="hmm"), 0.5).method == "missing"
 
 
+def test_exactly_even_verdict_probabilities_stay_even():
+    """P(first) = 0.5 at the verdict token is no preference: read 1 from the text's "first", it
+    made the clean rule judge look position-biased (shift 0.09 on the README's card)."""
+    reading = read_verdict(tokens_result(["first"], {0: {"first": 0.5, "second": 0.5}}), min_mass=0.5)
+    assert (reading.verdict, reading.p_first, reading.method) == ("first", 0.5, "logprobs")
+    assert not reading.conflict
+
+
 def order(p_first=None, verdict=None) -> OrderReading:
     verdict = verdict or ("first" if p_first > 0.5 else "second")
     return OrderReading(verdict, p_first, "logprobs" if p_first is not None else "text", verdict)

@@ -1,15 +1,19 @@
 """The judge check: planted pairs with a known answer, asked before any tree is grown.
 
 For ``judge_check.pairs`` training personas P, spread over as many profiles as the
-split has (:func:`spread_over_profiles`), the simulator
-writes P's opening message and the responder answers it twice: once told P's
-true profile and personality (the *matched* reply), once told those of the
-training persona least like P (the *mismatched* reply). A judge that can tell
-anything apart prefers the matched reply. The pairwise judge is asked in both
-orders and read with the label rule's evidence (policy ``average`` at
-``trees.judge_margin``, whatever ``trees.judge_disagreement`` says, so the
-check measures the judge and not the policy); the 1-5 scoring judge of the
-benchmark scores both replies.
+split has (:func:`spread_over_profiles`), the simulator writes P's opening message
+and the responder answers it three times: told P's true profile and personality
+(the *matched* reply), told those of the training persona least like P (the
+*mismatched* reply, the easy difficulty), and told those of the persona most like
+P with another profile (the *similar* reply, the hard difficulty). A judge that
+can tell anything apart prefers the matched reply. The pairwise judge is asked
+every probe of :data:`PROBES` in both orders (matched against mismatched, against
+similar, the matched reply against itself plus one neutral sentence, matched
+against mismatched for the contrast persona, and again on new seeds), read with
+the label rule's evidence (policy ``average`` at ``trees.judge_margin``, whatever
+``trees.judge_disagreement`` says, so the check measures the judge and not the
+policy); the 1-5 scoring judge of the benchmark scores the three replies, and the
+first two again on new seeds.
 
 accuracy = (pairs labelled matched + half the ties) / pairs: 0.5 is a coin, 1.0
 a judge that always prefers the matched reply. Intervals resample profiles. Every
@@ -18,7 +22,7 @@ figure of both judges' report cards is in :mod:`aloe.judging.card`.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -37,7 +41,41 @@ from aloe.personas.embeddings import Embedder
 from aloe.prompts import render
 from aloe.seeds import derive_seed
 
-ORDERS = {"matched_first": ("matched", "mismatched"), "matched_second": ("mismatched", "matched")}
+ORDERS = ("subject_first", "subject_second")
+REPLIES = ("matched", "mismatched", "similar")  # whose persona the responder is told
+NEUTRAL = "I hope this helps."  # the length-only probe's padding: adds words, says nothing about anyone
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One pairwise question about every planted pair, asked in both orders: is ``subject``
+    preferred to ``other`` (reply tags) by the persona the judge is told of (``persona``: the
+    pair's own, or its contrast's)? ``seed_tag`` keeps each probe's calls apart in the cache;
+    the planted probe keeps the tags it has always had, so a rerun pays for no call twice."""
+
+    subject: str
+    other: str
+    persona: str  # whose persona the judge is told: matched (the pair's own) | mismatched (its contrast)
+    seed_tag: str
+
+    def tag(self, order: str) -> str:
+        return f"{self.seed_tag}{'first' if order == 'subject_first' else 'second'}"
+
+
+PROBES = {
+    "planted": Probe("matched", "mismatched", "matched", "matched_"),  # accuracy, the easy difficulty
+    "similar": Probe("matched", "similar", "matched", "similar:"),  # accuracy, the hard difficulty
+    "length": Probe("padded", "matched", "matched", "length:"),  # P(prefer longer): same reply + NEUTRAL
+    "swapped": Probe("matched", "mismatched", "mismatched", "swapped:"),  # persona sensitivity
+    "retest": Probe("matched", "mismatched", "matched", "retest:"),  # the planted probe on new seeds
+}
+SCORED = {  # score key: (reply tag, seed tag); "matched" and "mismatched" keep their old seed tags
+    "matched": ("matched", "matched"),
+    "mismatched": ("mismatched", "mismatched"),
+    "similar": ("similar", "similar"),
+    "matched_retest": ("matched", "retest:matched"),
+    "mismatched_retest": ("mismatched", "retest:mismatched"),
+}
 
 
 @dataclass(frozen=True)
@@ -59,31 +97,41 @@ class PlantedScore:
 @dataclass
 class PlantedPair:
     """One line of data/judge/planted.jsonl, filled in step by step by :func:`planted_pairs`:
-    the persona and its contrast, the opening message, the matched and mismatched replies
-    (asked only when the message is usable), then both orders' verdicts and both scores
-    (asked only when both replies are usable and differ). A pair that stopped early keeps
-    only the fields it reached, on file as in memory."""
+    the persona, its contrast (least similar) and its near neighbour (most similar with
+    another profile), the opening message, the replies written for each of the three
+    (asked only when the message is usable), then both orders of every probe
+    (:data:`PROBES`) and every score (:data:`SCORED`), asked only when the three replies
+    are usable and differ. A pair that stopped early keeps only the fields it reached,
+    on file as in memory."""
 
     persona_id: str
     profile_id: str
     profile: str
     personality: str
     contrast_id: str
+    similar_id: str
     message: str | None = None
-    matched: str | None = None
-    mismatched: str | None = None
-    matched_first: OrderAnswer | None = None
-    matched_second: OrderAnswer | None = None
-    matched_score: PlantedScore | None = None
-    mismatched_score: PlantedScore | None = None
+    replies: dict[str, str | None] = field(default_factory=dict)  # matched | mismatched | similar
+    verdicts: dict[str, tuple[OrderAnswer, OrderAnswer]] = field(default_factory=dict)  # probe -> orders
+    scores: dict[str, PlantedScore] = field(default_factory=dict)
 
     @property
     def judged(self) -> bool:
-        return self.matched_first is not None
+        return bool(self.verdicts)
 
     def reply(self, tag: str) -> str | None:
-        """The ``matched`` or the ``mismatched`` reply."""
-        return self.matched if tag == "matched" else self.mismatched
+        """A reply by tag; ``padded`` is the matched reply with :data:`NEUTRAL` after it."""
+        if tag == "padded":
+            return f"{self.replies['matched']} {NEUTRAL}"
+        return self.replies.get(tag)
+
+    def persona_of(self, tag: str) -> str:
+        """The persona id a reply tag (or a probe's ``persona``) stands for."""
+        return {"matched": self.persona_id, "mismatched": self.contrast_id, "similar": self.similar_id}[tag]
+
+    def readings(self, probe: str) -> tuple:
+        """The probe's two :class:`OrderReading` (subject first, subject second)."""
+        return tuple(answer.reading for answer in self.verdicts[probe])
 
     def to_json(self) -> dict:
         out = {
@@ -92,36 +140,28 @@ class PlantedPair:
             "profile": self.profile,
             "personality": self.personality,
             "contrast_id": self.contrast_id,
+            "similar_id": self.similar_id,
             "message": self.message,
         }
         if self.message:
-            out.update(matched=self.matched, mismatched=self.mismatched)
+            out["replies"] = self.replies
         if self.judged:
-            out.update(
-                matched_first=self.matched_first.to_json(),
-                matched_second=self.matched_second.to_json(),
-                matched_score=self.matched_score.to_json(),
-                mismatched_score=self.mismatched_score.to_json(),
-            )
+            out["verdicts"] = {
+                probe: dict(zip(ORDERS, (a.to_json() for a in pair), strict=True))
+                for probe, pair in self.verdicts.items()
+            }
+            out["scores"] = {k: s.to_json() for k, s in self.scores.items()}
         return out
 
     @classmethod
     def from_json(cls, record: dict) -> PlantedPair:
-        judged = "matched_first" in record
-        return cls(
-            record["persona_id"],
-            record["profile_id"],
-            record["profile"],
-            record["personality"],
-            record["contrast_id"],
-            record["message"],
-            record.get("matched"),
-            record.get("mismatched"),
-            OrderAnswer.from_json(record["matched_first"]) if judged else None,
-            OrderAnswer.from_json(record["matched_second"]) if judged else None,
-            PlantedScore.from_json(record["matched_score"]) if judged else None,
-            PlantedScore.from_json(record["mismatched_score"]) if judged else None,
-        )
+        verdicts = {
+            probe: tuple(OrderAnswer.from_json(orders[o]) for o in ORDERS)
+            for probe, orders in record.get("verdicts", {}).items()
+        }
+        scores = {k: PlantedScore.from_json(s) for k, s in record.get("scores", {}).items()}
+        ids = [record[k] for k in ("persona_id", "profile_id", "profile", "personality", "contrast_id", "similar_id")]
+        return cls(*ids, record["message"], record.get("replies", {}), verdicts, scores)
 
 
 def spread_over_profiles(personas: list[dict], n: int) -> list[dict]:
@@ -136,15 +176,16 @@ def spread_over_profiles(personas: list[dict], n: int) -> list[dict]:
     return spread[:n]
 
 
-def planted_personas(path: str, params: Params) -> tuple[list[dict], list[int]]:
-    """The check's training personas (spread over profiles) and, for each, its contrast."""
+def planted_personas(path: str, params: Params) -> tuple[list[dict], list[int], list[int]]:
+    """The check's training personas (spread over profiles) and, for each, its contrast (the
+    least similar) and its near neighbour (the most similar with another profile)."""
     rows = spread_over_profiles(pd.read_parquet(path).to_dict("records"), params.judge_check.pairs)
     if len(rows) < 2:
         raise AloeError(f"{path}: the judge check needs at least 2 training personas, found {len(rows)}")
     vectors = Embedder(params.personas.filter.embedding_model).encode(
         [f"{p['profile']} {p['personality']}" for p in rows]
     )
-    return rows, contrasts(vectors)
+    return rows, contrasts(vectors), neighbours(vectors, [p["profile_id"] for p in rows])
 
 
 def contrasts(vectors: np.ndarray) -> list[int]:
@@ -154,17 +195,38 @@ def contrasts(vectors: np.ndarray) -> list[int]:
     return [int(i) for i in sims.argmin(axis=1)]
 
 
-def planted_pairs(llm: LLM, personas: list[dict], contrast: list[int], params: Params) -> list[PlantedPair]:
-    """One record per persona: the message, both replies, both verdicts, both scores."""
+def neighbours(vectors: np.ndarray, profiles: list[str]) -> list[int]:
+    """For each persona, the most similar persona with another profile (the hard planted pair:
+    a reply for someone much like them), or the most similar other persona where every one
+    shares the profile."""
+    sims = vectors @ vectors.T
+    np.fill_diagonal(sims, -np.inf)
+    same = np.array(profiles)[:, None] == np.array(profiles)[None, :]
+    other = np.where(same, -np.inf, sims)
+    return [int(o.argmax()) if np.isfinite(o.max()) else int(s.argmax()) for o, s in zip(other, sims, strict=True)]
+
+
+def planted_pairs(
+    llm: LLM, personas: list[dict], contrast: list[int], similar: list[int], params: Params
+) -> list[PlantedPair]:
+    """One record per persona: the message, three replies, both orders of every probe, every score."""
     trees, ev = params.trees, params.eval
     seed = derive_seed(params.seed, "judge_check")
     records = [
-        PlantedPair(p["persona_id"], p["profile_id"], p["profile"], p["personality"], personas[c]["persona_id"])
-        for p, c in zip(personas, contrast, strict=True)
+        PlantedPair(
+            p["persona_id"],
+            p["profile_id"],
+            p["profile"],
+            p["personality"],
+            personas[c]["persona_id"],
+            personas[n]["persona_id"],
+        )
+        for p, c, n in zip(personas, contrast, similar, strict=True)
     ]
+    by_id = {p["persona_id"]: p for p in personas}
 
     def ask(role: str, items: list, messages, parse, decoding, prefill: str = "") -> list:
-        """Each item is (record, tag); seeds derive from (check seed, persona, tag, attempt)."""
+        """Each item is (record, seed tag, ...); seeds derive from (check seed, persona, tag, attempt)."""
         return ask_until_usable(
             llm,
             role,
@@ -176,52 +238,45 @@ def planted_pairs(llm: LLM, personas: list[dict], contrast: list[int], params: P
             prefill,
         )
 
+    def reply_messages(rec: PlantedPair, tag: str) -> list[dict]:
+        p = by_id[rec.persona_of(tag)]
+        text = render(
+            "responder_hint", message=rec.message, inferred_profile=p["profile"], inferred_personality=p["personality"]
+        )
+        return [{"role": "user", "content": text}]
+
+    def clean(res) -> str | None:
+        return clean_message(res.text)
+
     users = ask(
         "user",
         [(r, "user") for r in records],
         lambda r, _: simulator.opening(r.profile, r.personality),
-        lambda res: clean_message(res.text),
+        clean,
         trees.decoding("user"),
     )
     for rec, answer in zip(records, users, strict=True):
         rec.message = answer.value
     ready = [r for r in records if r.message]
 
-    def reply_messages(rec: PlantedPair, tag: str) -> list[dict]:
-        if tag == "matched":
-            profile, personality = rec.profile, rec.personality
-        else:
-            contrast = next(p for p in personas if p["persona_id"] == rec.contrast_id)
-            profile, personality = contrast["profile"], contrast["personality"]
-        return [
-            {
-                "role": "user",
-                "content": render(
-                    "responder_hint",
-                    message=rec.message,
-                    inferred_profile=profile,
-                    inferred_personality=personality,
-                ),
-            }
-        ]
+    items = [(r, tag) for r in ready for tag in REPLIES]
+    for (rec, tag), answer in zip(
+        items, ask("responder", items, reply_messages, clean, trees.decoding("responder")), strict=True
+    ):
+        rec.replies[tag] = answer.value
+    ready = [r for r in ready if all(r.replies.values()) and len(set(r.replies.values())) == len(REPLIES)]
 
-    items = [(r, tag) for r in ready for tag in ("matched", "mismatched")]
-    replies = ask(
-        "responder",
-        items,
-        reply_messages,
-        lambda res: clean_message(res.text),
-        trees.decoding("responder"),
-    )
-    for rec, matched, mismatched in zip(ready, replies[0::2], replies[1::2], strict=True):
-        rec.matched, rec.mismatched = matched.value, mismatched.value
-    ready = [r for r in ready if r.matched and r.mismatched and r.matched != r.mismatched]
+    def pair_messages(rec: PlantedPair, _tag: str, probe: str, order: str) -> list[dict]:
+        pr = PROBES[probe]
+        p = by_id[rec.persona_of(pr.persona)]
+        first, second = (pr.subject, pr.other) if order == "subject_first" else (pr.other, pr.subject)
+        return pair_question(p["profile"], p["personality"], rec.reply(first), rec.reply(second))
 
-    items = [(r, order) for r in ready for order in ORDERS]
+    items = [(r, pr.tag(o), name, o) for r in ready for name, pr in PROBES.items() for o in ORDERS]
     verdicts = ask(
         "judge",
         items,
-        lambda r, o: pair_question(r.profile, r.personality, r.reply(ORDERS[o][0]), r.reply(ORDERS[o][1])),
+        pair_messages,
         lambda res: res if read_verdict(res, trees.judge_min_mass).verdict else None,
         trees.decoding("judge"),
     )
@@ -229,25 +284,23 @@ def planted_pairs(llm: LLM, personas: list[dict], contrast: list[int], params: P
     def order_answer(answer) -> OrderAnswer:
         return OrderAnswer(answer.result.text, read_verdict(answer.result, trees.judge_min_mass))
 
-    for rec, first, second in zip(ready, verdicts[0::2], verdicts[1::2], strict=True):
-        rec.matched_first, rec.matched_second = order_answer(first), order_answer(second)
+    for (rec, _, probe, _), first, second in zip(items[0::2], verdicts[0::2], verdicts[1::2], strict=True):
+        rec.verdicts[probe] = (order_answer(first), order_answer(second))
 
-    items = [(r, tag) for r in ready for tag in ("matched", "mismatched")]
     prefill = PREFILL if llm.continues_prefill("judge") else ""
+    items = [(r, seed_tag, key) for r in ready for key, (_, seed_tag) in SCORED.items()]
     scores = ask(
         "judge",
         items,
-        lambda r, tag: score_question(r.profile, r.personality, r.message, r.reply(tag)),
+        lambda r, _, key: score_question(r.profile, r.personality, r.message, r.reply(SCORED[key][0])),
         lambda res: res if read_score(res, ev.judge_min_mass, prefill)[0] is not None else None,
         ev.decoding("judge"),
         prefill,
     )
-
-    def planted_score(answer) -> PlantedScore:
-        return PlantedScore(*read_score(answer.result, ev.judge_min_mass, prefill), answer_text(answer.result, prefill))
-
-    for rec, matched, mismatched in zip(ready, scores[0::2], scores[1::2], strict=True):
-        rec.matched_score, rec.mismatched_score = planted_score(matched), planted_score(mismatched)
+    for (rec, _, key), answer in zip(items, scores, strict=True):
+        rec.scores[key] = PlantedScore(
+            *read_score(answer.result, ev.judge_min_mass, prefill), answer_text(answer.result, prefill)
+        )
     return records
 
 
@@ -260,7 +313,7 @@ def judge_metrics(records: list[PlantedPair], params: Params, judge: str) -> dic
     labels = planted_labels(asked, trees.judge_margin)
     pairwise = pair_card(asked, labels, trees.min_judge_accuracy, n_boot, seed)
     scoring = score_card(asked, n_boot, seed)
-    labelled = [lab for lab in labels if lab.subject_won is not None]
+    labelled = [lab for lab in labels.get("planted", []) if lab.subject_won is not None]
     accuracy = pairwise.get("accuracy", {})
     return {
         "judge": judge,

@@ -60,12 +60,12 @@ def compare_judges(
     params: Params, personas: str, judges: dict[str, Backend], prices: dict[str, tuple[float, float]]
 ) -> list[dict]:
     """One row per judge: its name, identity, both report cards, judge tokens and cost."""
-    rows, contrast = planted_personas(personas, params)
+    plan = planted_personas(personas, params)
     out = []
     for name, backend in judges.items():
         llm = LLM(params.llm, roles=("user", "responder"))
         llm.add_role("judge", backend)
-        metrics = judge_metrics(planted_pairs(llm, rows, contrast, params), params, llm.model_id("judge"))
+        metrics = judge_metrics(planted_pairs(llm, *plan, params), params, llm.model_id("judge"))
         calls = llm.report().get("judge", {})
         tokens = {"prompt": calls.get("prompt_tokens", 0), "completion": calls.get("completion_tokens", 0)}
         price = prices.get(name)

@@ -39,7 +39,7 @@ from collections import Counter
 
 import numpy as np
 from scipy.stats import spearmanr
-from sklearn.metrics import roc_auc_score
+from sklearn.metrics import cohen_kappa_score, roc_auc_score
 
 from aloe.judging.labels import decide, order_p_first
 from aloe.stats import bootstrap, percentile_ci
@@ -48,32 +48,34 @@ MIN_CLUSTERS = 12  # below this many profiles, intervals are too wide to rate a 
 CONSTANT_SHARE = 0.9  # a 1-5 judge giving one score to this share of replies is blind
 
 
-def planted_labels(pairs: list, min_margin: float) -> list:
-    """Each judged planted pair read by the label rule's evidence (policy ``average``, whatever
-    the trees' disagreement policy, so the check measures the judge and not the policy)."""
-    return [
-        decide(p.matched_first.reading, p.matched_second.reading, policy="average", min_margin=min_margin)
-        for p in pairs
-    ]
+def planted_labels(pairs: list, min_margin: float) -> dict[str, list]:
+    """Every probe of every judged planted pair read by the label rule's evidence (policy
+    ``average``, whatever the trees' disagreement policy, so the check measures the judge and
+    not the policy): probe name -> one :class:`Label` per pair (subject won, tie, lost)."""
+    return (
+        {
+            probe: [decide(*p.readings(probe), policy="average", min_margin=min_margin) for p in pairs]
+            for probe in pairs[0].verdicts
+        }
+        if pairs
+        else {}
+    )
 
 
-def pair_card(pairs: list, labels: list, min_accuracy: float, n_boot: int, seed: int) -> dict:
+def pair_card(pairs: list, labels: dict[str, list], min_accuracy: float, n_boot: int, seed: int) -> dict:
     """The pairwise judge's figures from judged planted pairs (:class:`aloe.judge_check.PlantedPair`)
     and their :func:`planted_labels`."""
     if not pairs:
-        return {"n": 0, "clusters": 0, "status": "underpowered"}
+        return {"n": 0, "clusters": 0, "status": "underpowered", "concerns": []}
     clusters = [p.profile_id for p in pairs]
-    orders = [(p.matched_first.reading, p.matched_second.reading) for p in pairs]
-    credit = np.array([0.5 if lab.subject_won is None else float(lab.subject_won) for lab in labels])
-    tie = np.array([lab.subject_won is None for lab in labels], dtype=float)
-    agree = np.array([lab.source == "agree" for lab in labels], dtype=float)
+    orders = [p.readings("planted") for p in pairs]
+    planted = labels["planted"]
     unreadable = np.array([[o.verdict is None for o in pair] for pair in orders])
     said_first = np.array([[o.verdict == "first" for o in pair] for pair in orders])
-    p_matched = np.array([np.nan if lab.p_subject is None else lab.p_subject for lab in labels])
     p_first = np.array([[np.nan if (q := order_p_first(o)) is None else q for o in pair] for pair in orders])
 
-    def rate(values: np.ndarray) -> dict:
-        return mean_with_ci(values, clusters, n_boot, seed)
+    def rate(values) -> dict:
+        return mean_with_ci(np.asarray(values, dtype=float), clusters, n_boot, seed)
 
     def first_rate(rows: np.ndarray) -> float | None:
         said = ~unreadable[rows]
@@ -82,17 +84,21 @@ def pair_card(pairs: list, labels: list, min_accuracy: float, n_boot: int, seed:
     card = {
         "n": len(pairs),
         "clusters": len(set(clusters)),
-        "accuracy": rate(credit),
-        "consistency": rate(agree),
+        "accuracy": rate(credit(planted)),
+        "accuracy_similar": rate(credit(labels["similar"])),
+        "consistency": rate([lab.source == "agree" for lab in planted]),
         "first_position_rate": {
             "value": _round(first_rate(np.arange(len(pairs)))),
             "ci95": percentile_ci(bootstrap(first_rate, clusters, n_boot, seed)),
             "n": int((~unreadable).sum()),
         },
         "position_shift": rate(p_first.mean(axis=1) - 0.5),
-        "tie_rate": rate(tie),
+        "tie_rate": rate([lab.subject_won is None for lab in planted]),
         "unreadable_rate": rate(unreadable.mean(axis=1)),
-        "brier": rate((1.0 - p_matched) ** 2),
+        "brier": rate([np.nan if lab.p_subject is None else (1.0 - lab.p_subject) ** 2 for lab in planted]),
+        "prefers_longer": rate([np.nan if lab.p_subject is None else lab.p_subject for lab in labels["length"]]),
+        "persona_flip_rate": rate(flips(planted, labels["swapped"])),
+        "retest_agreement": rate(same_verdicts(orders, [p.readings("retest") for p in pairs])),
         "verdict_methods": dict(Counter(o.method for pair in orders for o in pair)),
     }
     acc = card["accuracy"]
@@ -102,21 +108,66 @@ def pair_card(pairs: list, labels: list, min_accuracy: float, n_boot: int, seed:
         card["status"] = "weak"
     else:
         card["status"] = "sees"
+    card["concerns"] = pair_concerns(card)
     return card
+
+
+def credit(labels: list) -> list[float]:
+    """Accuracy's credit per pair: 1 if the subject (the matched reply) won, 0 if it lost, half a tie."""
+    return [0.5 if lab.subject_won is None else float(lab.subject_won) for lab in labels]
+
+
+def flips(own: list, swapped: list) -> list[float]:
+    """Per pair: 1 where the winner changes when the judge is told the contrast persona instead of
+    the pair's own, 0 where it stays, NaN where either is a tie. A judge that personalises flips
+    (the mismatched reply was written for the contrast); one that rates general quality does not."""
+    return [
+        np.nan if a.subject_won is None or b.subject_won is None else float(a.subject_won != b.subject_won)
+        for a, b in zip(own, swapped, strict=True)
+    ]
+
+
+def same_verdicts(first: list, again: list) -> list[float]:
+    """Per pair: the share of its two orders whose verdict is the same when asked again on new
+    seeds (NaN where an order was unreadable either time)."""
+    out = []
+    for pair, repeat in zip(first, again, strict=True):
+        both = [(a.verdict, b.verdict) for a, b in zip(pair, repeat, strict=True) if a.verdict and b.verdict]
+        out.append(np.mean([a == b for a, b in both]) if both else np.nan)
+    return out
+
+
+LONGER_BAR = 0.7  # AlpacaEval's bar for an evaluator's P(prefer longer); humans: 0.64
+
+
+def pair_concerns(card: dict) -> list[str]:
+    """What the card's figures say beyond its status, in words a reader acts on."""
+    out = []
+    if (v := card["prefers_longer"]["value"]) is not None and v >= LONGER_BAR:
+        out.append(f"prefers the longer of two otherwise identical replies ({v}; AlpacaEval's bar < {LONGER_BAR})")
+    if (v := card["persona_flip_rate"]["value"]) is not None and v < 0.5:
+        out.append(f"persona-insensitive: {v} of its winners flip when told another persona")
+    if card["persona_flip_rate"]["n"] == 0:
+        out.append("persona sensitivity unknown: no pair had a winner under both personas")
+    if (v := card["retest_agreement"]["value"]) is not None and v < 0.9:
+        out.append(f"unstable: {v} of its verdicts repeat on new seeds")
+    return out
 
 
 def score_card(pairs: list, n_boot: int, seed: int) -> dict:
     """The 1-5 judge's figures from planted pairs where both replies were scored."""
-    scored = [p for p in pairs if p.matched_score.score is not None and p.mismatched_score.score is not None]
-    every = [s for p in pairs for s in (p.matched_score, p.mismatched_score)]
+    scored = [p for p in pairs if p.scores["matched"].score is not None and p.scores["mismatched"].score is not None]
+    every = [s for p in pairs for s in p.scores.values()]
     methods = Counter(s.method for s in every)
     if not scored:  # nothing asked: nothing known; never a readable pair: no number can come from it
         status = "blind" if every and not methods["logprobs"] + methods["text"] else "underpowered"
         return {"n": 0, "clusters": 0, "status": status, "methods": dict(methods)}
     clusters = [p.profile_id for p in scored]
-    matched = np.array([p.matched_score.score for p in scored])
-    mismatched = np.array([p.mismatched_score.score for p in scored])
-    gap = matched - mismatched
+
+    def scores(key: str) -> np.ndarray:
+        return np.array([np.nan if (s := p.scores[key].score) is None else s for p in scored])
+
+    matched, mismatched = scores("matched"), scores("mismatched")
 
     def auroc(rows: np.ndarray) -> float:
         truth = [1] * len(rows) + [0] * len(rows)
@@ -126,10 +177,13 @@ def score_card(pairs: list, n_boot: int, seed: int) -> dict:
     lengths = np.array([len(p.reply(tag).split()) for tag in ("matched", "mismatched") for p in scored])
     counts = Counter(int(round(v)) for v in values)
     shares = np.array(list(counts.values())) / len(values)
+    first = np.concatenate([matched, mismatched])
+    again = np.concatenate([scores("matched_retest"), scores("mismatched_retest")])
     card = {
         "n": len(scored),
         "clusters": len(set(clusters)),
-        "gap": mean_with_ci(gap, clusters, n_boot, seed),
+        "gap": mean_with_ci(matched - mismatched, clusters, n_boot, seed),
+        "gap_similar": mean_with_ci(matched - scores("similar"), clusters, n_boot, seed),
         "auroc": {
             "value": _round(auroc(np.arange(len(scored)))),
             "ci95": percentile_ci(bootstrap(auroc, clusters, n_boot, seed)),
@@ -139,6 +193,7 @@ def score_card(pairs: list, n_boot: int, seed: int) -> dict:
         "most_common_share": _round(float(shares.max())),
         "entropy_bits": _round(float(-(shares * np.log2(shares)).sum()) + 0.0),  # + 0.0: no "-0.0"
         "length_spearman": _round(spearman(values, lengths)),  # None where scores or lengths are constant
+        "retest_kappa": retest_kappa(first, again),
         "logprobs_share": _round(methods["logprobs"] / len(every)),
         "methods": dict(methods),
     }
@@ -153,6 +208,19 @@ def score_card(pairs: list, n_boot: int, seed: int) -> dict:
     else:
         card["status"] = "sees"
     return card
+
+
+def retest_kappa(first: np.ndarray, again: np.ndarray) -> dict:
+    """Quadratic-weighted kappa of the rounded 1-5 scores against the same replies scored again on
+    new seeds, with its count; None where either side gives a single score (kappa undefined)."""
+    both = ~np.isnan(first) & ~np.isnan(again)
+    a, b = np.rint(first[both]).astype(int), np.rint(again[both]).astype(int)
+    if len(a) < 2 or len(set(a)) < 2 or len(set(b)) < 2:
+        return {"value": None, "n": int(both.sum())}
+    return {
+        "value": _round(float(cohen_kappa_score(a, b, labels=[1, 2, 3, 4, 5], weights="quadratic"))),
+        "n": int(both.sum()),
+    }
 
 
 def blind_reason(card: dict) -> str:

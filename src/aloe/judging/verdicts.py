@@ -11,7 +11,10 @@ tokens meaning "first" against "second" (variants summed), used only when it
 holds at least ``min_mass`` of that position. When usable, the probabilities
 are the order's answer (the text is one draw from them; with greedy decoding
 they agree); when the text and the probabilities disagree, both are recorded
-and the probabilities win. Without usable probabilities the text decides.
+and the probabilities win. Probabilities exactly even keep P(first) = 0.5 (the
+label rule's average then ties) with the text's word as the verdict: reading
+1 or 0 from the text there would invent a position preference the judge does
+not have. Without usable probabilities the text decides.
 """
 
 from __future__ import annotations
@@ -112,8 +115,8 @@ def read_verdict(result: ChatResult, min_mass: float) -> OrderReading:
         total = per_verdict.get("first", 0.0) + per_verdict.get("second", 0.0)
         if total >= min_mass and total > 0:
             p_first = per_verdict.get("first", 0.0) / total
-            if p_first != 0.5:
-                return OrderReading("first" if p_first > 0.5 else "second", p_first, "logprobs", text_verdict)
+            verdict = text_verdict if p_first == 0.5 else "first" if p_first > 0.5 else "second"
+            return OrderReading(verdict, p_first, "logprobs", text_verdict)
     if text_verdict:
         return OrderReading(text_verdict, None, "text", text_verdict)
     return OrderReading(None, None, "missing", None)

@@ -32,6 +32,8 @@ def main(params_path: str, personas: str, out: str, metrics: str, run_log: str) 
         f"{report['score_gap']} {report['score_gap_ci95']}, most common score's share "
         f"{scoring.get('most_common_share')})"
     )
+    for concern in pairwise.get("concerns", []):
+        click.echo(f"judge check: the pairwise judge {concern}")
     llm.close()
 
 

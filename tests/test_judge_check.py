@@ -4,7 +4,7 @@ backend against scripted judges on the loopback server."""
 import numpy as np
 import pytest
 
-from aloe.judge_check import contrasts, judge_metrics, planted_pairs
+from aloe.judge_check import contrasts, judge_metrics, neighbours, planted_pairs
 from aloe.params import Params
 from scripted import always_first, marker, persona_rules, prefers_persona, tokens_result
 
@@ -82,3 +82,9 @@ def test_accuracy_counts_ties_as_half_and_mistakes_as_zero(scripted_llm):
 def test_contrast_is_the_least_similar_other_persona():
     vectors = np.array([[1.0, 0.0], [0.8, 0.6], [-1.0, 0.0]])
     assert contrasts(vectors) == [2, 2, 0]
+
+
+def test_the_hard_pair_is_the_most_similar_persona_with_another_profile():
+    vectors = np.array([[1.0, 0.0], [0.99, 0.14], [0.8, 0.6], [-1.0, 0.0]])
+    assert neighbours(vectors, ["a", "a", "b", "c"]) == [2, 2, 1, 2]  # 0 and 1 share a profile
+    assert neighbours(vectors[:2], ["a", "a"]) == [1, 0]  # no other profile: the most similar other

@@ -86,27 +86,32 @@ def persona_rows(params: Params, acceptance: float) -> list[Row]:
 
 
 def judge_check_rows(params: Params) -> list[Row]:
+    """Per planted pair (:mod:`aloe.judge_check`): one opening message, a reply for each of
+    ``REPLIES``, every probe in both orders and every ``SCORED`` reply scored once."""
+    from aloe.judge_check import PROBES, REPLIES, SCORED  # the check's own lists, so the two never drift
+
     n = min(params.judge_check.pairs, params.personas.split.train_personas)
     t = params.trees.max_tokens
     persona = persona_tokens(params)
+    pairwise, scores = 2 * len(PROBES) * n, len(SCORED) * n
     return [
         Row("judge_check", "user", "", n, n * (template_tokens("user_simulator") + persona), n * t.user),
         Row(
             "judge_check",
             "responder",
             "",
-            2 * n,
-            2 * n * (template_tokens("responder_hint") + persona + t.user),
-            2 * n * t.responder,
+            len(REPLIES) * n,
+            len(REPLIES) * n * (template_tokens("responder_hint") + persona + t.user),
+            len(REPLIES) * n * t.responder,
         ),
         Row(
             "judge_check",
             "judge",
             "",
-            4 * n,
-            2 * n * (template_tokens("judge_pair") + persona + 2 * t.responder)
-            + 2 * n * (template_tokens("judge_score") + persona + t.user + t.responder),
-            4 * n * t.judge,
+            pairwise + scores,
+            pairwise * (template_tokens("judge_pair") + persona + 2 * t.responder)
+            + scores * (template_tokens("judge_score") + persona + t.user + t.responder),
+            (pairwise + scores) * t.judge,
         ),
     ]
 

@@ -7,7 +7,7 @@ import click
 from datasets import Dataset, DatasetDict
 
 from aloe.cards import dataset_card
-from aloe.conversations.pairs import conversation_id, flatten, load_conversations, validation_ids
+from aloe.conversations.pairs import Artifacts, conversation_id, flatten, load_conversations, validation_ids
 from aloe.conversations.rows import DpoRow, SftRow
 from aloe.errors import AloeError
 from aloe.evaluation.examples import eval_personas
@@ -45,12 +45,13 @@ def main(params_path, trees, eval_split, judge_metrics, out_dir, metrics, run_lo
     leaks = guard.reasons([(r.profile, r.personality) for r in records])
     dpo, sft = {"train": [], "validation": []}, {"train": [], "validation": []}
     counts = Counter()
+    artifacts = Artifacts(cfg.repeat_first_user, cfg.rejected_one_character, params.seed)
     held_out_ids = validation_ids([conversation_id(r) for r in records], cfg.validation_fraction, params.seed)
     for rec, leak in zip(records, leaks, strict=True):
         if leak:
             counts[f"refused_eval_persona_{leak}"] += 1  # never train on a persona the benchmark holds out
             continue
-        d, s, dropped = flatten(rec, cfg.min_margin)
+        d, s, dropped = flatten(rec, cfg.min_margin, artifacts)
         counts.update(dropped)
         split = "validation" if conversation_id(rec) in held_out_ids else "train"
         dpo[split] += d

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from aloe.conversations.pairs import flatten, load_conversations, validation_ids
+from aloe.conversations.pairs import Artifacts, flatten, load_conversations, validation_ids
 from aloe.conversations.parsing import parse_inducer
 from aloe.conversations.records import ConversationTree
 from aloe.conversations.simulator import clean_message
@@ -86,3 +86,20 @@ def test_small_runs_hold_out_one_conversation_and_train_on_the_rest():
     assert len(validation_ids(["a", "b"], 0.99, seed=0)) == 1  # never everything
     assert validation_ids(["a"], 0.99, seed=0) == set()
     assert validation_ids(["a", "b"], 0.0, seed=0) == set()
+
+
+def test_the_released_training_bugs_repeat_the_first_user_message_and_cut_rejected_to_a_character():
+    """pairs.repeat_first_user / pairs.rejected_one_character (the faithful preset): off, the rows
+    are as the file says (the test above); on, the SFT prompt's user turns are all the first
+    message and each DPO rejected reply is one character of itself, the same on every run."""
+    record = load_conversations(PAPER_FILE)[0]
+    on = Artifacts(repeat_first_user=True, rejected_one_character=True, seed=0)
+    dpo, sft, _ = flatten(record, artifacts=on)
+    u1 = "Long shift today, my feet are killing me!"
+    assert [m["content"] for m in sft[1].prompt if m["role"] == "user"] == [u1, u1]
+    assert sft[1].prompt[1]["content"] == "I'm sorry to hear that. Rest is important."  # assistant turns stay
+    assert dpo[1].prompt[-1]["content"] == "Ha, thanks. Thinking of a spa day on Sunday."  # DPO prompts stay
+    full = [r.rejected[0]["content"] for r in flatten(record)[0]]
+    cut = [r.rejected[0]["content"] for r in dpo]
+    assert [len(c) for c in cut] == [1, 1] and all(c in f for c, f in zip(cut, full, strict=True))
+    assert cut == [r.rejected[0]["content"] for r in flatten(record, artifacts=on)[0]]

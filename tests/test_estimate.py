@@ -35,7 +35,7 @@ def test_estimated_calls_are_within_ten_percent_of_the_committed_run(monkeypatch
 def test_paper_config_prints_calls_tokens_time_and_cost(monkeypatch):
     monkeypatch.chdir(ROOT)
     result = CliRunner().invoke(
-        main, ["estimate", "configs/paper.yaml", "--price", "gpt=0.15,0.60", "--latency-s", "2"], terminal_width=200
+        main, ["estimate", "configs/corrected.yaml", "--price", "gpt=0.15,0.60", "--latency-s", "2"], terminal_width=200
     )
     assert result.exit_code == 0, result.output
     trees_user = next(line for line in result.output.splitlines() if "trees" in line and "user" in line)
@@ -47,10 +47,10 @@ def test_paper_config_prints_calls_tokens_time_and_cost(monkeypatch):
 
 def test_an_unpriced_backend_has_no_cost_and_a_bad_price_is_a_clear_error(monkeypatch):
     monkeypatch.chdir(ROOT)
-    rows = estimate(setup("configs/paper.yaml"), prices={"gpt": (1.0, 2.0)})
+    rows = estimate(setup("configs/corrected.yaml"), prices={"gpt": (1.0, 2.0)})
     local = [r for r in rows if r.backend.startswith("local:")]
     assert local and all(r.cost is None for r in local)
     priced = next(r for r in rows if r.stage == "trees" and r.role == "judge")
     assert priced.cost == pytest.approx((priced.prompt_tokens + 2 * priced.completion_tokens) / 1e6)
-    result = CliRunner().invoke(main, ["estimate", "configs/paper.yaml", "--price", "gpt=cheap"])
+    result = CliRunner().invoke(main, ["estimate", "configs/corrected.yaml", "--price", "gpt=cheap"])
     assert result.exit_code == 2 and "BACKEND=INPUT,OUTPUT" in result.output

@@ -11,6 +11,8 @@ from aloe.evaluation.benchmark import run_benchmark
 from aloe.evaluation.examples import stratified_sample
 from aloe.evaluation.metrics import aloe_metrics, compare, ols, turn_rows
 from aloe.evaluation.records import DialogueRecord, dialogue_record, paired_tables, score_table
+from aloe.judging.scores import read_score_int
+from aloe.llm.base import ChatResult
 from aloe.params import EvalParams
 from scripted import persona_rules, role_of, tokens_result
 
@@ -217,3 +219,20 @@ def test_judge_expected_score_on_the_real_model(base_model_dir):
     [res] = backend.generate([ChatRequest.from_messages(prefilled, **request)])
     score, method = read_score(res, min_mass=0.5, prefill=PREFILL)
     assert method == "logprobs" and 1.0 < score < 5.0, res.text
+
+
+def test_the_released_score_read_is_int_of_the_whole_answer(scripted_llm):
+    """eval.score_read: int (the faithful preset): "4" is 4 with no prefill and no probabilities;
+    "Score: 4" is no score (re-asked, then missing), where our reader takes 4."""
+
+    def judge(req):
+        return tokens_result(["4"] if "Person 0" in req.messages[-1][1] else ["Score", ":", " 4"])
+
+    dialogues, (scores, _), srv = bench(scripted_llm, persona_rules(score=judge), score_read="int")
+    assert scores[0].tolist() == [4.0, 4.0, 4.0] and np.isnan(scores[1:]).all()
+    assert {t.score_method for t in dialogues[0].turns} == {"int"}
+    assert {t.score_method for d in dialogues[1:] for t in d.turns} == {"missing"}
+    assert read_score_int(ChatResult(text=" 4")) == (4.0, "int") and read_score_int(ChatResult(text="4.")) == (
+        None,
+        "missing",
+    )

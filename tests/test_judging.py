@@ -9,7 +9,7 @@ import pytest
 from aloe.judging.labels import decide
 from aloe.judging.scores import parse_score, read_score
 from aloe.judging.tokens import position_of
-from aloe.judging.verdicts import OrderReading, parse_verdict, read_verdict
+from aloe.judging.verdicts import OrderReading, parse_verdict, read_verdict, read_verdict_exact
 from aloe.llm.base import ChatResult
 from scripted import tokens_result
 
@@ -135,3 +135,14 @@ def test_a_refused_answer_is_not_brought_back_by_its_probabilities():
     assert read_score(tokens_result(["1", "0"], {0: {"1": 0.9, "2": 0.1}}), 0.5) == (None, "missing")
     both = tokens_result(["first", " or", " second"], {0: {"first": 0.9, "second": 0.1}})
     assert read_verdict(both, 0.5).method == "missing"
+
+
+@pytest.mark.parametrize(
+    ("text", "verdict"),
+    [("first", "first"), (" first\n", "first"), ("First", "second"), ("Message 1", "second"), ("**first**", "second")],
+)
+def test_the_released_verdict_read_is_exactly_first_or_else_second(text, verdict):
+    reading = read_verdict_exact(ChatResult(text=text))
+    assert reading.verdict == verdict and reading.method == "exact" and reading.p_first is None
+    assert reading.text_verdict == "first"  # our reader's word, kept to count the artifact
+    assert read_verdict_exact(ChatResult(text="", error="timeout")).verdict is None  # a failed call: missing

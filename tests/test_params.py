@@ -77,13 +77,26 @@ def test_validate_stage_exits_nonzero_without_traceback(tmp_path):
     assert "Traceback" not in proc.stderr and not marker.exists()
 
 
-def test_paper_scale_config_validates():
-    params = load_params(REPO / "configs/paper.yaml")
+@pytest.mark.parametrize("preset", ["corrected", "paper_faithful"])
+def test_paper_scale_config_validates(preset):
+    params = load_params(REPO / f"configs/{preset}.yaml")
     assert params.trees.turns == 10 and params.trees.personas is None
     assert params.eval.turns == 10 and params.eval.examples is None
     assert params.personas.split.eval_profiles * params.personas.split.eval_personalities == 100
     assert params.llm.backends[params.llm.roles["judge"]].type == "openai"
     assert params.train.accelerate == "deepspeed_zero3"
+
+
+def test_the_readme_names_every_difference_between_the_presets_once():
+    """The README table "The paper as released, and corrected" has one row per params key in which
+    the two presets differ, and no other row."""
+    faithful = load_params(REPO / "configs/paper_faithful.yaml").model_dump()
+    corrected = load_params(REPO / "configs/corrected.yaml").model_dump()
+    differ = sorted(leaf_differences(faithful, corrected))
+    readme = (REPO / "README.md").read_text().split("## The paper as released, and corrected", 1)[1]
+    table = readme.split("\n\n| ", 1)[1].split("\n\n", 1)[0]
+    rows = [line.split("|")[1].strip().strip("`") for line in ("| " + table).splitlines()[2:]]
+    assert sorted(rows) == differ
 
 
 def leaf_differences(a, b, path: str = ""):

@@ -232,3 +232,25 @@ def test_retries_the_client_makes_are_counted_per_role_when_pipelined(scripted_l
     made = sum(s.calls - s.cache_hits for s in llm.stats.values())
     retries = sum(s.retries for s in llm.stats.values())
     assert retries > 0 and made + retries == srv.server.requests_seen
+
+
+def test_the_released_judging_asks_one_order_and_reads_only_exactly_first(scripted_llm):
+    """trees.judge_orders: hinted_first + verdict_read: exact_first (the faithful preset): one call
+    per turn, the hinted reply always first, and "First" (capital F) read as "second", so a judge
+    that prefers the hinted reply in every turn labels every turn for the plain one."""
+
+    asked = []
+
+    def capital_first(req, profile, first, second):
+        asked.append(marker(profile) in first)  # the hinted reply is the one with the persona's words
+        return tokens_result(["First" if marker(profile) in first else "second"])
+
+    llm, _ = scripted_llm(persona_rules(judge=capital_first))
+    _, trees = build(llm, judge_orders="hinted_first", verdict_read="exact_first")
+    turns = [t for tree in trees for t in tree.turns]
+    assert len(turns) == 4 and all(t.judge.order_ba is None and t.judge.source == "one_order" for t in turns)
+    assert all(t.judge.hinted_won is False and t.assistant.preferred == "That sounds nice." for t in turns)
+    assert {t.judge.order_ab.reading.text_verdict for t in turns} == {"first"}  # what our reader would say
+    assert asked == [True] * 4  # one call per turn, hinted first
+    _, parsed = build(llm, judge_orders="hinted_first")  # our reader: "First" is first
+    assert all(t.judge.hinted_won is True for tree in parsed for t in tree.turns)

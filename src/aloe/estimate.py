@@ -126,6 +126,7 @@ def tree_rows(params: Params) -> list[Row]:
     # the inducer's prompt carries one worked example (a filled-in prompt and its answer) before the real one
     inducer = 2 * template_tokens("inducer") + sum(map(template_tokens, ("inducer_example", "inducer_example_answer")))
     inducer += 2 * persona
+    orders = 2 if cfg.judge_orders == "both" else 1  # the released code asks the hinted-first order only
     return [
         Row("trees", "user", "", n, round(n * (template_tokens("user_simulator") + persona + history)), n * t.user),
         Row("trees", "inducer", "", n, round(n * (inducer + history + t.user)), n * t.inducer),
@@ -141,9 +142,9 @@ def tree_rows(params: Params) -> list[Row]:
             "trees",
             "judge",
             "",
-            2 * n,
-            2 * n * (template_tokens("judge_pair") + persona + 2 * t.responder),
-            2 * n * t.judge,
+            orders * n,
+            orders * n * (template_tokens("judge_pair") + persona + 2 * t.responder),
+            orders * n * t.judge,
         ),
     ]
 

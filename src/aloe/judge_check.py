@@ -32,7 +32,7 @@ from aloe.conversations.simulator import clean_message
 from aloe.errors import AloeError
 from aloe.judging.card import pair_card, planted_labels, score_card
 from aloe.judging.questions import pair_question, score_question
-from aloe.judging.scores import PREFILL, answer_text, read_score
+from aloe.judging.scores import answer_text, score_reading
 from aloe.judging.verdicts import OrderAnswer, read_verdict
 from aloe.llm.client import LLM
 from aloe.llm.reask import ask_until_usable
@@ -287,20 +287,18 @@ def planted_pairs(
     for (rec, _, probe, _), first, second in zip(items[0::2], verdicts[0::2], verdicts[1::2], strict=True):
         rec.verdicts[probe] = (order_answer(first), order_answer(second))
 
-    prefill = PREFILL if llm.continues_prefill("judge") else ""
+    prefill, read = score_reading(ev.score_read, ev.judge_min_mass, llm.continues_prefill("judge"))
     items = [(r, seed_tag, key) for r in ready for key, (_, seed_tag) in SCORED.items()]
     scores = ask(
         "judge",
         items,
         lambda r, _, key: score_question(r.profile, r.personality, r.message, r.reply(SCORED[key][0])),
-        lambda res: res if read_score(res, ev.judge_min_mass, prefill)[0] is not None else None,
+        lambda res: res if read(res)[0] is not None else None,
         ev.decoding("judge"),
         prefill,
     )
     for (rec, _, key), answer in zip(items, scores, strict=True):
-        rec.scores[key] = PlantedScore(
-            *read_score(answer.result, ev.judge_min_mass, prefill), answer_text(answer.result, prefill)
-        )
+        rec.scores[key] = PlantedScore(*read(answer.result), answer_text(answer.result, prefill))
     return records
 
 

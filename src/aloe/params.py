@@ -222,6 +222,12 @@ class TreesParams(Strict):
         "`judge_margin`), `tie`, or `hinted` (the hinted reply wins)",
     )
     judge_margin: float = doc(0.1, "minimum abs(P(hinted preferred) - 0.5) for `average` to label", ge=0.0, le=0.5)
+    judge_orders: Literal["both", "hinted_first"] = doc(
+        "both", "`both` orders, or `hinted_first` only (the released code: position bias stays in the labels)"
+    )
+    verdict_read: Literal["parsed", "exact_first"] = doc(
+        "parsed", "`parsed` (our reader), or `exact_first` (the released code: any answer but exactly `first` = second)"
+    )
     judge_min_mass: Probability = doc(0.5, "verdict-token probabilities count only if the verdicts hold this much")
     judge_logprobs: bool = doc(True, "ask for log-probabilities (used where the backend returns them)")
     on_weak_judge: Literal["warn", "fail"] = doc("warn", "what a weak judge check does to `trees`")
@@ -256,6 +262,12 @@ class JudgeCheckParams(Strict):
 class PairsParams(Strict):
     conversations: str | None = doc(None, "a paper-format `conversations.jsonl` instead of our trees")
     min_margin: float = doc(0.0, "drop labels with a smaller margin (paper data is never dropped)", ge=0.0, le=0.5)
+    repeat_first_user: bool = doc(
+        False, "the released SFT text's bug: every user turn of an SFT prompt is the conversation's first message"
+    )
+    rejected_one_character: bool = doc(
+        False, "the released DPO code's bug: `random.choice` on the rejected string keeps one (seeded) character"
+    )
     validation_fraction: float = doc(0.15, "share of conversations held out for validation loss", ge=0.0, lt=1.0)
 
 
@@ -440,6 +452,10 @@ class EvalParams(Strict):
     max_attempts: PositiveInt = doc(3, "asks for unusable output (re-asks: new seed)")
     retry_temperature: float = doc(0.7, "a re-ask of a greedy role samples at this temperature", gt=0.0, le=2.0)
     judge_min_mass: Probability = doc(0.5, "the digit token's probabilities count only if digits hold this much")
+    score_read: Literal["parsed", "int"] = doc(
+        "parsed",
+        "`parsed` (our reader, log-probabilities, the 'Score:' prefill), or `int` (the released code's `int()`)",
+    )
     on_blind_judge: Literal["warn", "fail"] = doc(
         "warn", "what a 1-5 judge that metrics/judge.json calls blind does to `aloe_eval`, `aloe_compare`, `aloe eval`"
     )

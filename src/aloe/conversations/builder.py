@@ -34,9 +34,9 @@ from aloe.conversations import simulator
 from aloe.conversations.parsing import parse_inducer
 from aloe.conversations.records import ConversationTree, Replies, TreeTurn, TurnJudge
 from aloe.conversations.simulator import clean_message
-from aloe.judging.labels import decide
+from aloe.judging.labels import decide, decide_one
 from aloe.judging.questions import pair_question
-from aloe.judging.verdicts import OrderAnswer, read_verdict
+from aloe.judging.verdicts import OrderAnswer, read_verdict, read_verdict_exact
 from aloe.llm.client import LLM
 from aloe.llm.pipeline import Pipeline
 from aloe.llm.reask import Attempts
@@ -193,26 +193,34 @@ class TreeBuilder:
         self._keep(t, roles, await self._ask(ask, t, roles, turn, messages, lambda r: clean_message(r.text)), turn)
 
     async def _judge(self, t: Tree, turn: int, ask) -> None:
-        """Both orders in one call; an order that stays unreadable is missing (a tie)."""
+        """Both orders in one call (or the hinted-first order alone, ``trees.judge_orders``);
+        an order that stays unreadable is missing (a tie)."""
 
         def messages(t: Tree, order: str) -> list[dict]:
             first, second = JUDGE_ORDERS[order]
             return pair_question(t.profile, t.personality, t.pending[first], t.pending[second])
 
+        def read(result):
+            if self.cfg.verdict_read == "exact_first":
+                return read_verdict_exact(result)
+            return read_verdict(result, self.cfg.judge_min_mass)
+
         def parse(result):
-            reading = read_verdict(result, self.cfg.judge_min_mass)
+            reading = read(result)
             return None if reading.verdict is None else reading
 
-        orders = tuple(JUDGE_ORDERS)
+        orders = tuple(JUDGE_ORDERS) if self.cfg.judge_orders == "both" else ("judge_ab",)
         answers = await self._ask(ask, t, orders, turn, messages, parse)
         recorded = {}
         for order, answer in zip(orders, answers, strict=True):
             t.pending.setdefault("attempts", {})[order] = answer.attempts
-            reading = answer.value or read_verdict(answer.result, self.cfg.judge_min_mass)
             raw = answer.result.text if answer.result.ok else answer.result.error
-            recorded[order] = OrderAnswer(raw, reading)
-        ab, ba = recorded["judge_ab"], recorded["judge_ba"]
-        label = decide(ab.reading, ba.reading, self.cfg.judge_disagreement, self.cfg.judge_margin)
+            recorded[order] = OrderAnswer(raw, answer.value or read(answer.result))
+        ab, ba = recorded["judge_ab"], recorded.get("judge_ba")
+        if ba is None:
+            label = decide_one(ab.reading)
+        else:
+            label = decide(ab.reading, ba.reading, self.cfg.judge_disagreement, self.cfg.judge_margin)
         t.pending["judge"] = TurnJudge.from_label(ab, ba, label)
 
     def _continue(self, t: Tree, turn: int) -> None:

@@ -31,7 +31,8 @@ def render_tree(record: ConversationTree) -> Group:
             body.add_row(Text(tag, style="bold yellow" if side == "preferred" else "bold red"), reply)
         judge = turn.judge
         if judge:
-            verdicts = f"ab={judge.order_ab.reading.verdict} ba={judge.order_ba.reading.verdict}"
+            ba = judge.order_ba.reading.verdict if judge.order_ba else "not asked"
+            verdicts = f"ab={judge.order_ab.reading.verdict} ba={ba}"
             body.add_row(
                 Text("judge", style="bold"),
                 f"{verdicts} agree={judge.agree}{' (tie: no pair)' if turn.tie else ''}",

@@ -9,17 +9,21 @@ dropped, each counted. Every row carries the label's margin and source
 (``agree``, ``average``, ``hinted``; ``paper`` for the paper's data, which has
 no margin and is never dropped by ``min_margin``). Works on our trees.jsonl and on the
 paper's released conversations.jsonl (where ``rejected`` may also be a list).
+Two bugs of the released training code can be switched on (:class:`Artifacts`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import random
+from dataclasses import dataclass
 from pathlib import Path
 
 from aloe.conversations.records import ConversationTree
 from aloe.conversations.rows import DpoRow, SftRow
 from aloe.errors import AloeError
 from aloe.files import read_jsonl
+from aloe.seeds import derive_seed
 
 
 def conversation_id(record: ConversationTree) -> str:
@@ -56,7 +60,23 @@ def _as_list(value) -> list[str]:
     return [v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str)]
 
 
-def flatten(record: ConversationTree, min_margin: float = 0.0) -> tuple[list[DpoRow], list[SftRow], dict]:
+@dataclass(frozen=True)
+class Artifacts:
+    """Two bugs of the released ALOE training code that change what is learned, emulated for the
+    faithful preset (``pairs.repeat_first_user``, ``pairs.rejected_one_character``); off, the rows
+    are as the trees say."""
+
+    repeat_first_user: bool = False  # SFT: every user turn of the prompt is the first user message
+    rejected_one_character: bool = False  # DPO: random.choice(rejected) on a string: one character
+    seed: int = 0  # seeds the character picked
+
+
+AS_GROWN = Artifacts()  # neither bug
+
+
+def flatten(
+    record: ConversationTree, min_margin: float = 0.0, artifacts: Artifacts = AS_GROWN
+) -> tuple[list[DpoRow], list[SftRow], dict]:
     """(DPO rows, SFT rows, counts of what was dropped) for one conversation."""
     cid = conversation_id(record)
     dpo, sft, dropped = [], [], {"ties": 0, "identical": 0, "below_min_margin": 0}
@@ -72,15 +92,24 @@ def flatten(record: ConversationTree, min_margin: float = 0.0) -> tuple[list[Dpo
             dropped["below_min_margin"] += 1
         else:
             answer = [{"role": "assistant", "content": preferred}]
-            sft.append(SftRow(list(history), answer, **origin))
+            sft.append(SftRow(_sft_prompt(history, artifacts), answer, **origin))
             for r in rejected:
                 if r == preferred:
                     dropped["identical"] += 1
                     continue
+                if artifacts.rejected_one_character:
+                    r = random.Random(derive_seed(artifacts.seed, cid, k, "rejected")).choice(r)
                 dpo.append(DpoRow(list(history), answer, [{"role": "assistant", "content": r}], **origin))
         continued = preferred if turn.chosen == "preferred" else rejected[0]
         history.append({"role": "assistant", "content": continued})
     return dpo, sft, dropped
+
+
+def _sft_prompt(history: list[dict], artifacts: Artifacts) -> list[dict]:
+    if not artifacts.repeat_first_user:
+        return list(history)
+    first = history[0]["content"]
+    return [{**m, "content": first} if m["role"] == "user" else m for m in history]
 
 
 def _unit_hash(cid: str, seed: int) -> float:

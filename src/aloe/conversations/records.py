@@ -29,15 +29,15 @@ class TurnJudge:
     agree: bool | None  # both orders preferred the same reply; None when an order is missing
     p_hinted: float | None  # order-averaged P(hinted preferred)
     margin: float | None  # |p_hinted - 0.5|
-    source: str  # agree | average | hinted | tie
+    source: str  # agree | average | hinted | tie | one_order (order_ba is None: trees.judge_orders hinted_first)
     tie_reason: str | None  # missing | disagree | within_margin
     hinted_won: bool | None  # None: a tie
 
     @classmethod
-    def from_label(cls, order_ab: OrderAnswer, order_ba: OrderAnswer, label: Label) -> TurnJudge:
-        ab, ba = order_ab.reading, order_ba.reading
+    def from_label(cls, order_ab: OrderAnswer, order_ba: OrderAnswer | None, label: Label) -> TurnJudge:
+        ab, ba = order_ab.reading, order_ba.reading if order_ba else None
         agree = None
-        if ab.verdict is not None and ba.verdict is not None:
+        if ba is not None and ab.verdict is not None and ba.verdict is not None:
             agree = (ab.verdict == "first") == (ba.verdict == "second")
         return cls(
             order_ab, order_ba, agree, label.p_subject, label.margin, label.source, label.tie_reason, label.subject_won
@@ -46,7 +46,7 @@ class TurnJudge:
     def to_json(self) -> dict:
         return {
             "order_ab": self.order_ab.to_json(),
-            "order_ba": self.order_ba.to_json(),
+            "order_ba": self.order_ba.to_json() if self.order_ba else None,
             "agree": self.agree,
             "p_hinted": self.p_hinted,
             "margin": self.margin,
@@ -59,7 +59,7 @@ class TurnJudge:
     def from_json(cls, record: dict) -> TurnJudge:
         """Also a block that holds only part of this (a hand-made file): pairs read only
         ``source``, which is ``paper`` when a file does not say."""
-        orders = [OrderAnswer.from_json(record[k]) if k in record else None for k in ("order_ab", "order_ba")]
+        orders = [OrderAnswer.from_json(record[k]) if record.get(k) else None for k in ("order_ab", "order_ba")]
         return cls(
             *orders,
             record.get("agree"),

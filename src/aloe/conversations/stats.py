@@ -20,7 +20,7 @@ def tree_metrics(trees: list, kept: list, calls: dict) -> dict:
     turns = [turn for t in kept for turn in t.turns]
     judges = [turn.judge for turn in turns]
     labelled = [j for j in judges if j.hinted_won is not None]
-    orders = [o.reading for j in judges for o in (j.order_ab, j.order_ba)]
+    orders = [o.reading for j in judges for o in (j.order_ab, j.order_ba) if o is not None]
     said = [o.verdict for o in orders if o.verdict]
     margins = [j.margin for j in labelled if j.margin is not None]
     share = lambda k, n: round(k / n, 4) if n else None  # noqa: E731

@@ -18,7 +18,7 @@ from aloe.conversations import simulator
 from aloe.conversations.simulator import clean_message
 from aloe.evaluation.records import BenchmarkTurn
 from aloe.judging.questions import score_question
-from aloe.judging.scores import PREFILL, answer_text, read_score
+from aloe.judging.scores import answer_text, score_reading
 from aloe.llm.client import LLM
 from aloe.llm.reask import ask_until_usable
 from aloe.params import EvalParams
@@ -94,11 +94,12 @@ def _stop_missing(dialogues: list[Dialogue], got: dict, turn: int, who: str) -> 
 
 def _judge(llm: LLM, cfg: EvalParams, dialogues: list[Dialogue], turn: int, users: dict, replies: dict) -> dict:
     """(score, method, raw) per dialogue; unusable output is re-asked, then left missing.
-    Where the judge's backend continues a prefill, the judge completes "Score:"."""
-    prefill = PREFILL if llm.continues_prefill("judge") else ""
+    Where the judge's backend continues a prefill, the judge completes "Score:" (not under
+    ``eval.score_read: int``, which reads the answer as the released code did)."""
+    prefill, read = score_reading(cfg.score_read, cfg.judge_min_mass, llm.continues_prefill("judge"))
 
     def parse(r) -> tuple[float, str] | None:
-        score, method = read_score(r, cfg.judge_min_mass, prefill)
+        score, method = read(r)
         return None if score is None else (score, method)
 
     out = {}

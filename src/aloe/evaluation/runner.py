@@ -36,7 +36,7 @@ def evaluate(
     methods = Counter(t.score_method for d in dialogues for t in d.turns)
     metrics.update(
         reveal_by_turn=mean_by_turn([reveal_curve(d.profile, [t.user for t in d.turns]) for d in dialogues]),
-        score_methods={m: methods[m] for m in ("logprobs", "text", "missing")},
+        score_methods={m: methods[m] for m in ("logprobs", "text", "missing") + (("int",) * (cfg.score_read == "int"))},
         dialogues_stopped=sum(d.stopped is not None for d in dialogues),
         judge_logprobs=llm.backend("judge").name not in llm.without_logprobs,
         models=models,

@@ -160,7 +160,7 @@ def score_card(pairs: list, n_boot: int, seed: int) -> dict:
     every = [s for p in pairs for s in p.scores.values()]
     methods = Counter(s.method for s in every)
     if not scored:  # nothing asked: nothing known; never a readable pair: no number can come from it
-        status = "blind" if every and not methods["logprobs"] + methods["text"] else "underpowered"
+        status = "blind" if every and methods["missing"] == len(every) else "underpowered"
         return {"n": 0, "clusters": 0, "status": status, "methods": dict(methods)}
     clusters = [p.profile_id for p in scored]
 

@@ -16,7 +16,8 @@ it reads gets exactly 0.5), and ``margin = |P(subject preferred) - 0.5|``.
   subject wins (``hinted``, a documented bias); ``average`` policy, a label by
   P(subject preferred) when the margin is at least ``min_margin`` (``average``),
   else a tie (``within_margin``).
-A tie stays in the tree and never becomes a training pair.
+A tie stays in the tree and never becomes a training pair. The released ALOE code asks
+one order only (:func:`decide_one`), which keeps any position bias in the labels.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ class Label:
     subject_won: bool | None  # None: a tie
     p_subject: float | None  # order-averaged P(subject preferred)
     margin: float | None  # |p_subject - 0.5|
-    source: str  # agree | average | hinted | tie
+    source: str  # agree | average | hinted | tie | one_order
     tie_reason: str | None  # missing | disagree | within_margin
 
     def to_json(self) -> dict:
@@ -42,6 +43,16 @@ def order_p_first(reading: OrderReading) -> float | None:
     if reading.p_first is not None:
         return reading.p_first
     return None if reading.verdict is None else float(reading.verdict == "first")
+
+
+def decide_one(subject_first: OrderReading) -> Label:
+    """One order only, the subject (hinted) reply always first (``trees.judge_orders:
+    hinted_first``, the released code): its verdict is the label, position bias and all;
+    source ``one_order``."""
+    p = order_p_first(subject_first)
+    if p is None:
+        return Label(None, None, None, "tie", "missing")
+    return Label(subject_first.verdict == "first", p, round(abs(p - 0.5), 6), "one_order", None)
 
 
 def decide(subject_first: OrderReading, subject_second: OrderReading, policy: str, min_margin: float) -> Label:

@@ -28,6 +28,7 @@ that position's probability; else the written integer.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from aloe.judging.tokens import mass, position_of
 from aloe.llm.base import ChatResult
@@ -102,3 +103,25 @@ def answer_text(result: ChatResult, prefill: str = "") -> str | None:
     if not result.ok:
         return result.error
     return f"{prefill} {result.text}" if prefill else result.text
+
+
+def read_score_int(result: ChatResult) -> tuple[float | None, str]:
+    """The released benchmark's reading (``eval.score_read: int``, the faithful preset): Python's
+    ``int()`` of the whole answer, so "4" and " 4" are 4 and "4.", "Score: 4" or "4/5" are
+    nothing (the released code stopped there; here the judge is asked again, then the score is
+    missing). An integer off the scale is kept, as ``int()`` kept it."""
+    try:
+        return float(int(result.text)), "int"
+    except ValueError:
+        return None, "missing"
+
+
+def score_reading(score_read: str, min_mass: float, continues_prefill: bool) -> tuple[str, Callable]:
+    """(prefill, read) for the 1-5 judge as ``eval.score_read`` says: ours (the "Score:" prefill
+    where the backend continues one, :func:`read_score`) or the released code's ``int()``
+    (no prefill, :func:`read_score_int`). The benchmark and the judge check share it, so the
+    card measures the judge as the benchmark reads it."""
+    if score_read == "int":
+        return "", read_score_int
+    prefill = PREFILL if continues_prefill else ""
+    return prefill, lambda result: read_score(result, min_mass, prefill)

@@ -74,7 +74,7 @@ class OrderReading:
 
     verdict: str | None  # first | second | None (unusable: ask again, then missing)
     p_first: float | None  # P(first) from the verdict token's probabilities, if usable
-    method: str  # logprobs | text | missing
+    method: str  # logprobs | text | exact (read_verdict_exact) | missing
     text_verdict: str | None  # what the text says, recorded even when the probabilities decide
 
     @property
@@ -104,6 +104,19 @@ class OrderAnswer:
     @classmethod
     def from_json(cls, record: dict) -> OrderAnswer:
         return cls(record["raw"], OrderReading.from_json(record))
+
+
+def read_verdict_exact(result: ChatResult) -> OrderReading:
+    """The released ALOE code's reading (``trees.verdict_read: exact_first``, the faithful
+    preset): "first" exactly (surrounding whitespace aside), anything else "second", so
+    "First", "Message 1" and "**first**" all count as second. No probabilities; a failed
+    call is missing (the released code would have stopped). What our reader makes of the
+    same text is kept as ``text_verdict``, so the artifact can be counted."""
+    if not result.ok:
+        return OrderReading(None, None, "missing", None)
+    parsed = parse_verdict(result.text)
+    verdict = "first" if result.text.strip() == "first" else "second"
+    return OrderReading(verdict, None, "exact", parsed[0] if parsed else None)
 
 
 def read_verdict(result: ChatResult, min_mass: float) -> OrderReading:

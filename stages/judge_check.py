@@ -33,7 +33,7 @@ def main(params_path: str, personas: str, out: str, metrics: str, run_log: str) 
         f"{scoring.get('most_common_share')})"
     )
     for concern in pairwise.get("concerns", []):
-        click.echo(f"judge check: the pairwise judge {concern}")
+        click.echo(f"judge check, pairwise judge: {concern}")
     llm.close()
 
 

@@ -10,7 +10,7 @@ from aloe.files import atomic_path, write_json
 from aloe.llm.client import LLM
 from aloe.personas import KINDS
 from aloe.personas.embeddings import Embedder
-from aloe.personas.filtering import filter_candidates, rejection_counts
+from aloe.personas.filtering import filter_candidates, funnel_counts, rejection_counts
 from aloe.personas.llm_check import check_plausible
 from aloe.personas.novelty import mean_pairwise_similarity
 from aloe.personas.splits import split
@@ -35,13 +35,15 @@ def main(params_path: str, candidates: str, out_dir: str, metrics: str, run_log:
     cfg = params.personas
     frame = pd.read_parquet(candidates)
     embedder = Embedder(cfg.filter.embedding_model)
-    ruled = filter_candidates(frame, cfg.filter, embedder)
+    seconds: dict[str, float] = {}
+    ruled = filter_candidates(frame, cfg.filter, embedder, seconds)
     llm = None
     if cfg.filter.llm_check:
         llm = LLM(params.llm, roles=("persona_checker",))
         ruled["llm_check"] = check_plausible(llm, ruled, params.seed)
         ruled.loc[ruled["llm_check"] == "no", "reason"] = "llm_check"
     report, pools, emb = {}, {}, {}
+    funnel = {PLURAL[kind]: funnel_counts(ruled, kind) for kind in KINDS}
     for kind in KINDS:
         kept = ruled[(ruled["kind"] == kind) & ruled["reason"].isna()].reset_index(drop=True)
         if kept.empty:
@@ -66,9 +68,10 @@ def main(params_path: str, candidates: str, out_dir: str, metrics: str, run_log:
         eval_examples=len(evals),
         eval_train_max_similarity=round(leak, 4),
         threshold=cfg.filter.threshold,
+        funnel=funnel,
     )
     write_json(metrics, report)
-    write_run_log(run_log, llm, texts_encoded=embedder.encoded)
+    write_run_log(run_log, llm, texts_encoded=embedder.encoded, funnel_s=seconds)
     click.echo(f"personas: {len(train)} train, {len(evals)} eval; max eval-train similarity {leak:.3f}")
 
 

@@ -1,3 +1,4 @@
+import json
 import shutil
 from pathlib import Path
 
@@ -24,3 +25,24 @@ def test_malformed_seed_line_fails_generate_with_file_and_line(tmp_path, aloe_en
     assert f"profiles.jsonl:{n + 1}: not valid JSON" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not out.exists() and not list(Path(tmp_path).rglob(".candidates*"))
+
+
+def test_filter_stage_writes_funnel_counts_to_metrics_and_seconds_to_the_run_log(tmp_path, aloe_env):
+    """On the default run's candidates (tests/data/default_candidates.parquet): every funnel
+    step's counts chain in -> out in metrics/personas.json, and its seconds sit in the run log."""
+    (tmp_path / "data/personas").mkdir(parents=True)
+    shutil.copy(REPO / "tests/data/default_candidates.parquet", tmp_path / "data/personas/candidates.parquet")
+    shutil.copy(REPO / "params.yaml", tmp_path / "params.yaml")
+    proc = run_dvc_stage("personas_filter", cwd=tmp_path, env=aloe_env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    metrics = json.loads((tmp_path / "metrics/personas.json").read_text())
+    for kind in ("profiles", "personalities"):
+        steps = metrics["funnel"][kind]
+        assert list(steps) == ["parse", "exact", "rules", "minhash", "embedding", "llm_check"]
+        assert steps["parse"]["in"] == metrics[kind]["candidates"]
+        assert steps["llm_check"]["out"] == metrics[kind]["accepted"]
+        assert steps["embedding"]["dropped"] == metrics[kind]["rejected"]["near_duplicate"]
+        assert steps["minhash"]["dropped"] == metrics[kind]["rejected"]["minhash_duplicate"]
+    log = json.loads((tmp_path / "logs/personas_filter.json").read_text())
+    assert set(log["funnel_s"]) == {"exact_and_rules", "minhash", "encode", "embedding"}
+    assert not any(key.endswith("_s") for key in metrics)  # timings stay out of metrics

@@ -1,5 +1,8 @@
-"""Persona pool: loaders, parsing, the DuckDB/embedding filter and the splits."""
+"""Persona pool: loaders, parsing, the DuckDB/MinHash/embedding filter funnel and the splits."""
 
+from pathlib import Path
+
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -7,7 +10,8 @@ import pytest
 from aloe.errors import AloeError
 from aloe.params import PersonaFilterParams, PersonaSplitParams
 from aloe.personas.embeddings import Embedder
-from aloe.personas.filtering import filter_candidates, rejection_counts
+from aloe.personas.filtering import filter_candidates, funnel_counts, rejection_counts, rule_sql
+from aloe.personas.minhash import minhash_novel
 from aloe.personas.novelty import greedy_novel, mean_pairwise_similarity
 from aloe.personas.parsing import parse_candidates
 from aloe.personas.splits import split
@@ -97,7 +101,14 @@ def test_filter_reasons(embedder):
     ]
     counts = rejection_counts(ruled, "profile")
     assert counts["accepted"] == 2
-    assert counts["rejected"] == {"exact_duplicate": 1, "near_duplicate": 1, "rule": 2, "unparsed": 0, "llm_check": 0}
+    assert counts["rejected"] == {
+        "exact_duplicate": 1,
+        "minhash_duplicate": 0,
+        "near_duplicate": 1,
+        "rule": 2,
+        "unparsed": 0,
+        "llm_check": 0,
+    }
 
 
 JUNK = [  # seen in the persona pool of the embedded model
@@ -140,6 +151,68 @@ def test_junk_that_is_not_a_persona_is_rejected_with_its_reason(embedder):
         assert counts["candidates"] == counts["accepted"] + sum(counts["rejected"].values())
         assert sum(counts["rule_detail"].values()) == counts["rejected"]["rule"]
     assert rejection_counts(ruled, "profile")["unparsed_detail"] == {"truncated": 1}
+
+
+DEFAULT_CANDIDATES = Path(__file__).parent / "data/default_candidates.parquet"  # the default run's, see below
+
+
+def exact_greedy_filter(frame: pd.DataFrame, cfg, embedder: Embedder) -> pd.DataFrame:
+    """The filter before the funnel: DuckDB rules, then exact greedy embedding
+    near-duplicates over every text that passed them."""
+    con = duckdb.connect()
+    con.register("candidates", frame)
+    ruled = con.execute(rule_sql(cfg)).df()
+    ruled["reason"] = ruled["reason"].astype(object)
+    for kind in ruled["kind"].unique():
+        alive = ruled.index[(ruled["kind"] == kind) & ruled["reason"].isna()]
+        keep = greedy_novel(embedder.encode(ruled.loc[alive, "text"].tolist()), cfg.threshold)
+        ruled.loc[alive[~keep], "reason"] = "near_duplicate"
+    return ruled
+
+
+def test_the_funnel_keeps_what_the_exact_filter_keeps_on_the_default_pool(embedder):
+    """tests/data/default_candidates.parquet is data/personas/candidates.parquet of the
+    default run (md5 2b35a6f2a846292dcfff7d8c596008dc in dvc.lock at f4f392a): 210 candidates."""
+    frame = pd.read_parquet(DEFAULT_CANDIDATES)
+    cfg = PersonaFilterParams()
+    funnel = filter_candidates(frame, cfg, embedder)
+    before = exact_greedy_filter(frame, cfg, embedder)
+    assert funnel["text"][funnel["reason"].isna()].tolist() == before["text"][before["reason"].isna()].tolist()
+    assert not (funnel["reason"] == "minhash_duplicate").any()  # at 0.9 MinHash removes nothing here
+    for kind in ("profile", "personality"):
+        steps = funnel_counts(funnel, kind)
+        assert steps["parse"]["in"] == rejection_counts(funnel, kind)["candidates"]
+        assert steps["llm_check"]["out"] == rejection_counts(funnel, kind)["accepted"]
+        assert all(s["in"] - s["dropped"] == s["out"] for s in steps.values())
+        assert [s["in"] for s in steps.values()][1:] == [s["out"] for s in steps.values()][:-1]
+    assert funnel_counts(funnel, "profile")["embedding"]["dropped"] == 4  # metrics/personas.json: near_duplicate
+
+
+def test_minhash_keeps_each_clusters_earliest_text():
+    text = (
+        "I am a 52-year-old ferry captain in Bergen who restores wooden boats, sings in a choir on "
+        "Thursdays and cooks fish soup for my grandchildren every Sunday afternoon."
+    )
+    edited = text.replace("fish soup", "bean stew")  # an edit in the middle: Jaccard of 3-word shingles ~0.8
+    texts = ["Something else entirely, about a teacher in Lima.", text, text.upper() + " Truly.", edited, text]
+    assert minhash_novel(texts, 0.9).tolist() == [True, True, False, True, False]
+    assert minhash_novel(texts[::-1], 0.9).tolist() == [True, True, False, False, True]  # the earliest stays
+    assert minhash_novel(texts, 0.7).tolist() == [True, True, False, False, False]
+
+
+def test_the_hnsw_pool_agrees_with_exact_search():
+    """Past ``exact_up_to`` kept vectors the pool is an HNSW index: on 4k vectors in tight
+    clusters (many near duplicates) its decisions match the exact rule's almost always."""
+    rng = np.random.default_rng(0)
+    centres = rng.standard_normal((1500, 64))
+    emb = centres[rng.integers(0, 1500, 4000)] + 0.35 * rng.standard_normal((4000, 64))
+    emb = (emb / np.linalg.norm(emb, axis=1, keepdims=True)).astype(np.float32)
+    exact = np.zeros(len(emb), dtype=bool)  # the rule, one candidate at a time
+    for i in range(len(emb)):
+        exact[i] = not exact.any() or (emb[exact] @ emb[i]).max() <= 0.6
+    assert 0.2 < exact.mean() < 0.8
+    assert (greedy_novel(emb, 0.6, exact_up_to=4000) == exact).all()
+    assert (greedy_novel(emb, 0.6, exact_up_to=0) != exact).sum() <= 4  # measured: 0
 
 
 def test_the_last_line_of_a_cut_answer_is_marked_truncated():

@@ -156,6 +156,13 @@ class PersonaFilterParams(Strict):
     threshold: float = doc(
         0.6, "near-duplicate if cosine > this (paper: 0.6); also the eval-leak guard's", gt=0.0, le=1.0
     )
+    minhash_threshold: float = doc(
+        0.9,
+        "MinHash duplicate if the estimated Jaccard of 3-word shingles to an earlier text is >= this "
+        "(FinePersonas: 0.9); the cheap step before embeddings",
+        gt=0.0,
+        le=1.0,
+    )
     profile_words: WordRange = doc((12, 120), "[min, max] words of a profile")
     personality_words: WordRange = doc((5, 60), "[min, max] words of a personality")
     max_sentences: PositiveInt = doc(6, "more sentences than this is rejected")

@@ -43,7 +43,10 @@ from aloe.seeds import derive_seed
 
 ORDERS = ("subject_first", "subject_second")
 REPLIES = ("matched", "mismatched", "similar")  # whose persona the responder is told
-NEUTRAL = "I hope this helps."  # the length-only probe's padding: adds words, says nothing about anyone
+# The length-only probe's padding: adds words and says nothing about anyone. Not "I hope this
+# helps.": "hope" and "help" are in 5 of the default run's 64 training personas, so the rule
+# judge read it as personal (P(prefer longer) 0.58 for a judge with no length bias).
+NEUTRAL = "That is all for now."
 
 
 @dataclass(frozen=True)

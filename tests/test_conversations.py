@@ -91,7 +91,8 @@ def test_small_runs_hold_out_one_conversation_and_train_on_the_rest():
 def test_the_released_training_bugs_repeat_the_first_user_message_and_cut_rejected_to_a_character():
     """pairs.repeat_first_user / pairs.rejected_one_character (the faithful preset): off, the rows
     are as the file says (the test above); on, the SFT prompt's user turns are all the first
-    message and each DPO rejected reply is one character of itself, the same on every run."""
+    message, and DPO trains against random.choice(rejected): one character of a string, one
+    reply of a list, the same on every run."""
     record = load_conversations(PAPER_FILE)[0]
     on = Artifacts(repeat_first_user=True, rejected_one_character=True, seed=0)
     dpo, sft, _ = flatten(record, artifacts=on)
@@ -99,7 +100,9 @@ def test_the_released_training_bugs_repeat_the_first_user_message_and_cut_reject
     assert [m["content"] for m in sft[1].prompt if m["role"] == "user"] == [u1, u1]
     assert sft[1].prompt[1]["content"] == "I'm sorry to hear that. Rest is important."  # assistant turns stay
     assert dpo[1].prompt[-1]["content"] == "Ha, thanks. Thinking of a spa day on Sunday."  # DPO prompts stay
-    full = [r.rejected[0]["content"] for r in flatten(record)[0]]
+    first = "I'm sorry to hear that. Rest is important."  # a string: one character of it
+    assert len(dpo[0].rejected[0]["content"]) == 1 and dpo[0].rejected[0]["content"] in first
+    listed = ["Spa days are relaxing.", "Yes! A spa day sounds perfect, treat yourself."]  # a list: one whole reply
+    assert len(dpo) == 2 and dpo[1].rejected[0]["content"] == listed[0]  # (the seed picked the other one)
     cut = [r.rejected[0]["content"] for r in dpo]
-    assert [len(c) for c in cut] == [1, 1] and all(c in f for c, f in zip(cut, full, strict=True))
     assert cut == [r.rejected[0]["content"] for r in flatten(record, artifacts=on)[0]]

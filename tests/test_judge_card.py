@@ -9,7 +9,7 @@ import pytest
 
 from aloe.errors import AloeError
 from aloe.judge_check import judge_metrics, planted_pairs, spread_over_profiles
-from aloe.judging.card import MIN_CLUSTERS, blind_reason
+from aloe.judging.card import MIN_CLUSTERS, blind_reason, retest_kappa
 from aloe.judging.gate import enforce, enforce_pairwise, judge_gate
 from aloe.params import Params
 from conftest import stage_argv
@@ -318,6 +318,12 @@ def test_the_1_5_card_gives_retest_kappa_and_the_hard_gap(scripted_llm):
     assert steady["gap_similar"]["value"] == 3.0  # the near neighbour's reply lacks the persona's words
     shaky = card(scripted_llm, WIDE, score=seed_scores)["scoring"]
     assert shaky["retest_kappa"]["value"] < 0.5
+
+
+def test_retest_kappa_is_undefined_only_for_one_score_on_both_sides():
+    assert retest_kappa(np.array([3.0, 3, 3, 3]), np.array([2.0, 3, 4, 5]))["value"] == 0.0  # constant once: 0
+    assert retest_kappa(np.array([3.0, 3, 3]), np.array([3.0, 3, 3])) == {"value": None, "n": 3}
+    assert retest_kappa(np.array([0.0, 10, 4]), np.array([0.0, 10, 4]))["value"] == 1.0  # int() off the scale
 
 
 def test_a_list_formatted_judge_is_unreadable_not_scored(scripted_llm):

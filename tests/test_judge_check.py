@@ -4,7 +4,7 @@ backend against scripted judges on the loopback server."""
 import numpy as np
 import pytest
 
-from aloe.judge_check import contrasts, judge_metrics, neighbours, planted_pairs
+from aloe.judge_check import PlantedPair, contrasts, judge_metrics, neighbours, planted_pairs
 from aloe.params import Params
 from scripted import always_first, marker, persona_rules, prefers_persona, tokens_result
 
@@ -60,6 +60,7 @@ def test_a_judge_that_prefers_the_matched_reply_is_perfect(scripted_llm):
     metrics = judge_metrics(records, p, "scripted")
     assert metrics["accuracy"] == 1.0 and metrics["accuracy_ci95"] == [1.0, 1.0] and metrics["above_chance"]
     assert metrics["label_rate"] == 1.0 and metrics["position_bias"] == 0.5 and metrics["consistency"] == 1.0
+    assert [PlantedPair.from_json(r.to_json()) for r in records] == records  # the file round-trips
     for r in records:
         assert marker(r.profile) in r.reply("matched") and marker(r.profile) not in r.reply("mismatched")
     assert metrics["score_gap"] == pytest.approx(3.0) and metrics["scoring"]["methods"] == {"logprobs": 30}
@@ -86,5 +87,21 @@ def test_contrast_is_the_least_similar_other_persona():
 
 def test_the_hard_pair_is_the_most_similar_persona_with_another_profile():
     vectors = np.array([[1.0, 0.0], [0.99, 0.14], [0.8, 0.6], [-1.0, 0.0]])
-    assert neighbours(vectors, ["a", "a", "b", "c"]) == [2, 2, 1, 2]  # 0 and 1 share a profile
-    assert neighbours(vectors[:2], ["a", "a"]) == [1, 0]  # no other profile: the most similar other
+    far = contrasts(vectors)
+    assert neighbours(vectors, ["a", "a", "b", "c"], far) == [2, 2, 1, 2]  # 0 and 1 share a profile
+    assert neighbours(vectors[:2], ["a", "a"], [1, 0]) == [1, 0]  # no other profile: the most similar other
+    line = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]])  # 0's only other profile is its contrast, 2
+    assert contrasts(line)[0] == 2 and neighbours(line, ["a", "a", "b"], contrasts(line))[0] == 1
+
+
+def test_the_check_reads_verdicts_as_the_trees_do(scripted_llm):
+    """trees.verdict_read: exact_first: a judge that writes "First" for the persona's reply is read
+    as preferring the other one in that order, as the trees would read it; the card shows it."""
+
+    def capital_first(req, profile, first, second):
+        return tokens_result(["First" if marker(profile) in first else "second"])
+
+    llm, _ = scripted_llm(persona_rules(judge=capital_first))
+    for read, accuracy in (("parsed", 1.0), ("exact_first", 0.5)):
+        p = params(verdict_read=read)
+        assert judge_metrics(planted_pairs(llm, PERSONAS, CONTRAST, SIMILAR, p), p, "scripted")["accuracy"] == accuracy

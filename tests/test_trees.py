@@ -252,5 +252,8 @@ def test_the_released_judging_asks_one_order_and_reads_only_exactly_first(script
     assert all(t.judge.hinted_won is False and t.assistant.preferred == "That sounds nice." for t in turns)
     assert {t.judge.order_ab.reading.text_verdict for t in turns} == {"first"}  # what our reader would say
     assert asked == [True] * 4  # one call per turn, hinted first
+    metrics = tree_metrics(trees, trees, {})  # no turn was asked both ways: no consistency, no position bias
+    assert metrics["judge_consistency"] is None and metrics["position_bias"] is None
+    assert metrics["label_sources"] == {"one_order": 4}
     _, parsed = build(llm, judge_orders="hinted_first")  # our reader: "First" is first
     assert all(t.judge.hinted_won is True for tree in parsed for t in tree.turns)

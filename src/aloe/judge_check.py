@@ -33,7 +33,7 @@ from aloe.errors import AloeError
 from aloe.judging.card import pair_card, planted_labels, score_card
 from aloe.judging.questions import pair_question, score_question
 from aloe.judging.scores import answer_text, score_reading
-from aloe.judging.verdicts import OrderAnswer, read_verdict
+from aloe.judging.verdicts import OrderAnswer, verdict_reader
 from aloe.llm.client import LLM
 from aloe.llm.reask import ask_until_usable
 from aloe.params import Params
@@ -188,7 +188,8 @@ def planted_personas(path: str, params: Params) -> tuple[list[dict], list[int], 
     vectors = Embedder(params.personas.filter.embedding_model).encode(
         [f"{p['profile']} {p['personality']}" for p in rows]
     )
-    return rows, contrasts(vectors), neighbours(vectors, [p["profile_id"] for p in rows])
+    contrast = contrasts(vectors)
+    return rows, contrast, neighbours(vectors, [p["profile_id"] for p in rows], contrast)
 
 
 def contrasts(vectors: np.ndarray) -> list[int]:
@@ -198,12 +199,15 @@ def contrasts(vectors: np.ndarray) -> list[int]:
     return [int(i) for i in sims.argmin(axis=1)]
 
 
-def neighbours(vectors: np.ndarray, profiles: list[str]) -> list[int]:
+def neighbours(vectors: np.ndarray, profiles: list[str], contrast: list[int]) -> list[int]:
     """For each persona, the most similar persona with another profile (the hard planted pair:
     a reply for someone much like them), or the most similar other persona where every one
-    shares the profile."""
+    shares the profile; never its contrast while there is anyone else (with two personas
+    there is not: a greedy responder then writes the same reply twice and the pair drops)."""
     sims = vectors @ vectors.T
     np.fill_diagonal(sims, -np.inf)
+    if len(sims) > 2:
+        sims[np.arange(len(sims)), contrast] = -np.inf
     same = np.array(profiles)[:, None] == np.array(profiles)[None, :]
     other = np.where(same, -np.inf, sims)
     return [int(o.argmax()) if np.isfinite(o.max()) else int(s.argmax()) for o, s in zip(other, sims, strict=True)]
@@ -275,17 +279,18 @@ def planted_pairs(
         first, second = (pr.subject, pr.other) if order == "subject_first" else (pr.other, pr.subject)
         return pair_question(p["profile"], p["personality"], rec.reply(first), rec.reply(second))
 
+    read = verdict_reader(trees.verdict_read, trees.judge_min_mass)  # as the trees read verdicts
     items = [(r, pr.tag(o), name, o) for r in ready for name, pr in PROBES.items() for o in ORDERS]
     verdicts = ask(
         "judge",
         items,
         pair_messages,
-        lambda res: res if read_verdict(res, trees.judge_min_mass).verdict else None,
+        lambda res: res if read(res).verdict else None,
         trees.decoding("judge"),
     )
 
     def order_answer(answer) -> OrderAnswer:
-        return OrderAnswer(answer.result.text, read_verdict(answer.result, trees.judge_min_mass))
+        return OrderAnswer(answer.result.text, read(answer.result))
 
     for (rec, _, probe, _), first, second in zip(items[0::2], verdicts[0::2], verdicts[1::2], strict=True):
         rec.verdicts[probe] = (order_answer(first), order_answer(second))

@@ -36,7 +36,7 @@ from aloe.conversations.records import ConversationTree, Replies, TreeTurn, Turn
 from aloe.conversations.simulator import clean_message
 from aloe.judging.labels import decide, decide_one
 from aloe.judging.questions import pair_question
-from aloe.judging.verdicts import OrderAnswer, read_verdict, read_verdict_exact
+from aloe.judging.verdicts import OrderAnswer, verdict_reader
 from aloe.llm.client import LLM
 from aloe.llm.pipeline import Pipeline
 from aloe.llm.reask import Attempts
@@ -200,10 +200,7 @@ class TreeBuilder:
             first, second = JUDGE_ORDERS[order]
             return pair_question(t.profile, t.personality, t.pending[first], t.pending[second])
 
-        def read(result):
-            if self.cfg.verdict_read == "exact_first":
-                return read_verdict_exact(result)
-            return read_verdict(result, self.cfg.judge_min_mass)
+        read = verdict_reader(self.cfg.verdict_read, self.cfg.judge_min_mass)
 
         def parse(result):
             reading = read(result)

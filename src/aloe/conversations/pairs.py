@@ -6,7 +6,7 @@ two assistant replies at that turn (DPO), and the SFT completion is the
 preferred one. Ties (no label under the label rule), identical replies and
 labels with a margin below ``min_margin`` carry no usable preference and are
 dropped, each counted. Every row carries the label's margin and source
-(``agree``, ``average``, ``hinted``; ``paper`` for the paper's data, which has
+(``agree``, ``average``, ``hinted``, ``one_order``; ``paper`` for the paper's data, which has
 no margin and is never dropped by ``min_margin``). Works on our trees.jsonl and on the
 paper's released conversations.jsonl (where ``rejected`` may also be a list).
 Two bugs of the released training code can be switched on (:class:`Artifacts`).
@@ -67,7 +67,7 @@ class Artifacts:
     are as the trees say."""
 
     repeat_first_user: bool = False  # SFT: every user turn of the prompt is the first user message
-    rejected_one_character: bool = False  # DPO: random.choice(rejected) on a string: one character
+    rejected_one_character: bool = False  # DPO: random.choice(rejected): one character of a string
     seed: int = 0  # seeds the character picked
 
 
@@ -93,16 +93,24 @@ def flatten(
         else:
             answer = [{"role": "assistant", "content": preferred}]
             sft.append(SftRow(_sft_prompt(history, artifacts), answer, **origin))
-            for r in rejected:
+            for r in _released_rejected(turn.assistant.rejected, rejected, artifacts, cid, k):
                 if r == preferred:
                     dropped["identical"] += 1
                     continue
-                if artifacts.rejected_one_character:
-                    r = random.Random(derive_seed(artifacts.seed, cid, k, "rejected")).choice(r)
                 dpo.append(DpoRow(list(history), answer, [{"role": "assistant", "content": r}], **origin))
         continued = preferred if turn.chosen == "preferred" else rejected[0]
         history.append({"role": "assistant", "content": continued})
     return dpo, sft, dropped
+
+
+def _released_rejected(raw, rejected: list[str], artifacts: Artifacts, cid: str, turn: int) -> list[str]:
+    """The rejected replies DPO trains against. The released code's ``random.choice(rejected)``
+    (``rejected_one_character``) picks one whole reply from a list, and one character from a
+    string; seeded here by conversation and turn."""
+    if not artifacts.rejected_one_character:
+        return rejected
+    choice = random.Random(derive_seed(artifacts.seed, cid, turn, "rejected")).choice
+    return [choice(rejected)] if isinstance(raw, list) else [choice(r) for r in rejected]
 
 
 def _sft_prompt(history: list[dict], artifacts: Artifacts) -> list[dict]:

@@ -3,7 +3,9 @@
 Every number is over the turns of the kept trees. ``label_rate`` is the share of
 turns that became a preference (the rest are ties, counted by reason);
 ``position_bias`` the share of order verdicts that said "first" (0.5 = none,
-1.0 = the judge reads only the position); ``mean_margin`` the mean
+1.0 = the judge reads only the position); both are over turns judged in both orders, so
+None under ``trees.judge_orders: hinted_first``, where "first" is always the hinted reply and
+the share would be its win rate; ``mean_margin`` the mean
 |P(hinted preferred) - 0.5| over labelled turns; ``reveal_by_turn`` the share of
 the profile's content words the simulated user has stated by turn k
 (aloe.personas.reveal).
@@ -20,7 +22,8 @@ def tree_metrics(trees: list, kept: list, calls: dict) -> dict:
     turns = [turn for t in kept for turn in t.turns]
     judges = [turn.judge for turn in turns]
     labelled = [j for j in judges if j.hinted_won is not None]
-    orders = [o.reading for j in judges for o in (j.order_ab, j.order_ba) if o is not None]
+    both = [j for j in judges if j.order_ba is not None]  # trees.judge_orders hinted_first asks one
+    orders = [o.reading for j in both for o in (j.order_ab, j.order_ba)]
     said = [o.verdict for o in orders if o.verdict]
     margins = [j.margin for j in labelled if j.margin is not None]
     share = lambda k, n: round(k / n, 4) if n else None  # noqa: E731
@@ -30,7 +33,7 @@ def tree_metrics(trees: list, kept: list, calls: dict) -> dict:
         "trees_cut": sum(t.failure is not None for t in kept),
         "turns": len(turns),
         "turns_mean": round(len(turns) / len(kept), 3) if kept else 0.0,
-        "judge_consistency": share(sum(j.agree is True for j in judges), len(judges)),
+        "judge_consistency": share(sum(j.agree is True for j in both), len(both)),
         "label_rate": share(len(labelled), len(judges)),
         "ties": len(judges) - len(labelled),
         "tie_reasons": dict(Counter(j.tie_reason for j in judges if j.hinted_won is None)),

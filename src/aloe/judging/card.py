@@ -2,8 +2,9 @@
 
 The judge check (:mod:`aloe.judge_check`) asks both judges about pairs with a known
 answer: a reply written for the persona (matched) against one written for a very
-different persona (mismatched). This module turns those answers into figures a
-researcher choosing a judge reads before a paid run, each with its count and, where
+different persona (mismatched), and the other probes of :data:`aloe.judge_check.PROBES`.
+This module turns those answers into figures a researcher choosing a judge reads before
+a paid run, each with its count and, where
 it is a rate or a mean, a 95% interval that resamples profiles (planted pairs built
 on one profile are not independent).
 
@@ -11,13 +12,20 @@ Pairwise judge: accuracy (ties count half), both-order consistency, first-positi
 rate, position shift (the mean of P(first) over a pair's two orders, minus 0.5: 0 for
 a judge that reads the replies, +b for one whose P(first) is pushed up by b), tie and
 unreadable rates, and the Brier score of its order-averaged
-P(matched preferred) against the known answer (0 = certain and right, 0.25 = a coin).
+P(matched preferred) against the known answer (0 = certain and right, 0.25 = a coin);
+from the other probes, accuracy on the hard pair (the most similar persona's reply),
+P(prefer longer) on length-only pairs (AlpacaEval's figure), the share of winners that
+flip when the judge is told the contrast persona (persona sensitivity), the share of
+verdicts that repeat on new seeds, and ``concerns``: those figures in words where they
+cross a bar (:func:`pair_concerns`).
 
 1-5 judge: the matched minus mismatched score gap, its AUROC (the score as a test of
 "written for this persona": the chance that a matched reply outscores a mismatched
 one, ties half; 0.5 = blind), the score distribution (share of the
 most common score, rounded, and its entropy in bits), the Spearman correlation of
-score with reply length in words, and the share of scores read from log-probabilities.
+score with reply length in words, the share of scores read from log-probabilities, the
+matched minus similar gap (the hard pair), and the weighted kappa of scores asked again on
+new seeds.
 
 Status, one word per judge:
 - ``underpowered``: fewer than :data:`MIN_CLUSTERS` profiles (or no interval at all,
@@ -211,14 +219,17 @@ def score_card(pairs: list, n_boot: int, seed: int) -> dict:
 
 
 def retest_kappa(first: np.ndarray, again: np.ndarray) -> dict:
-    """Quadratic-weighted kappa of the rounded 1-5 scores against the same replies scored again on
-    new seeds, with its count; None where either side gives a single score (kappa undefined)."""
+    """Quadratic-weighted kappa of the rounded scores against the same replies scored again on
+    new seeds, with its count. None only where one score is given on both sides (kappa is 0/0
+    there); a judge constant on one side only gets its kappa (0: the scores do not repeat).
+    Scores off the 1-5 scale (``eval.score_read: int`` keeps them) count as their own values."""
     both = ~np.isnan(first) & ~np.isnan(again)
     a, b = np.rint(first[both]).astype(int), np.rint(again[both]).astype(int)
-    if len(a) < 2 or len(set(a)) < 2 or len(set(b)) < 2:
+    values = sorted(set(a) | set(b))
+    if len(a) < 2 or len(values) < 2:
         return {"value": None, "n": int(both.sum())}
     return {
-        "value": _round(float(cohen_kappa_score(a, b, labels=[1, 2, 3, 4, 5], weights="quadratic"))),
+        "value": _round(float(cohen_kappa_score(a, b, labels=values, weights="quadratic")) + 0.0),
         "n": int(both.sum()),
     }
 

@@ -11,8 +11,8 @@ tokens meaning "first" against "second" (variants summed), used only when it
 holds at least ``min_mass`` of that position. When usable, the probabilities
 are the order's answer (the text is one draw from them; with greedy decoding
 they agree); when the text and the probabilities disagree, both are recorded
-and the probabilities win. Probabilities exactly even keep P(first) = 0.5 (the
-label rule's average then ties) with the text's word as the verdict: reading
+and the probabilities win. Probabilities exactly even keep P(first) = 0.5 (where the
+two orders' words disagree, the label rule's average then ties) with the text's word as the verdict: reading
 1 or 0 from the text there would invent a position preference the judge does
 not have. Without usable probabilities the text decides.
 """
@@ -20,6 +20,7 @@ not have. Without usable probabilities the text decides.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from aloe.judging.tokens import mass, position_of
@@ -117,6 +118,15 @@ def read_verdict_exact(result: ChatResult) -> OrderReading:
     parsed = parse_verdict(result.text)
     verdict = "first" if result.text.strip() == "first" else "second"
     return OrderReading(verdict, None, "exact", parsed[0] if parsed else None)
+
+
+def verdict_reader(verdict_read: str, min_mass: float) -> Callable[[ChatResult], OrderReading]:
+    """How ``trees.verdict_read`` reads a verdict: ours (:func:`read_verdict`) or the released
+    code's (:func:`read_verdict_exact`). The trees and the judge check share it, so the card
+    measures the judge as the labels read it."""
+    if verdict_read == "exact_first":
+        return read_verdict_exact
+    return lambda result: read_verdict(result, min_mass)
 
 
 def read_verdict(result: ChatResult, min_mass: float) -> OrderReading:

@@ -41,7 +41,7 @@ from aloe.conversations.rows import DpoRow
 from aloe.evaluation.metrics import compare
 from aloe.evaluation.records import load_records, score_table
 from aloe.llm.server import BackgroundServer
-from common import git_describe, project_env, sh, throwaway_project, write_result
+from common import git_describe, merge, project_env, sh, throwaway_project, write_result
 from rule_judge import FORMATS, JudgeFaults, RuleJudge, persona_words, rule_judge_server
 
 STAGES = (
@@ -83,7 +83,7 @@ def overrides(url: str, args: dict) -> dict:
         },
         # as many training personas as trees (the split's default of 64 capped --trees): the eval
         # split is drawn first and stays; above 64 a different training sample is drawn
-        "personas": {"split": {"train_personas": max(args["trees"], 64)}},
+        "personas": merge({"split": {"train_personas": max(args["trees"], 64)}}, args.get("personas", {})),
         "judge_check": {"pairs": 8},
         "trees": {"personas": args["trees"], "turns": args["turns"], "judge_disagreement": "average"},
         "sft": {"max_steps": args["sft_steps"], "per_device_train_batch_size": 4, "learning_rate": args["lr"]},

@@ -1,11 +1,14 @@
-"""Shared fixtures: one materialised base model per test session, a loopback
-OpenAI-compatible server, and a private response cache per test."""
+"""Shared fixtures: one materialised base model per test session, one TINY `dvc repro`
+of the whole pipeline per session (shared by the end-to-end, fault and secret tests), a
+loopback OpenAI-compatible server, and a private response cache per test."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -25,6 +28,80 @@ def base_model_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("models") / "base"
     materialise("embedded", None, out)
     return out
+
+
+# the inducer, responders and judges of the shared run go to a server failing ~20% of calls
+FAULTS = {"rate_limit": 0.05, "server_error": 0.05, "timeout": 0.02, "truncated": 0.04, "malformed": 0.04}
+API_ROLES = ("inducer", "responder", "judge")
+
+
+@dataclass
+class TinyRun:
+    """The shared run: the project, its environment and repro log, the folder around it (for
+    remotes and clones), what the faulty server drew and saw, and the key it was sent."""
+
+    proj: Path
+    env: dict
+    log: str
+    root: Path
+    fault_counts: dict
+    server: object
+    fake_key: str
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory, base_model_dir):
+    """One `dvc repro` of every stage on TINY params, through both backends: the in-process
+    embedded model writes personas and plays the user (the README's default), while the inducer,
+    responders and judges go through the `openai` backend to a loopback server that serves the
+    same model, fails about 20% of calls (429 with Retry-After, 500, stalls past the timeout,
+    truncated and malformed bodies) and is sent a fake key that must reach no artifact. The
+    server stays up for the session: later experiments on the project call it too."""
+    from aloe.llm.local import TransformersBackend
+    from aloe.llm.server import BackgroundServer, ChatServer, FaultPlan
+    from aloe.params import TransformersBackendParams
+    from e2e import make_project, project_env, sh
+
+    root = tmp_path_factory.mktemp("tiny_run")
+    cache = root / "cache"
+    cache.mkdir()
+    MODEL_CACHE.mkdir(parents=True, exist_ok=True)
+    (cache / "models").symlink_to(MODEL_CACHE)
+    fake_key = f"sk-aloe-FAKE-{uuid.uuid4().hex}"  # made at run time: no file holds it before the run
+    local = TransformersBackend(
+        TransformersBackendParams(type="transformers", model=str(base_model_dir), batch_size=16)
+    )
+    # A stall outlasts the client's timeout. Replies are kept short so that a batch of the
+    # embedded model (15-25 s for 6 x 64 tokens on 2 cores) stays well inside that timeout:
+    # the test is about faults, and at 64 tokens every slow batch would read as one.
+    faults = FaultPlan(rates=FAULTS, seed=7, retry_after_s=0.2, stall_s=35.0)
+    server = ChatServer(local.generate, model_name="smollm2", faults=faults, max_batch=16, batch_window_s=0.05)
+    with BackgroundServer(server) as srv:
+        overrides = {
+            "llm": {
+                "backends": {
+                    "api": {
+                        "type": "openai",
+                        "model": "smollm2",
+                        "base_url": srv.base_url,
+                        "api_key_env": "ALOE_TEST_API_KEY",
+                        "concurrency": 16,
+                        "timeout_s": 30,
+                        "max_retries": 6,
+                    },
+                },
+                "roles": {r: "api" for r in API_ROLES},
+            },
+            "trees": {"max_tokens": {"user": 24, "inducer": 48, "responder": 24}},
+            "eval": {"max_tokens": {"user": 24, "model": 24}},
+            "wandb": {"mode": "offline"},
+        }
+        env = {**project_env(cache), "ALOE_TEST_API_KEY": fake_key}
+        proj = make_project(root / "proj", env, overrides)
+        sh(f"dvc remote modify localremote url {root / 'remote'}", proj, env)
+        # the log goes into the project too, where the secret scan reads it
+        proc = sh("dvc repro > repro.log 2>&1; status=$?; cat repro.log; exit $status", proj, env)
+        yield TinyRun(proj, env, proc.stdout + proc.stderr, root, faults.counts, server, fake_key)
 
 
 @pytest.fixture

@@ -19,6 +19,11 @@ SETTINGS = {
     "lr": 5e-4,
     "beta": 0.1,
     "lora_r": 16,
+    # a small persona pool (the seeds and one round of two calls a kind): the test is about labels
+    "personas": {
+        "generate": {"calls_per_round": 2, "max_rounds": 1, "max_tokens": 96},
+        "split": {"eval_profiles": 3, "eval_personalities": 2},
+    },
 }
 
 

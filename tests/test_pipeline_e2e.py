@@ -1,13 +1,14 @@
-"""The whole pipeline on tiny params in a throwaway clone: every declared output,
-an idempotent second repro, an experiment that reruns only what depends on the
-changed knob, and a push/pull round trip through the default local remote."""
+"""The whole pipeline on tiny params in a throwaway clone (the session's shared run, see
+tests/conftest.py): every declared output, an idempotent second repro, an experiment that
+reruns only what depends on the changed knob, and a push/pull round trip through the
+default local remote."""
 
 import json
 import re
 
 import pytest
 
-from e2e import make_project, project_env, sh
+from e2e import sh
 
 pytestmark = pytest.mark.slow
 
@@ -59,20 +60,10 @@ def ran(log: str) -> set[str]:
     return set(re.findall(r"Running stage '([^']+)'", log))
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory):
-    root = tmp_path_factory.mktemp("e2e")
-    cache = root / "cache"
-    cache.mkdir()
-    from conftest import MODEL_CACHE
-
-    MODEL_CACHE.mkdir(parents=True, exist_ok=True)
-    (cache / "models").symlink_to(MODEL_CACHE)
-    env = project_env(cache)
-    proj = make_project(root / "proj", env)
-    sh(f"dvc remote modify localremote url {root / 'remote'}", proj, env)
-    proc = sh("dvc repro", proj, env)
-    return proj, env, proc.stdout + proc.stderr, root
+@pytest.fixture
+def project(tiny_run):
+    """The session's shared TINY run (tests/conftest.py): the project, its env, the repro log, its folder."""
+    return tiny_run.proj, tiny_run.env, tiny_run.log, tiny_run.root
 
 
 def test_repro_writes_every_declared_output(project):

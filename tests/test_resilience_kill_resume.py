@@ -32,7 +32,7 @@ def setup_workdir(path, base_model_dir):
         }
     ).to_parquet(path / "data/personas/train.parquet")
     params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["trees"].update(personas=3, turns=2)
+    params["trees"].update(personas=3, turns=2, max_tokens={"user": 24, "inducer": 48, "responder": 24, "judge": 8})
     (path / "params.yaml").write_text(yaml.safe_dump(params))
     write_judge_check(path / "metrics/judge.json")
 

@@ -1,7 +1,8 @@
 """Stage dpo: direct preference optimisation on the judged pairs.
 
 With LoRA the frozen reference is the adapter-disabled starting policy (no
-second copy of the weights); with full fine-tuning trl copies the policy.
+second copy of the weights); with full fine-tuning trl copies the policy. With
+``dpo.label_noise`` the loss is rDPO's (aloe.training.label_noise).
 """
 
 import click
@@ -9,6 +10,7 @@ from trl import DPOConfig, DPOTrainer
 
 from aloe.stage import setup
 from aloe.training.fit import TrainingJob
+from aloe.training.label_noise import robust_dpo
 from aloe.training.metrics import preference_metrics
 
 
@@ -20,9 +22,10 @@ from aloe.training.metrics import preference_metrics
 @click.option("--metrics", required=True)
 @click.option("--curve", required=True)
 @click.option("--run-log", required=True, help="speed and peak memory (not metrics)")
-def main(params_path, data, model_dir, out, metrics, curve, run_log) -> None:
+@click.option("--label-noise", "measured", required=True, help="the judge check's label flip rate (json)")
+def main(params_path, data, model_dir, out, metrics, curve, run_log, measured) -> None:
     params = setup(params_path)
-    cfg = params.dpo
+    cfg, noise = robust_dpo(params.dpo, measured)
     TrainingJob(
         stage="dpo",
         cfg=cfg,
@@ -37,7 +40,7 @@ def main(params_path, data, model_dir, out, metrics, curve, run_log) -> None:
         run_log=run_log,
         config_class=DPOConfig,
         trainer_class=DPOTrainer,
-        extra_metrics=lambda t: {**preference_metrics(t), "init": cfg.init, "lora": cfg.lora.enabled},
+        extra_metrics=lambda t: {**preference_metrics(t), "init": cfg.init, "lora": cfg.lora.enabled, **noise},
     ).run()
 
 

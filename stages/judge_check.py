@@ -14,8 +14,9 @@ from aloe.stage import setup, write_run_log
 @click.option("--personas", required=True, help="training personas (parquet)")
 @click.option("--out", required=True, help="planted pairs with every verdict and score (jsonl)")
 @click.option("--metrics", required=True)
+@click.option("--label-noise", required=True, help="the trees' label flip rate on planted pairs, for rDPO (json)")
 @click.option("--run-log", required=True)
-def main(params_path: str, personas: str, out: str, metrics: str, run_log: str) -> None:
+def main(params_path: str, personas: str, out: str, metrics: str, label_noise: str, run_log: str) -> None:
     params = setup(params_path)
     plan = planted_personas(personas, params)
     llm = LLM(params.llm, roles=("user", "responder", "judge"))
@@ -23,6 +24,7 @@ def main(params_path: str, personas: str, out: str, metrics: str, run_log: str) 
     report = {**judge_metrics(records, params, llm.model_id("judge")), "calls": llm.report()}
     write_jsonl(out, (r.to_json() for r in records))
     write_json(metrics, report)
+    write_json(label_noise, report["label_noise"])
     write_run_log(run_log, llm)
     pairwise, scoring = report["pairwise"], report["scoring"]
     click.echo(

@@ -30,10 +30,11 @@ import pandas as pd
 from aloe.conversations import simulator
 from aloe.conversations.simulator import clean_message
 from aloe.errors import AloeError
-from aloe.judging.card import pair_card, planted_labels, score_card
+from aloe.judging.card import mean_with_ci, pair_card, planted_labels, score_card
+from aloe.judging.labels import decide
 from aloe.judging.questions import pair_question, score_question
 from aloe.judging.scores import answer_text, score_reading
-from aloe.judging.verdicts import OrderAnswer, verdict_reader
+from aloe.judging.verdicts import OrderAnswer, OrderReading, verdict_reader
 from aloe.llm.client import LLM
 from aloe.llm.reask import ask_until_usable
 from aloe.params import Params
@@ -338,4 +339,37 @@ def judge_metrics(records: list[PlantedPair], params: Params, judge: str) -> dic
         "score_n": scoring["n"],
         "pairwise": pairwise,
         "scoring": scoring,
+        "label_noise": label_noise(asked, trees, n_boot, seed),
     }
+
+
+def label_noise(pairs: list[PlantedPair], trees, n_boot: int, seed: int) -> dict:
+    """How often a label made by the trees' own rule picks the mismatched reply of a planted pair:
+    the flip rate ``dpo.label_noise: measured`` trains with (rDPO). Ties are no labels and are left
+    out. A planted pair is easier than a tree's hinted and plain replies, which differ less, so on
+    trees the rate is likely higher: read it as a lower bound."""
+    flipped = [np.mean(f) if (f := label_flips(*p.readings("planted"), trees)) else np.nan for p in pairs]
+    rate = mean_with_ci(np.array(flipped), [p.profile_id for p in pairs], n_boot, seed) if pairs else {"n": 0}
+    return {
+        "flip_rate": rate.get("value"),
+        "flip_rate_ci95": rate.get("ci95"),
+        "labelled": rate["n"],
+        "asked": len(pairs),
+        "rule": {k: getattr(trees, k) for k in ("judge_orders", "judge_disagreement", "judge_margin")},
+    }
+
+
+def label_flips(subject_first: OrderReading, subject_second: OrderReading, trees) -> list[float]:
+    """One planted pair's flips under the trees' rule (none: no label). On a tree nobody knows
+    whether the hinted reply is the better one, so what the rule settles by position rather than
+    by the judge is scored as the tree would get it, not as the planted pair's order would:
+    under ``hinted_first`` the one order's verdict in either position (a judge always saying
+    "first" is right in one, wrong in the other); under ``judge_disagreement: hinted`` a
+    disagreement settled for the hinted reply counts half a flip."""
+    if trees.judge_orders == "hinted_first":
+        orders = ((subject_first, "second"), (subject_second, "first"))  # (reading, the mismatched reply's verdict)
+        return [float(r.verdict == wrong) for r, wrong in orders if r.verdict]
+    label = decide(subject_first, subject_second, trees.judge_disagreement, trees.judge_margin)
+    if label.subject_won is None:
+        return []
+    return [0.5 if label.source == "hinted" else float(not label.subject_won)]

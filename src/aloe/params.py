@@ -286,7 +286,8 @@ class LoraParams(Strict):
     target_modules: list[str] | Literal["all-linear"] = doc("all-linear", "modules to adapt")
 
 
-OURS = frozenset({"lora", "recompute_activations", "init"})  # our keys; every other training key is the trainer's
+# our keys; every other training key is the trainer's
+OURS = frozenset({"lora", "recompute_activations", "init", "label_noise"})
 # Our training keys that once had another name. The old name of one that shared a trainer
 # field's name would pass through to the trainer, so it is refused with its new name.
 RENAMED = {"gradient_checkpointing": "recompute_activations"}
@@ -397,6 +398,12 @@ class DPOParams(TrainParams):
     beta: float = doc(0.1, "DPO beta (the paper's code: 0.9)", gt=0)
     loss_type: list[str] = doc(["sigmoid"], "trl DPO losses (several are combined by `loss_weights`)", min_length=1)
     learning_rate: float = doc(5e-5, "peak learning rate", gt=0, lt=1)
+    label_noise: Literal["measured"] | Annotated[float, Field(ge=0.0, lt=0.5)] = doc(
+        0.0,
+        "rDPO: the share of flipped labels DPO should expect; `measured` = the judge check's flip rate "
+        "under the trees' label rule (`data/judge/label_noise.json`), or a number in [0, 0.5); above 0 "
+        "it trains with trl's `robust` loss, `label_smoothing` = that share (capped at 0.45); 0 = off",
+    )
 
     @field_validator("loss_type")
     @classmethod
@@ -406,6 +413,17 @@ class DPOParams(TrainParams):
         if unknown:
             raise ValueError(f"{unknown} not accepted by the installed trl; one of {', '.join(allowed)}")
         return v
+
+    @model_validator(mode="after")
+    def _label_noise_sets_the_loss(self) -> DPOParams:
+        """``label_noise`` chooses the loss and its smoothing itself; set by hand beside it, they would
+        silently disagree with what the key says."""
+        if self.label_noise != 0.0 and (self.loss_type != ["sigmoid"] or "label_smoothing" in (self.model_extra or {})):
+            raise ValueError(
+                "label_noise sets loss_type [robust] and label_smoothing itself: leave loss_type at [sigmoid] "
+                "and label_smoothing unset, or set label_noise: 0 and both by hand"
+            )
+        return self
 
 
 class WandbParams(Strict):

@@ -1,0 +1,118 @@
+"""rDPO against plain DPO on the same noisy labels, against a known answer.
+
+The known-answer setup (bench/known_answer.py): the rule judge prefers the reply that uses
+more of the persona's own words, and here flips a share epsilon of its verdicts (default
+0.2). One throwaway project grows the trees, pairs and SFT policy once; DPO then trains twice
+on the same pairs from the same SFT policy:
+
+    sigmoid   dpo.label_noise: 0 (plain DPO)
+    robust    dpo.label_noise: measured (trl's robust loss, label_smoothing = the flip rate the
+              judge check measured under the trees' label rule)
+
+Both policies are benchmarked on the same examples, seeds and simulator, and scored by the
+rule, so ΔAL_mean(robust) − ΔAL_mean(sigmoid) is the paired difference AL(robust) − AL(sigmoid)
+(the base run cancels), with a profile-clustered interval.
+
+One JSON per arm in ``--out-dir`` (rdpo_sigmoid.json, rdpo_robust.json) and the comparison
+(rdpo.json). An arm whose JSON exists is not trained again; a run cut off part-way resumes
+from its finished DVC stages and cached calls in ``--workdir``.
+
+    python bench/rdpo.py --trees 48 --eval-examples 24
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import click
+import yaml
+
+from aloe.evaluation.metrics import compare
+from aloe.evaluation.records import load_records, score_table
+from aloe.llm.server import BackgroundServer
+from common import git_describe, project_env, sh, throwaway_project, write_result
+from known_answer import overrides, summarise
+from rule_judge import JudgeFaults, RuleJudge, rule_judge_server
+
+ARMS = {"sigmoid": 0.0, "robust": "measured"}
+KEPT = ("data/eval/base.jsonl", "data/eval/dpo.jsonl", "metrics/train_dpo.json", "metrics/aloe/compare.json")
+
+
+def train_arm(project: Path, env: dict, arm: str, arm_dir: Path) -> dict:
+    """DPO and the benchmark under the arm's ``dpo.label_noise``; its outputs kept in ``arm_dir``."""
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["dpo"]["label_noise"] = ARMS[arm]
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    t0 = time.perf_counter()
+    sh("dvc repro aloe_compare", project, env)
+    for rel in KEPT:
+        (arm_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(project / rel, arm_dir / rel)
+    summary = summarise(project, reverse=False)
+    return {
+        "label_noise": ARMS[arm],
+        "wall_s": round(time.perf_counter() - t0, 1),
+        "measured_label_noise": json.loads((project / "data/judge/label_noise.json").read_text()),
+        **{k: summary[k] for k in ("labels", "pairs", "compare", "AL_mean", "train_dpo", "reply_feature")},
+    }
+
+
+def paired(sigmoid: Path, robust: Path, bootstrap: int = 1000) -> dict:
+    """AL(robust) − AL(sigmoid) on the same benchmark examples, clustered by profile."""
+    a = load_records(robust / "data/eval/dpo.jsonl")
+    b = {r.id: r for r in load_records(sigmoid / "data/eval/dpo.jsonl")}
+    if sorted((r.id, r.seed) for r in a) != sorted((r.id, r.seed) for r in b.values()):
+        raise click.ClickException("the two arms' benchmarks ran on different examples or seeds")
+    b = [b[r.id] for r in a]
+    turns = max(t.turn for r in a + b for t in r.turns)
+    return compare(score_table(a, turns)[0], score_table(b, turns)[0], [r.profile_id for r in a], bootstrap, 0)
+
+
+@click.command()
+@click.option("--out-dir", type=click.Path(file_okay=False), default="bench/results", show_default=True)
+@click.option("--workdir", type=click.Path(file_okay=False), default="/tmp/aloe-rdpo", show_default=True)
+@click.option("--noise", default=0.2, show_default=True, help="share of the rule judge's verdicts flipped")
+@click.option("--trees", default=48, show_default=True, help="training personas that get a tree")
+@click.option("--turns", default=2, show_default=True, help="turns per tree and per benchmark dialogue")
+@click.option("--eval-examples", default=24, show_default=True)
+@click.option("--sft-steps", default=8, show_default=True)
+@click.option("--dpo-epochs", default=3, show_default=True)
+@click.option("--lr", default=1e-4, show_default=True, help="SFT and DPO learning rate (LoRA)")
+@click.option("--beta", default=0.1, show_default=True)
+@click.option("--lora-r", default=16, show_default=True)
+def main(out_dir, workdir, noise, **args) -> None:
+    out, root = Path(out_dir), Path(workdir)
+    judge = rule_judge_server(RuleJudge(faults=JudgeFaults(noise=noise)))
+    env = {**project_env(), "ALOE_RULE_JUDGE_KEY": "rule"}
+    settings = {"noise": noise, **args}
+    with BackgroundServer(judge) as srv:
+        project = root / "project"
+        if not (project / ".git").exists():
+            throwaway_project(project, env, overrides(srv.base_url, args))
+        else:  # resuming: the server's port is new
+            params = yaml.safe_load((project / "params.yaml").read_text())
+            params["llm"]["backends"]["rule"]["base_url"] = srv.base_url
+            (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+        for arm in ARMS:
+            result = out / f"rdpo_{arm}.json"
+            if not result.exists():
+                arm_result = train_arm(project, env, arm, root / arm)
+                write_result(str(result), {"commit": git_describe(), "settings": settings, "arm": arm, **arm_result})
+    arms = {arm: json.loads((out / f"rdpo_{arm}.json").read_text()) for arm in ARMS}
+    write_result(
+        str(out / "rdpo.json"),
+        {
+            "commit": git_describe(),
+            "settings": settings,
+            "dpo-base": {arm: arms[arm]["compare"]["dpo-base"] for arm in ARMS},
+            "label_noise_used": arms["robust"]["train_dpo"].get("label_noise"),
+            "robust-sigmoid": paired(root / "sigmoid", root / "robust"),
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()

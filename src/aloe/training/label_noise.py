@@ -1,0 +1,42 @@
+"""DPO that knows how noisy its labels are (rDPO, Chowdhury et al., 2024).
+
+``dpo.label_noise`` is resolved here into the trainer arguments a user could have written by
+hand: trl's ``robust`` loss with ``label_smoothing`` = the expected share of flipped labels. So
+the checkpoint key, the W&B config and the model card hold the number the run trained with,
+not the word ``measured``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from aloe.errors import AloeError
+from aloe.params import DPOParams
+
+# The robust loss divides by 1 - 2 x smoothing: at 0.45 a pair's loss is scaled tenfold, and
+# towards 0.5 the labels carry no information the loss could recover.
+MAX_LABEL_NOISE = 0.45
+
+
+def robust_dpo(cfg: DPOParams, measured: str) -> tuple[DPOParams, dict]:
+    """``cfg`` with ``label_noise`` turned into ``loss_type: [robust]`` and ``label_smoothing``
+    (unchanged when it is 0), and what the metrics should say about it. ``measured``: the
+    judge check's ``data/judge/label_noise.json``."""
+    if cfg.label_noise == 0.0:
+        return cfg, {"label_noise": 0.0, "label_noise_source": "off"}
+    if cfg.label_noise == "measured":
+        noise = json.loads(Path(measured).read_text())
+        if noise["flip_rate"] is None:
+            raise AloeError(
+                f"dpo.label_noise: measured, but {measured} has no flip rate: the judge check's label rule "
+                f"labelled none of its {noise['asked']} planted pairs; set dpo.label_noise to a number or 0"
+            )
+        rate, source = noise["flip_rate"], f"measured on {noise['labelled']} labelled planted pairs ({measured})"
+    else:
+        rate, source = cfg.label_noise, "params"
+    smoothing = min(rate, MAX_LABEL_NOISE)
+    if rate > 0.5:
+        source += f"; the judge labelled planted pairs against the persona more often than not ({rate})"
+    args = {**cfg.model_dump(), "label_noise": 0.0, "loss_type": ["robust"], "label_smoothing": smoothing}
+    return DPOParams.model_validate(args), {"label_noise": smoothing, "label_noise_source": source}

@@ -26,6 +26,7 @@ OUTPUTS = [
     "data/pairs/sft",
     "data/pairs/dpo",
     "data/judge/planted.jsonl",
+    "data/judge/label_noise.json",
     "metrics/personas.json",
     "metrics/judge.json",
     "metrics/trees.json",

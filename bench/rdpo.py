@@ -6,8 +6,8 @@ more of the persona's own words, and here flips a share epsilon of its verdicts 
 on the same pairs from the same SFT policy:
 
     sigmoid   dpo.label_noise: 0 (plain DPO)
-    robust    dpo.label_noise: measured (trl's robust loss, label_smoothing = the flip rate the
-              judge check measured under the trees' label rule)
+    robust    dpo.label_noise: --robust (trl's robust loss): ``measured``, the flip rate the judge
+              check measured under the trees' label rule, or a number such as the injected epsilon
 
 Both policies are benchmarked on the same examples, seeds and simulator, and scored by the
 rule, so ΔAL_mean(robust) − ΔAL_mean(sigmoid) is the paired difference AL(robust) − AL(sigmoid)
@@ -17,7 +17,7 @@ One JSON per arm in ``--out-dir`` (rdpo_sigmoid.json, rdpo_robust.json) and the 
 (rdpo.json). An arm whose JSON exists is not trained again; a run cut off part-way resumes
 from its finished DVC stages and cached calls in ``--workdir``.
 
-    python bench/rdpo.py --trees 48 --eval-examples 24
+    python bench/rdpo.py --trees 40 --eval-examples 20 --robust 0.2
 """
 
 from __future__ import annotations
@@ -37,14 +37,14 @@ from common import git_describe, project_env, sh, throwaway_project, write_resul
 from known_answer import overrides, summarise
 from rule_judge import JudgeFaults, RuleJudge, rule_judge_server
 
-ARMS = {"sigmoid": 0.0, "robust": "measured"}
+ARMS = ("sigmoid", "robust")
 KEPT = ("data/eval/base.jsonl", "data/eval/dpo.jsonl", "metrics/train_dpo.json", "metrics/aloe/compare.json")
 
 
-def train_arm(project: Path, env: dict, arm: str, arm_dir: Path) -> dict:
-    """DPO and the benchmark under the arm's ``dpo.label_noise``; its outputs kept in ``arm_dir``."""
+def train_arm(project: Path, env: dict, label_noise, arm_dir: Path) -> dict:
+    """DPO and the benchmark under ``dpo.label_noise``; the outputs kept in ``arm_dir``."""
     params = yaml.safe_load((project / "params.yaml").read_text())
-    params["dpo"]["label_noise"] = ARMS[arm]
+    params["dpo"]["label_noise"] = label_noise
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     t0 = time.perf_counter()
     sh("dvc repro aloe_compare", project, env)
@@ -53,7 +53,7 @@ def train_arm(project: Path, env: dict, arm: str, arm_dir: Path) -> dict:
         shutil.copy2(project / rel, arm_dir / rel)
     summary = summarise(project, reverse=False)
     return {
-        "label_noise": ARMS[arm],
+        "label_noise": label_noise,
         "wall_s": round(time.perf_counter() - t0, 1),
         "measured_label_noise": json.loads((project / "data/judge/label_noise.json").read_text()),
         **{k: summary[k] for k in ("labels", "pairs", "compare", "AL_mean", "train_dpo", "reply_feature")},
@@ -75,6 +75,7 @@ def paired(sigmoid: Path, robust: Path, bootstrap: int = 1000) -> dict:
 @click.option("--out-dir", type=click.Path(file_okay=False), default="bench/results", show_default=True)
 @click.option("--workdir", type=click.Path(file_okay=False), default="/tmp/aloe-rdpo", show_default=True)
 @click.option("--noise", default=0.2, show_default=True, help="share of the rule judge's verdicts flipped")
+@click.option("--robust", default="measured", show_default=True, help="the robust arm's dpo.label_noise")
 @click.option("--trees", default=48, show_default=True, help="training personas that get a tree")
 @click.option("--turns", default=2, show_default=True, help="turns per tree and per benchmark dialogue")
 @click.option("--eval-examples", default=24, show_default=True)
@@ -83,11 +84,12 @@ def paired(sigmoid: Path, robust: Path, bootstrap: int = 1000) -> dict:
 @click.option("--lr", default=1e-4, show_default=True, help="SFT and DPO learning rate (LoRA)")
 @click.option("--beta", default=0.1, show_default=True)
 @click.option("--lora-r", default=16, show_default=True)
-def main(out_dir, workdir, noise, **args) -> None:
+def main(out_dir, workdir, noise, robust, **args) -> None:
     out, root = Path(out_dir), Path(workdir)
     judge = rule_judge_server(RuleJudge(faults=JudgeFaults(noise=noise)))
     env = {**project_env(), "ALOE_RULE_JUDGE_KEY": "rule"}
-    settings = {"noise": noise, **args}
+    robust = robust if robust == "measured" else float(robust)
+    settings = {"noise": noise, "robust": robust, **args}
     with BackgroundServer(judge) as srv:
         project = root / "project"
         if not (project / ".git").exists():
@@ -96,10 +98,10 @@ def main(out_dir, workdir, noise, **args) -> None:
             params = yaml.safe_load((project / "params.yaml").read_text())
             params["llm"]["backends"]["rule"]["base_url"] = srv.base_url
             (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-        for arm in ARMS:
+        for arm, label_noise in zip(ARMS, (0.0, robust), strict=True):
             result = out / f"rdpo_{arm}.json"
             if not result.exists():
-                arm_result = train_arm(project, env, arm, root / arm)
+                arm_result = train_arm(project, env, label_noise, root / arm)
                 write_result(str(result), {"commit": git_describe(), "settings": settings, "arm": arm, **arm_result})
     arms = {arm: json.loads((out / f"rdpo_{arm}.json").read_text()) for arm in ARMS}
     write_result(

@@ -57,6 +57,8 @@ def run_stage(stage: str, engine: str, processes: int, work: Path, data: Path, m
     cmd += ["--params", work / engine / f"{stage}.params.yaml"]
     paths = (data / stage, model, out / "model", out / "metrics.json", out / "curve.json", out / "log.json")
     cmd += [str(a) for flag, path in zip(STAGE_FLAGS, paths, strict=True) for a in (flag, path)]
+    if stage == "dpo":  # read only under dpo.label_noise: measured (off here)
+        cmd += ["--label-noise", out / "label_noise.json"]
     env = {**os.environ, "ALOE_CACHE_DIR": str(work / engine / "cache")}
     t0 = time.perf_counter()
     proc = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, env=env)

@@ -56,7 +56,10 @@ def tiny_run(tmp_path_factory, base_model_dir):
     responders and judges go through the `openai` backend to a loopback server that serves the
     same model, fails about 20% of calls (429 with Retry-After, 500, stalls past the timeout,
     truncated and malformed bodies) and is sent a fake key that must reach no artifact. The
-    server stays up for the session: later experiments on the project call it too."""
+    server stays up for the session: later experiments on the project call it too, and the
+    secret scan (which may run after them) covers what they and the queue wrote as well.
+    Persona generation and the user simulator meet no faults here (test_llm_remote.py
+    covers every fault kind at the client)."""
     from aloe.llm.local import TransformersBackend
     from aloe.llm.server import BackgroundServer, ChatServer, FaultPlan
     from aloe.params import TransformersBackendParams

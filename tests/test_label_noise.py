@@ -5,6 +5,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 
 import pytest
 import yaml
@@ -107,7 +108,7 @@ def test_dpo_stage_trains_with_the_measured_noise_and_the_card_says_so(tmp_path,
     config["dpo"].update({"max_steps": 2, "per_device_train_batch_size": 2, "label_noise": "measured"})
     config["wandb"]["mode"] = "disabled"
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(config))
-    argv = [os.sys.executable, str(REPO / "stages/dpo.py"), "--data", "dpo", "--model", str(base_model_dir)]
+    argv = [sys.executable, str(REPO / "stages/dpo.py"), "--data", "dpo", "--model", str(base_model_dir)]
     argv += ["--out", "out", "--metrics", "m.json", "--curve", "c.json", "--run-log", "log.json"]
     argv += ["--label-noise", measured(tmp_path, 0.2)]
     env = {**os.environ, "ALOE_CACHE_DIR": str(tmp_path / "cache")}

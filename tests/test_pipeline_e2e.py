@@ -10,7 +10,8 @@ import pytest
 
 from e2e import sh
 
-pytestmark = pytest.mark.slow
+# the first test here usually sets up the session's shared run (tests/conftest.py tiny_run): 830 s on 2 cores
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 OUTPUTS = [
     "models/base/model.safetensors",

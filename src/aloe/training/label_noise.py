@@ -33,10 +33,17 @@ def robust_dpo(cfg: DPOParams, measured: str) -> tuple[DPOParams, dict]:
                 f"labelled none of its {noise['asked']} planted pairs; set dpo.label_noise to a number or 0"
             )
         rate, source = noise["flip_rate"], f"measured on {noise['labelled']} labelled planted pairs ({measured})"
+        if rate >= 0.5:
+            raise AloeError(
+                f"dpo.label_noise: measured, but {measured} gives a flip rate of {rate} on {noise['labelled']} "
+                "labelled planted pairs: the trees' label rule prefers the reply written for the persona no more "
+                "often than a coin, so no loss can learn the persona from its labels; use a judge the check "
+                "passes, or set dpo.label_noise to a number or 0"
+            )
     else:
         rate, source = cfg.label_noise, "params"
     smoothing = min(rate, MAX_LABEL_NOISE)
-    if rate > 0.5:
-        source += f"; the judge labelled planted pairs against the persona more often than not ({rate})"
+    if smoothing < rate:
+        source += f"; {rate} capped at {MAX_LABEL_NOISE}"
     args = {**cfg.model_dump(), "label_noise": 0.0, "loss_type": ["robust"], "label_smoothing": smoothing}
     return DPOParams.model_validate(args), {"label_noise": smoothing, "label_noise_source": source}

@@ -17,6 +17,22 @@ from aloe.llm.cache import ResponseCache
 from aloe.llm.server import BackgroundServer, ChatServer, FaultPlan
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def share_cores_among_workers() -> None:
+    """Under pytest-xdist each worker gets its share of the cores, for torch here and for
+    the stages it starts (OMP_NUM_THREADS): two workers of two threads each on 2 cores ran
+    torch-bound tests three times slower than one worker did."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers > 1:
+        import torch
+
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        os.environ["OMP_NUM_THREADS"] = str(threads)
+        torch.set_num_threads(threads)
+
+
+share_cores_among_workers()
 MODEL_CACHE = Path(os.environ.get("ALOE_CACHE_DIR") or Path.home() / ".cache" / "aloe") / "models"
 
 

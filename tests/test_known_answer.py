@@ -4,11 +4,14 @@ and every DPO pair's chosen reply carries the rule's preferred feature."""
 
 import pytest
 
+from conftest import MODEL_CACHE
 from e2e import REPO  # noqa: F401  (puts bench/ on the path)
 from known_answer import run
 from rule_judge import RuleJudge, persona_words
 
-pytestmark = pytest.mark.slow
+# both directions on one worker, sharing one response cache: the reversed run replays the
+# planted run's persona pool and first turns instead of paying for them again
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("known_answer")]
 
 SETTINGS = {
     "trees": 4,
@@ -27,8 +30,18 @@ SETTINGS = {
 }
 
 
+@pytest.fixture(scope="module")
+def shared_cache(tmp_path_factory):
+    """A response cache of this module's own (not the user's), with the session's model cache."""
+    cache = tmp_path_factory.mktemp("known_answer_cache")
+    MODEL_CACHE.mkdir(parents=True, exist_ok=True)
+    (cache / "models").symlink_to(MODEL_CACHE)
+    return cache
+
+
 @pytest.mark.parametrize("reverse", [False, True], ids=["planted", "reversed"])
-def test_labels_follow_the_rule_through_trees_and_pairs(tmp_path, reverse):
+def test_labels_follow_the_rule_through_trees_and_pairs(tmp_path, reverse, shared_cache, monkeypatch):
+    monkeypatch.setenv("ALOE_CACHE_DIR", str(shared_cache))
     result = run("reversed" if reverse else "planted", reverse, tmp_path, SETTINGS, stop_after="pairs")
     labels, pairs = result["labels"], result["pairs"]
     assert labels["labelled"] >= 3 and labels["label_accuracy"] >= 0.95, labels

@@ -9,6 +9,7 @@ from aloe.errors import AloeError
 from aloe.files import atomic_path, write_json
 from aloe.llm.client import LLM
 from aloe.personas import KINDS
+from aloe.personas.coverage import coverage, coverage_rows, saturation
 from aloe.personas.embeddings import Embedder
 from aloe.personas.filtering import filter_candidates, funnel_counts, rejection_counts
 from aloe.personas.llm_check import check_plausible
@@ -30,7 +31,17 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> None:
 @click.option("--out-dir", required=True)
 @click.option("--metrics", required=True)
 @click.option("--run-log", required=True)
-def main(params_path: str, candidates: str, out_dir: str, metrics: str, run_log: str) -> None:
+@click.option("--saturation-plot", required=True, help="kept texts per generation round (a DVC plot)")
+@click.option("--coverage-plot", required=True, help="kept, train and eval texts per k-means cluster (a DVC plot)")
+def main(
+    params_path: str,
+    candidates: str,
+    out_dir: str,
+    metrics: str,
+    run_log: str,
+    saturation_plot: str,
+    coverage_plot: str,
+) -> None:
     params = setup(params_path)
     cfg = params.personas
     frame = pd.read_parquet(candidates)
@@ -57,10 +68,12 @@ def main(params_path: str, candidates: str, out_dir: str, metrics: str, run_log:
     train, evals, leak = split(
         pools["profile"], pools["personality"], emb, cfg.split, params.seed, cfg.filter.threshold
     )
+    covered, per_cluster = {}, {}
     for kind in KINDS:
         held_out = pools[kind]["id"].isin(evals[f"{kind}_id"])
         pool = pools[kind].assign(split=held_out.map({True: "eval", False: "train"}))
         write_parquet(pool, Path(out_dir) / f"{PLURAL[kind]}.parquet")
+        covered[PLURAL[kind]], per_cluster[PLURAL[kind]] = coverage(pool, emb, set(train[f"{kind}_id"]), params.seed)
     write_parquet(train, Path(out_dir) / "train.parquet")
     write_parquet(evals, Path(out_dir) / "eval.parquet")
     report.update(
@@ -69,8 +82,11 @@ def main(params_path: str, candidates: str, out_dir: str, metrics: str, run_log:
         eval_train_max_similarity=round(leak, 4),
         threshold=cfg.filter.threshold,
         funnel=funnel,
+        coverage=covered,
     )
     write_json(metrics, report)
+    write_json(saturation_plot, saturation(ruled, PLURAL))
+    write_json(coverage_plot, coverage_rows(per_cluster))
     write_run_log(run_log, llm, texts_encoded=embedder.encoded, funnel_s=seconds)
     click.echo(f"personas: {len(train)} train, {len(evals)} eval; max eval-train similarity {leak:.3f}")
 

@@ -29,7 +29,8 @@ def test_malformed_seed_line_fails_generate_with_file_and_line(tmp_path, aloe_en
 
 def test_filter_stage_writes_funnel_counts_to_metrics_and_seconds_to_the_run_log(tmp_path, aloe_env):
     """On the default run's candidates (tests/data/default_candidates.parquet): every funnel
-    step's counts chain in -> out in metrics/personas.json, and its seconds sit in the run log."""
+    step's counts chain in -> out in metrics/personas.json, and its seconds sit in the run log;
+    the saturation and coverage plots add up to the same counts."""
     (tmp_path / "data/personas").mkdir(parents=True)
     shutil.copy(REPO / "tests/data/default_candidates.parquet", tmp_path / "data/personas/candidates.parquet")
     shutil.copy(REPO / "params.yaml", tmp_path / "params.yaml")
@@ -46,3 +47,15 @@ def test_filter_stage_writes_funnel_counts_to_metrics_and_seconds_to_the_run_log
     log = json.loads((tmp_path / "logs/personas_filter.json").read_text())
     assert set(log["funnel_s"]) == {"exact_and_rules", "minhash", "encode", "embedding"}
     assert not any(key.endswith("_s") for key in metrics)  # timings stay out of metrics
+    rounds = json.loads((tmp_path / "metrics/personas_saturation.json").read_text())
+    assert [r["round"] for r in rounds] == [0, 1, 2]  # seeds, then two generation rounds
+    for kind in ("profiles", "personalities"):
+        assert sum(r[f"{kind}_candidates"] for r in rounds) == metrics[kind]["candidates"]
+        assert sum(r[f"{kind}_kept"] for r in rounds) == metrics[kind]["accepted"]
+        covered = metrics["coverage"][kind]
+        clusters = json.loads((tmp_path / "metrics/personas_coverage.json").read_text())
+        assert covered["k"] == len(clusters) == 20
+        assert sum(c[f"{kind}_kept"] for c in clusters) == metrics[kind]["accepted"]
+        held_out = yaml.safe_load((REPO / "params.yaml").read_text())["personas"]["split"][f"eval_{kind}"]
+        assert sum(c[f"{kind}_eval"] for c in clusters) == held_out
+        assert covered["eval_nearest_train_similarity"]["max"] <= metrics["eval_train_max_similarity"]

@@ -19,6 +19,34 @@ from aloe.llm.server import BackgroundServer, ChatServer, FaultPlan
 REPO = Path(__file__).resolve().parents[1]
 
 
+# Test modules that must run on one worker, in one process: the two modules sharing the
+# session's TINY run (built once, then mutated by experiments the secret scan must cover)
+# and the known-answer module (both directions share one response cache). xdist's own
+# `xdist_group` mark does nothing under pytest 9.2 (pytest-xdist#1386), hence this map.
+WORKER_GROUPS = {
+    "tests/test_pipeline_e2e.py": "tiny_run",
+    "tests/test_resilience_faults_secrets.py": "tiny_run",
+    "tests/test_known_answer.py": "known_answer",
+}
+
+
+def scope_of(nodeid: str) -> str:
+    """The unit of work a test belongs to: its WORKER_GROUPS group, else the test alone."""
+    return WORKER_GROUPS.get(nodeid.split("::")[0], nodeid)
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """xdist's scope scheduling with ``scope_of`` as the scopes; the largest scope is handed
+    out first, so the TINY run starts at once."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return scope_of(nodeid)
+
+    return GroupScheduling(config, log)
+
+
 def share_cores_among_workers() -> None:
     """Under pytest-xdist each worker gets its share of the cores, for torch here and for
     the stages it starts (OMP_NUM_THREADS): two workers of two threads each on 2 cores ran
@@ -28,7 +56,7 @@ def share_cores_among_workers() -> None:
         import torch
 
         threads = max(1, (os.cpu_count() or 1) // workers)
-        os.environ["OMP_NUM_THREADS"] = str(threads)
+        os.environ["OMP_NUM_THREADS"] = os.environ["ALOE_CPU_THREADS"] = str(threads)
         torch.set_num_threads(threads)
 
 

@@ -9,9 +9,9 @@ from e2e import REPO  # noqa: F401  (puts bench/ on the path)
 from known_answer import run
 from rule_judge import RuleJudge, persona_words
 
-# both directions on one worker, sharing one response cache: the reversed run replays the
-# planted run's persona pool and first turns instead of paying for them again
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("known_answer")]
+# both directions run on one worker (conftest.WORKER_GROUPS), sharing one response cache: the
+# reversed run replays the planted run's persona pool and first turns instead of paying again
+pytestmark = pytest.mark.slow
 
 SETTINGS = {
     "trees": 4,

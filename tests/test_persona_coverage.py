@@ -2,6 +2,7 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from aloe.personas.coverage import COVERAGE_K, coverage, coverage_rows, saturation
 
@@ -42,7 +43,7 @@ def test_an_eval_split_in_a_corner_training_never_reaches_is_seen():
     assert summary["k"] == COVERAGE_K == len(counts)
     assert summary["eval_clusters_reached_by_train"] == 0.0
     assert summary["eval_nearest_train_similarity"]["max"] < 0.5  # orthogonal groups
-    assert summary["clusters_reached"]["eval"] + summary["clusters_reached"]["train_personas"] == 1.0
+    assert summary["clusters_reached"]["eval"] + summary["clusters_reached"]["train_personas"] == pytest.approx(1.0)
     assert sum(c["kept"] for c in counts) == 60 and sum(c["eval"] for c in counts) == 15
     assert [c["kept"] for c in counts] == sorted((c["kept"] for c in counts), reverse=True)
 
@@ -63,4 +64,5 @@ def test_a_pool_smaller_than_k_gets_one_cluster_per_text_and_rows_line_up_by_ran
     summary, counts = coverage(pool.assign(split=["eval"] + ["train"] * 5), emb, set(pool["id"][1:]), seed=1)
     assert summary["k"] == 6 and all(c["kept"] == 1 for c in counts)
     rows = coverage_rows({"profiles": counts, "personalities": counts[:2]})
-    assert len(rows) == 6 and rows[5]["cluster"] == 5 and "personalities_kept" not in rows[5]
+    assert len(rows) == 6 and rows[5]["cluster"] == 5 and rows[5]["personalities_kept"] == 0
+    assert rows[1]["personalities_kept"] == 1 and all(len(r) == 7 for r in rows)

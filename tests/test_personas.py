@@ -69,10 +69,9 @@ def test_mean_pairwise_similarity_matches_brute_force():
 
 @pytest.fixture(scope="module")
 def embedder(tmp_path_factory):
-    import os
-
-    os.environ["ALOE_CACHE_DIR"] = str(tmp_path_factory.mktemp("emb-cache"))
-    return Embedder()
+    with pytest.MonkeyPatch.context() as env:  # this module's own cache, not the later tests'
+        env.setenv("ALOE_CACHE_DIR", str(tmp_path_factory.mktemp("emb-cache")))
+        yield Embedder()
 
 
 def test_filter_reasons(embedder):

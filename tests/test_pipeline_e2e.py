@@ -11,7 +11,7 @@ import pytest
 from e2e import sh
 
 # the first test here usually sets up the session's shared run (tests/conftest.py tiny_run): 830 s on 2 cores
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800), pytest.mark.xdist_group("tiny_run")]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]  # one worker: conftest.WORKER_GROUPS
 
 OUTPUTS = [
     "models/base/model.safetensors",

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 # the shared TINY run (once per session): 830 s on an idle 2-core machine
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800), pytest.mark.xdist_group("tiny_run")]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]  # one worker: conftest.WORKER_GROUPS
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ import torch
 import transformers
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
+from aloe import tokenizers
 from aloe.errors import AloeError
 from aloe.files import atomic_path
 from aloe.model_refs import check_hub_reachable, resolve
@@ -92,10 +93,12 @@ def load_source(source: str, revision: str | None) -> tuple[torch.nn.Module, obj
 
 
 def embedded_dir() -> Path:
-    """Where the dequantised embedded model is kept: a new GGUF or a new transformers or
-    torch (which could dequantise or save differently) gets a new dir."""
+    """Where the dequantised embedded model is kept: a new GGUF, new conversion code (this
+    module, the tokenizer's preparation) or a new transformers or torch (which could
+    dequantise or save differently) gets a new dir."""
+    code = hashlib.sha256(Path(__file__).read_bytes() + Path(tokenizers.__file__).read_bytes())
     versions = f"transformers-{transformers.__version__}-torch-{torch.__version__}"
-    return cache_dir() / "models" / f"embedded-{EMBEDDED_SHA256[:16]}-{versions}"
+    return cache_dir() / "models" / f"embedded-{EMBEDDED_SHA256[:16]}-{code.hexdigest()[:12]}-{versions}"
 
 
 def write_model(source: str, revision: str | None, out_dir: str | Path) -> None:
@@ -120,7 +123,9 @@ def materialise(source: str, revision: str | None, out_dir: str | Path) -> None:
             write_model(source, revision, Path(tmp) / "model")
             try:
                 os.rename(Path(tmp) / "model", cached)
-            except OSError:  # another process cached it first (the same bytes): keep theirs
-                pass
+            except OSError:
+                if not cached.is_dir():
+                    raise
+                # another process cached it first (the same bytes): keep theirs
     with atomic_path(out_dir) as tmp:
         shutil.copytree(cached, tmp)

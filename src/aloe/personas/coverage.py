@@ -7,7 +7,8 @@ less than a hundred distinct people. Two measures, per kind (profiles, personali
   (round 0: the seeds and imported files). A kept share that falls round after round
   says that more rounds buy little.
 - Coverage: k-means (faiss, seeded) over the kept texts' embeddings, k = ``COVERAGE_K`` or
-  fewer on a small pool. The share of the clusters that the texts of the training personas
+  fewer: a pool of fewer texts gets one cluster per text, and a cluster left empty (texts
+  with identical embeddings) is not counted. The share of the clusters that the texts of the training personas
   reach and that the eval split reaches, and for each eval text the similarity of its
   nearest text left for training (the leak guard checks only the largest of these).
 """
@@ -92,12 +93,13 @@ def coverage(pool: pd.DataFrame, emb: dict[str, np.ndarray], train_ids: set[str]
 
 
 def coverage_rows(counts: dict[str, list]) -> list[dict]:
-    """The plot file's rows: one per cluster rank, the counts of each kind side by side."""
+    """The plot file's rows: one per cluster rank, the counts of each kind side by side (0 past
+    the last cluster of a kind that has fewer, so every row has every column)."""
     rows = []
     for rank in range(max(len(c) for c in counts.values())):
         row = {"cluster": rank}
         for plural, per_cluster in counts.items():
-            for what, n in (per_cluster[rank] if rank < len(per_cluster) else {}).items():
-                row[f"{plural}_{what}"] = n
+            for what in ("kept", "train_personas", "eval"):
+                row[f"{plural}_{what}"] = per_cluster[rank][what] if rank < len(per_cluster) else 0
         rows.append(row)
     return rows

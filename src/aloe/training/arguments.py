@@ -13,9 +13,13 @@ from aloe.params import TrainParams
 
 def claim_cpu_threads() -> None:
     """Share the CPU cores among local processes. ``accelerate launch`` sets
-    OMP_NUM_THREADS=1 unless the config says use_cpu, which halved CPU speed here."""
-    if not torch.cuda.is_available():
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", "1"))))
+    OMP_NUM_THREADS=1 unless the config says use_cpu, which halved CPU speed here, so that
+    variable cannot say what a process may use; ``ALOE_CPU_THREADS`` can (the test workers
+    set it to their share of the cores)."""
+    if torch.cuda.is_available():
+        return
+    share = (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+    torch.set_num_threads(max(1, int(os.environ.get("ALOE_CPU_THREADS") or share)))
 
 
 def world_size() -> int:

@@ -71,6 +71,15 @@ share_cores_among_workers()
 MODEL_CACHE = Path(os.environ.get("ALOE_CACHE_DIR") or Path.home() / ".cache" / "aloe") / "models"
 
 
+def private_cache(path: Path) -> Path:
+    """A new ``$ALOE_CACHE_DIR`` at ``path``: responses of its own, models from the shared
+    model cache (the GGUF and its dequantised copy are made once per machine)."""
+    path.mkdir()
+    MODEL_CACHE.mkdir(parents=True, exist_ok=True)
+    (path / "models").symlink_to(MODEL_CACHE)
+    return path
+
+
 @pytest.fixture(scope="session")
 def base_model_dir(tmp_path_factory) -> Path:
     """models/base built by the real base_model code from the embedded wheel (once per session)."""
@@ -117,10 +126,7 @@ def tiny_run(tmp_path_factory, base_model_dir):
     from e2e import make_project, project_env, sh
 
     root = tmp_path_factory.mktemp("tiny_run")
-    cache = root / "cache"
-    cache.mkdir()
-    MODEL_CACHE.mkdir(parents=True, exist_ok=True)
-    (cache / "models").symlink_to(MODEL_CACHE)
+    cache = private_cache(root / "cache")
     fake_key = f"sk-aloe-FAKE-{uuid.uuid4().hex}"  # made at run time: no file holds it before the run
     local = TransformersBackend(
         TransformersBackendParams(type="transformers", model=str(base_model_dir), batch_size=16)
@@ -168,10 +174,7 @@ def cache(tmp_path) -> ResponseCache:
 @pytest.fixture
 def aloe_env(tmp_path, monkeypatch) -> dict:
     """Environment for stage subprocesses: a fresh response cache, the shared model cache."""
-    cache_dir = tmp_path / "aloe-cache"
-    cache_dir.mkdir()
-    MODEL_CACHE.mkdir(parents=True, exist_ok=True)
-    (cache_dir / "models").symlink_to(MODEL_CACHE)
+    cache_dir = private_cache(tmp_path / "aloe-cache")
     monkeypatch.setenv("ALOE_CACHE_DIR", str(cache_dir))
     return {**os.environ, "ALOE_CACHE_DIR": str(cache_dir), "WANDB_MODE": "offline"}
 

@@ -4,7 +4,7 @@ and every DPO pair's chosen reply carries the rule's preferred feature."""
 
 import pytest
 
-from conftest import MODEL_CACHE
+from conftest import private_cache
 from e2e import REPO  # noqa: F401  (puts bench/ on the path)
 from known_answer import run
 from rule_judge import RuleJudge, persona_words
@@ -33,10 +33,7 @@ SETTINGS = {
 @pytest.fixture(scope="module")
 def shared_cache(tmp_path_factory):
     """A response cache of this module's own (not the user's), with the session's model cache."""
-    cache = tmp_path_factory.mktemp("known_answer_cache")
-    MODEL_CACHE.mkdir(parents=True, exist_ok=True)
-    (cache / "models").symlink_to(MODEL_CACHE)
-    return cache
+    return private_cache(tmp_path_factory.mktemp("known_answer") / "cache")
 
 
 @pytest.mark.parametrize("reverse", [False, True], ids=["planted", "reversed"])

@@ -7,10 +7,11 @@ less than a hundred distinct people. Two measures, per kind (profiles, personali
   (round 0: the seeds and imported files). A kept share that falls round after round
   says that more rounds buy little.
 - Coverage: k-means (faiss, seeded) over the kept texts' embeddings, k = ``COVERAGE_K`` or
-  fewer: a pool of fewer texts gets one cluster per text, and a cluster left empty (texts
-  with identical embeddings) is not counted. The share of the clusters that the texts of the training personas
-  reach and that the eval split reaches, and for each eval text the similarity of its
-  nearest text left for training (the leak guard checks only the largest of these).
+  fewer (a smaller pool gets one cluster per text; a cluster left empty by texts with
+  identical embeddings is not counted). The share of the clusters that the training
+  personas' texts reach and that the eval split reaches, and for each eval text the
+  similarity of its nearest text left for training (the leak guard checks only the
+  largest of these).
 """
 
 from __future__ import annotations
@@ -81,14 +82,11 @@ def coverage(pool: pd.DataFrame, emb: dict[str, np.ndarray], train_ids: set[str]
             for q, p in (("min", 0.0), ("p10", 0.1), ("median", 0.5), ("p90", 0.9), ("max", 1.0))
         },
     }
-    counts = [
-        {
-            "kept": int((cluster == c).sum()),
-            "train_personas": int((in_train & (cluster == c)).sum()),
-            "eval": int((in_eval & (cluster == c)).sum()),
-        }
-        for c in range(k)
-    ]
+    per_cluster = {
+        what: np.bincount(cluster[members], minlength=k)
+        for what, members in (("kept", slice(None)), ("train_personas", in_train), ("eval", in_eval))
+    }
+    counts = [{what: int(n[c]) for what, n in per_cluster.items()} for c in range(k)]
     return summary, counts
 
 

@@ -91,6 +91,7 @@ def project_env(cache_dir: Path | None = None) -> dict:
         "GIT_COMMITTER_NAME": "t",
         "GIT_COMMITTER_EMAIL": "t@t",
         "PYTHONUNBUFFERED": "1",
+        "DVC_NO_ANALYTICS": "1",  # no usage-report daemon after every dvc command
     }
     if cache_dir is not None:
         env["ALOE_CACHE_DIR"] = str(cache_dir)

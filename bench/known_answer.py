@@ -61,7 +61,9 @@ STAGES = (
 
 
 def overrides(url: str, args: dict) -> dict:
-    return {
+    """The params of a run: the judge at ``url``, everything else local, the sizes in ``args``
+    (its optional ``params`` laid on top, for what the command line does not set)."""
+    planned = {
         "llm": {
             "backends": {
                 "local": {"type": "transformers", "model": "models/base", "batch_size": 32},
@@ -83,7 +85,7 @@ def overrides(url: str, args: dict) -> dict:
         },
         # as many training personas as trees (the split's default of 64 capped --trees): the eval
         # split is drawn first and stays; above 64 a different training sample is drawn
-        "personas": merge({"split": {"train_personas": max(args["trees"], 64)}}, args.get("personas", {})),
+        "personas": {"split": {"train_personas": max(args["trees"], 64)}},
         "judge_check": {"pairs": 8},
         "trees": {"personas": args["trees"], "turns": args["turns"], "judge_disagreement": "average"},
         "sft": {"max_steps": args["sft_steps"], "per_device_train_batch_size": 4, "learning_rate": args["lr"]},
@@ -100,6 +102,7 @@ def overrides(url: str, args: dict) -> dict:
         "eval": {"examples": args["eval_examples"], "turns": args["turns"]},
         "wandb": {"mode": "disabled"},
     }
+    return merge(planned, args.get("params", {}))
 
 
 def label_accuracy(project: Path, sign: int) -> dict:

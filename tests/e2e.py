@@ -16,7 +16,7 @@ TINY = {
         "generate": {"calls_per_round": 2, "max_rounds": 1, "max_tokens": 96},
         "split": {"eval_profiles": 3, "eval_personalities": 2, "train_personas": 6},
     },
-    "judge_check": {"pairs": 3, "bootstrap": 50},
+    "judge_check": {"pairs": 2, "bootstrap": 50},
     "trees": {"personas": 3, "turns": 2},
     "sft": {"max_steps": 2, "per_device_train_batch_size": 2},
     "dpo": {"max_steps": 2, "per_device_train_batch_size": 2},

@@ -13,19 +13,22 @@ from rule_judge import RuleJudge, persona_words
 # reversed run replays the planted run's persona pool and first turns instead of paying again
 pytestmark = pytest.mark.slow
 
+# six one-turn trees: the reversed run replays every call but the judge's from the shared
+# cache (with two turns its second turns differ, since the judge picks the branch)
 SETTINGS = {
-    "trees": 4,
-    "turns": 2,
+    "trees": 6,
+    "turns": 1,
     "eval_examples": 2,
     "sft_steps": 1,
     "dpo_epochs": 1,
     "lr": 5e-4,
     "beta": 0.1,
     "lora_r": 16,
-    # a small persona pool (the seeds and one round of two calls a kind): the test is about labels
-    "personas": {
-        "generate": {"calls_per_round": 2, "max_rounds": 1, "max_tokens": 96},
-        "split": {"eval_profiles": 3, "eval_personalities": 2},
+    "params": {
+        # the seeds as the persona pool (no generation round) and half the bench's planted pairs:
+        # the test is about labels
+        "personas": {"generate": {"max_rounds": 0}, "split": {"eval_profiles": 3, "eval_personalities": 2}},
+        "judge_check": {"pairs": 4},
     },
 }
 

@@ -14,25 +14,26 @@ from aloe.personas.texts import load_texts
 from conftest import REPO, stage_argv, write_judge_check
 
 pytestmark = pytest.mark.slow
+TREES = 2  # two trees of two turns: 24 calls, the kill comes after 6 of them are committed
 
 
 def setup_workdir(path, base_model_dir):
     (path / "data/personas").mkdir(parents=True)
     (path / "models").mkdir()
     (path / "models/base").symlink_to(base_model_dir)
-    profiles = load_texts(REPO / "data/seeds/profiles.jsonl")[:3]
-    personalities = load_texts(REPO / "data/seeds/personalities.jsonl")[:3]
+    profiles = load_texts(REPO / "data/seeds/profiles.jsonl")[:TREES]
+    personalities = load_texts(REPO / "data/seeds/personalities.jsonl")[:TREES]
     pd.DataFrame(
         {
-            "persona_id": [f"p{i}" for i in range(3)],
-            "profile_id": [f"a{i}" for i in range(3)],
+            "persona_id": [f"p{i}" for i in range(TREES)],
+            "profile_id": [f"a{i}" for i in range(TREES)],
             "profile": profiles,
-            "personality_id": [f"b{i}" for i in range(3)],
+            "personality_id": [f"b{i}" for i in range(TREES)],
             "personality": personalities,
         }
     ).to_parquet(path / "data/personas/train.parquet")
     params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["trees"].update(personas=3, turns=2, max_tokens={"user": 24, "inducer": 48, "responder": 24, "judge": 8})
+    params["trees"].update(personas=TREES, turns=2, max_tokens={"user": 24, "inducer": 48, "responder": 24, "judge": 8})
     (path / "params.yaml").write_text(yaml.safe_dump(params))
     write_judge_check(path / "metrics/judge.json")
 

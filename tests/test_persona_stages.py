@@ -70,6 +70,7 @@ def test_generate_streams_imports_behind_the_seeds_and_the_filter_counts_them_by
     with lines and labels; the filter's metrics count candidates and rejections by source."""
     import pandas as pd
 
+    shutil.copytree(REPO / "data/seeds", tmp_path / "data/seeds")
     imports = tmp_path / "data/imports"
     imports.mkdir(parents=True)
     (tmp_path / "models").mkdir()

@@ -202,7 +202,9 @@ def main(n: int, encoder: str, exact_max: int, encode_sample: int, paper_sample:
     os.environ["ALOE_CACHE_DIR"] = tempfile.mkdtemp(prefix="aloe-bench-")  # a cold embedding cache
     load_before = os.getloadavg()
     texts = synthetic_pool(n)
-    frame = pd.DataFrame({"kind": "profile", "text": texts, "status": "ok", "position": range(n)})
+    frame = pd.DataFrame(
+        {"kind": "profile", "text": texts, "status": "ok", "position": range(n), "source": "generated"}
+    )
     cfg = PersonaFilterParams(profile_words=(5, 120))
     minilm = Embedder()
     minilm.dimension()  # loads the model: not part of the encoding rate

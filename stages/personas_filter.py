@@ -11,7 +11,7 @@ from aloe.llm.client import LLM
 from aloe.personas import KINDS
 from aloe.personas.coverage import coverage, coverage_rows, saturation
 from aloe.personas.embeddings import Embedder
-from aloe.personas.filtering import filter_candidates, funnel_counts, rejection_counts
+from aloe.personas.filtering import filter_candidates, funnel_counts, rejection_counts, source_counts
 from aloe.personas.llm_check import check_plausible
 from aloe.personas.novelty import mean_pairwise_similarity
 from aloe.personas.splits import split
@@ -61,7 +61,7 @@ def main(
             raise AloeError(f"{candidates}: no {PLURAL[kind]} left after filtering; loosen personas.filter")
         kept.insert(0, "id", [f"{kind[:4]}-{i:05d}" for i in range(len(kept))])
         pools[kind] = kept[["id", "text", "source", "round", *(["llm_check"] if llm else [])]]
-        report[PLURAL[kind]] = rejection_counts(ruled, kind)
+        report[PLURAL[kind]] = {**rejection_counts(ruled, kind), "by_source": source_counts(ruled, kind)}
         vectors = embedder.encode(kept["text"].tolist())
         report[PLURAL[kind]]["mean_pairwise_similarity"] = round(mean_pairwise_similarity(vectors), 4)
         emb.update(zip(kept["id"], vectors, strict=True))

@@ -85,7 +85,9 @@ def test_filter_reasons(embedder):
         ("personality", "Calm, patient, gentle, modest, thoughtful, quiet, loyal, reflective."),
         ("personality", "I am 45 years old and I work as a pilot in Dubai with my two daughters."),
     ]
-    frame = pd.DataFrame([dict(kind=k, text=t, status="ok", position=i) for i, (k, t) in enumerate(texts)])
+    frame = pd.DataFrame(
+        [dict(kind=k, text=t, status="ok", position=i, source="generated") for i, (k, t) in enumerate(texts)]
+    )
     ruled = filter_candidates(frame, PersonaFilterParams(), embedder)
     reasons = ruled["reason"].where(ruled["reason"].notna(), None).tolist()
     assert reasons == [
@@ -142,7 +144,7 @@ JUNK = [  # seen in the persona pool of the embedded model
 
 
 def test_junk_that_is_not_a_persona_is_rejected_with_its_reason(embedder):
-    rows = [dict(kind=k, text=t, status=s, position=i) for i, (k, t, s, _) in enumerate(JUNK)]
+    rows = [dict(kind=k, text=t, status=s, position=i, source="generated") for i, (k, t, s, _) in enumerate(JUNK)]
     ruled = filter_candidates(pd.DataFrame(rows), PersonaFilterParams(), embedder)
     assert ruled["reason"].tolist() == [reason for *_, reason in JUNK]
     for kind in ("profile", "personality"):

@@ -134,6 +134,43 @@ class PersonaFiles(Strict):
     personality: str | None = doc(None, 'JSONL of strings or `{"text": ...}`')
 
 
+IMPORT_DIR = "data/imports"  # personas_generate's declared dependency: DVC reruns it when a file there changes
+
+
+class ImportFile(Strict):
+    """One public or earlier persona pool, read in chunks (aloe.personas.imports)."""
+
+    path: str = doc(..., f"JSONL or Parquet under {IMPORT_DIR}/")
+    text: str = doc("text", "the field holding the persona (PersonaHub, FinePersonas: persona)")
+    labels: str | None = doc(None, "a field kept beside the text, e.g. FinePersonas' labels")
+    format: Literal["auto", "jsonl", "parquet"] = doc("auto", "auto: from the suffix (.parquet, else JSONL)")
+
+    @field_validator("path")
+    @classmethod
+    def _under_the_import_dir(cls, path: str) -> str:
+        if Path(path).is_absolute() or Path(path).parts[:2] != tuple(Path(IMPORT_DIR).parts):
+            raise PydanticCustomError(
+                "import_dir",
+                f"{{path}} is not under {IMPORT_DIR}/, the folder personas_generate depends on "
+                "(elsewhere DVC would not rerun it when the file changes)",
+                {"path": path},
+            )
+        return path
+
+
+IMPORT_FORMS = "a path (the paper's format, or objects with `text`), or {path, text, labels}"
+
+
+class PersonaImports(Strict):
+    profile: ImportFile | None = doc(None, IMPORT_FORMS)
+    personality: ImportFile | None = doc(None, IMPORT_FORMS)
+
+    @field_validator("profile", "personality", mode="before")
+    @classmethod
+    def _a_path_alone(cls, value):
+        return {"path": value} if isinstance(value, str) else value
+
+
 class PersonaGenerateParams(Strict):
     examples_per_prompt: int = doc(3, "pool samples shown in each prompt", ge=1, le=20)
     candidates_per_call: int = doc(4, "texts asked for per call", ge=1, le=50)
@@ -166,6 +203,11 @@ class PersonaFilterParams(Strict):
     profile_words: WordRange = doc((12, 120), "[min, max] words of a profile")
     personality_words: WordRange = doc((5, 60), "[min, max] words of a personality")
     max_sentences: PositiveInt = doc(6, "more sentences than this is rejected")
+    import_rules: Literal["shape", "all"] = doc(
+        "shape",
+        "rules for imported texts: shape = length, sentences, markup and every dedupe step, not the content "
+        "rules written for the writer model's mistakes (no_person, off_kind, not_a_description); all = every rule",
+    )
     llm_check: bool = doc(
         False,
         "also ask role persona_checker whether each text reads like one real person "
@@ -184,7 +226,7 @@ class PersonasParams(Strict):
         PersonaFiles(profile="data/seeds/profiles.jsonl", personality="data/seeds/personalities.jsonl"),
         "the hand-written seeds (in git)",
     )
-    import_files: PersonaFiles = doc(PersonaFiles(), "an existing pool (e.g. the paper's) added to the seeds")
+    import_files: PersonaImports = doc(PersonaImports(), "existing pools (the paper's, PersonaHub) added to the seeds")
     generate: PersonaGenerateParams = PersonaGenerateParams()
     filter: PersonaFilterParams = PersonaFilterParams()
     split: PersonaSplitParams = PersonaSplitParams()

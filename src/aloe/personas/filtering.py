@@ -94,6 +94,13 @@ ABOUT_WORDS = (
 
 
 def rule_sql(cfg) -> str:
+    """Exact duplicates and rules in DuckDB: each candidate's first failed check as ``reason``.
+
+    Shape rules (markup, field lists, length, sentences) hold for every text. Content rules
+    (no person words, the other kind's words, a definition) catch the writer model's
+    mistakes; imported pools (PersonaHub's "A chemistry teacher who ...") are curated, in
+    the third person and one line, and skip them unless ``import_rules`` is ``all``."""
+    content = "TRUE" if cfg.import_rules == "all" else "source IS DISTINCT FROM 'import'"
     trait = _any_regex("text", tuple(rf"\b{w}\b" for w in TRAIT_WORDS))
     fact = _any_regex("text", FACT_PATTERNS)
     person = _any_regex("text", PERSON)
@@ -122,6 +129,7 @@ def rule_sql(cfg) -> str:
             WHEN kind = 'personality' AND (n_words < {cfg.personality_words[0]}
                                            OR n_words > {cfg.personality_words[1]}) THEN 'rule:length'
             WHEN n_sentences > {cfg.max_sentences} THEN 'rule:sentences'
+            WHEN NOT ({content}) THEN NULL
             WHEN kind = 'profile' AND NOT ({person}) THEN 'rule:no_person'
             WHEN kind = 'personality' AND ({about_words}) THEN 'rule:not_a_description'
             WHEN kind = 'profile' AND ({trait}) THEN 'rule:off_kind'
@@ -137,7 +145,7 @@ def filter_candidates(
 ) -> pd.DataFrame:
     """Return the parsed candidates with ``reason`` (NULL = accepted), in position order.
 
-    ``candidates`` needs columns kind, text, status, position. ``seconds`` (if given)
+    ``candidates`` needs columns kind, text, status, position and source. ``seconds`` (if given)
     receives the wall time of each step, over both kinds: a run log's business, not a metric.
     """
     seconds = {} if seconds is None else seconds
@@ -187,6 +195,20 @@ def rejection_counts(ruled: pd.DataFrame, kind: str) -> dict:
         "rule_detail": {r.split(":", 1)[1]: int(n) for r, n in sorted(reasons[rule].value_counts().items())},
         "unparsed_detail": {r.split(":", 1)[1]: int(n) for r, n in sorted(reasons[unparsed].value_counts().items())},
     }
+
+
+def source_counts(ruled: pd.DataFrame, kind: str) -> dict:
+    """Per source (seed, import, generated): candidates, accepted, and each rejection reason:
+    an imported pool that the rules do not fit shows here, not as a silent shortfall."""
+    out = {}
+    for source, rows in ruled[ruled["kind"] == kind].groupby("source", sort=True):
+        reasons = rows["reason"].dropna()
+        out[source] = {
+            "candidates": len(rows),
+            "accepted": len(rows) - len(reasons),
+            "rejected": {r: int(n) for r, n in sorted(reasons.value_counts().items())},
+        }
+    return out
 
 
 def funnel_counts(ruled: pd.DataFrame, kind: str) -> dict:

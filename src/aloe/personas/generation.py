@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -30,15 +31,35 @@ from aloe.prompts import render
 log = logging.getLogger(__name__)
 
 
+def starting_pool(
+    chunks: Iterable[list[str]], embedder: Embedder, threshold: float, target: int
+) -> tuple[list[str], np.ndarray]:
+    """The novel texts of the seeds and imports (chunks of texts, in order), and their
+    embeddings. Reading stops once the pool reaches ``target``: no round runs then, so a
+    pool imported by the million costs one chunk here, not the whole file."""
+    pool: list[str] = []
+    pool_emb = None
+    for texts in chunks:
+        emb = embedder.encode(texts)
+        keep = greedy_novel(emb, threshold, kept=pool_emb)
+        pool += [t for t, k in zip(texts, keep, strict=True) if k]
+        pool_emb = emb[keep] if pool_emb is None else np.concatenate([pool_emb, emb[keep]])
+        if len(pool) >= target:
+            break
+    return pool, pool_emb
+
+
 def grow(
-    kind: str, start: list[tuple[str, str]], llm: LLM, embedder: Embedder, cfg: PersonaGenerateParams, seed: int
+    kind: str,
+    pool: list[str],
+    pool_emb: np.ndarray,
+    llm: LLM,
+    embedder: Embedder,
+    cfg: PersonaGenerateParams,
+    seed: int,
 ) -> list[dict]:
-    """Grow the pool of ``kind`` from ``start`` = [(text, source)]; return every candidate row."""
-    rows = [dict(kind=kind, text=t, source=src, round=0, call=-1, status="ok") for t, src in start]
-    start_emb = embedder.encode([t for t, _ in start])
-    novel = greedy_novel(start_emb, cfg.novelty_threshold)
-    pool = [t for (t, _), n in zip(start, novel, strict=True) if n]
-    pool_emb = start_emb[novel]
+    """Grow the pool of ``kind`` from the starting ``pool``; return every generated candidate row."""
+    pool, rows = list(pool), []
     stale = 0
     for rnd in range(1, cfg.max_rounds + 1):
         if len(pool) >= cfg.target_size:

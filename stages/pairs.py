@@ -12,7 +12,7 @@ from aloe.conversations.rows import DpoRow, SftRow
 from aloe.errors import AloeError
 from aloe.evaluation.examples import eval_personas
 from aloe.files import atomic_path, write_json
-from aloe.personas.embeddings import Embedder
+from aloe.personas.embeddings import filter_embedder
 from aloe.personas.leaks import LeakGuard
 from aloe.stage import setup, write_run_log
 
@@ -39,8 +39,8 @@ def main(params_path, trees, eval_split, judge_metrics, out_dir, metrics, run_lo
     records = load_conversations(source)
     guard = LeakGuard(
         eval_personas(params.eval, eval_split),
-        Embedder(params.personas.filter.embedding_model),
-        params.personas.filter.threshold,
+        filter_embedder(params.personas.filter),
+        params.personas.filter.cutoff,
     )
     leaks = guard.reasons([(r.profile, r.personality) for r in records])
     dpo, sft = {"train": [], "validation": []}, {"train": [], "validation": []}

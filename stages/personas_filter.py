@@ -10,7 +10,7 @@ from aloe.files import atomic_path, write_json
 from aloe.llm.client import LLM
 from aloe.personas import KINDS
 from aloe.personas.coverage import coverage, coverage_rows, saturation
-from aloe.personas.embeddings import Embedder
+from aloe.personas.embeddings import filter_embedder
 from aloe.personas.filtering import filter_candidates, funnel_counts, rejection_counts, source_counts
 from aloe.personas.llm_check import check_plausible
 from aloe.personas.novelty import mean_pairwise_similarity
@@ -45,7 +45,7 @@ def main(
     params = setup(params_path)
     cfg = params.personas
     frame = pd.read_parquet(candidates)
-    embedder = Embedder(cfg.filter.embedding_model)
+    embedder = filter_embedder(cfg.filter)
     seconds: dict[str, float] = {}
     ruled = filter_candidates(frame, cfg.filter, embedder, seconds)
     llm = None
@@ -65,9 +65,7 @@ def main(
         vectors = embedder.encode(kept["text"].tolist())
         report[PLURAL[kind]]["mean_pairwise_similarity"] = round(mean_pairwise_similarity(vectors), 4)
         emb.update(zip(kept["id"], vectors, strict=True))
-    train, evals, leak = split(
-        pools["profile"], pools["personality"], emb, cfg.split, params.seed, cfg.filter.threshold
-    )
+    train, evals, leak = split(pools["profile"], pools["personality"], emb, cfg.split, params.seed, cfg.filter.cutoff)
     covered, per_cluster = {}, {}
     for kind in KINDS:
         held_out = pools[kind]["id"].isin(evals[f"{kind}_id"])
@@ -80,7 +78,8 @@ def main(
         train_personas=len(train),
         eval_examples=len(evals),
         eval_train_max_similarity=round(leak, 4),
-        threshold=cfg.filter.threshold,
+        threshold=cfg.filter.cutoff,
+        encoder=cfg.filter.encoder,
         funnel=funnel,
         coverage=covered,
     )

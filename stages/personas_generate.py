@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 from aloe.files import atomic_path
 from aloe.llm.client import LLM
 from aloe.personas import KINDS
-from aloe.personas.embeddings import Embedder
+from aloe.personas.embeddings import filter_embedder
 from aloe.personas.generation import grow, starting_pool
 from aloe.personas.imports import ImportChunk, read_import
 from aloe.personas.texts import load_texts
@@ -65,7 +65,7 @@ def main(params_path: str, out: str, run_log: str) -> None:
     cfg = params.personas
     imported = {kind: sum(len(c.texts) for _, c in start_chunks(cfg, kind)) for kind in KINDS}  # bad files fail here
     llm = LLM(params.llm, roles=("persona_writer",))
-    embedder = Embedder(cfg.filter.embedding_model)
+    embedder = filter_embedder(cfg.filter)
     with atomic_path(out) as tmp:
         writer = CandidateWriter(tmp, llm.model_id("persona_writer"))
         for kind in KINDS:

@@ -38,7 +38,7 @@ from aloe.judging.verdicts import OrderAnswer, OrderReading, verdict_reader
 from aloe.llm.client import LLM
 from aloe.llm.reask import ask_until_usable
 from aloe.params import Params
-from aloe.personas.embeddings import Embedder
+from aloe.personas.embeddings import filter_embedder
 from aloe.prompts import render
 from aloe.seeds import derive_seed
 
@@ -186,9 +186,7 @@ def planted_personas(path: str, params: Params) -> tuple[list[dict], list[int], 
     rows = spread_over_profiles(pd.read_parquet(path).to_dict("records"), params.judge_check.pairs)
     if len(rows) < 2:
         raise AloeError(f"{path}: the judge check needs at least 2 training personas, found {len(rows)}")
-    vectors = Embedder(params.personas.filter.embedding_model).encode(
-        [f"{p['profile']} {p['personality']}" for p in rows]
-    )
+    vectors = filter_embedder(params.personas.filter).encode([f"{p['profile']} {p['personality']}" for p in rows])
     contrast = contrasts(vectors)
     return rows, contrast, neighbours(vectors, [p["profile_id"] for p in rows], contrast)
 

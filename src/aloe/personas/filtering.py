@@ -20,7 +20,7 @@ Every candidate gets one reason (or none: accepted), so the counts add up:
 - rule:off_kind: a profile in trait vocabulary, or a personality stating facts;
 - minhash_duplicate: estimated Jaccard of word shingles at least ``minhash_threshold``
   to an earlier text that passed the rules and was not itself a MinHash duplicate;
-- near_duplicate: cosine above ``threshold`` to an earlier accepted text;
+- near_duplicate: cosine above ``cutoff`` (the encoder's threshold) to an earlier accepted text;
 - llm_check: the optional LLM quality check said no (aloe.personas.llm_check).
 """
 
@@ -170,7 +170,7 @@ def filter_candidates(
         lap("minhash")
         emb = embedder.encode(ruled.loc[alive, "text"].tolist())
         lap("encode")
-        keep = greedy_novel(emb, cfg.threshold, exact_up_to=EXACT_UP_TO)
+        keep = greedy_novel(emb, cfg.cutoff, exact_up_to=EXACT_UP_TO)
         ruled.loc[alive[~keep], "reason"] = "near_duplicate"
         lap("embedding")
     return ruled.drop(columns=["dup_rank"])

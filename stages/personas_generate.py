@@ -28,7 +28,7 @@ SCHEMA = pa.schema(
         ("call", pa.int64()),
         ("status", pa.string()),
         ("line", pa.int64()),  # an imported text's line (JSONL) or row (Parquet) in its file
-        ("labels", pa.string()),  # an imported text's labels field, as JSON
+        ("labels", pa.string()),  # an imported text's labels field (a list as JSON, a string as it is)
         ("model_id", pa.string()),
     ]
 )
@@ -43,17 +43,25 @@ def start_chunks(cfg, kind: str) -> Iterator[tuple[str, ImportChunk]]:
 
 
 class CandidateWriter:
-    """Rows appended to a Parquet file batch by batch, numbered in order (``position``)."""
+    """Rows appended to a Parquet file batch by batch, numbered in order (``position``);
+    closed on leaving the ``with`` block, whether the stage finished or failed."""
 
     def __init__(self, path, model_id: str):
         self.writer, self.position, self.model_id, self.usable = pq.ParquetWriter(path, SCHEMA), 0, model_id, {}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.writer.close()
 
     def write(self, rows: list[dict]) -> None:
         for row in rows:
             row.update(position=self.position, model_id=self.model_id)
             self.position += 1
             self.usable[row["kind"]] = self.usable.get(row["kind"], 0) + (row["status"] == "ok")
-        self.writer.write_table(pa.Table.from_pylist(rows, schema=SCHEMA))
+        if rows:
+            self.writer.write_table(pa.Table.from_pylist(rows, schema=SCHEMA))
 
 
 @click.command()
@@ -63,11 +71,10 @@ class CandidateWriter:
 def main(params_path: str, out: str, run_log: str) -> None:
     params = setup(params_path)
     cfg = params.personas
-    imported = {kind: sum(len(c.texts) for _, c in start_chunks(cfg, kind)) for kind in KINDS}  # bad files fail here
+    start_texts = {kind: sum(len(c.texts) for _, c in start_chunks(cfg, kind)) for kind in KINDS}  # bad files fail here
     llm = LLM(params.llm, roles=("persona_writer",))
     embedder = filter_embedder(cfg.filter)
-    with atomic_path(out) as tmp:
-        writer = CandidateWriter(tmp, llm.model_id("persona_writer"))
+    with atomic_path(out) as tmp, CandidateWriter(tmp, llm.model_id("persona_writer")) as writer:
         for kind in KINDS:
             chunks = (chunk.texts for _, chunk in start_chunks(cfg, kind))
             pool, pool_emb = starting_pool(chunks, embedder, cfg.generate.novelty_threshold, cfg.generate.target_size)
@@ -80,8 +87,7 @@ def main(params_path: str, out: str, run_log: str) -> None:
                     ]
                 )
             writer.write(generated)
-        writer.writer.close()
-    write_run_log(run_log, llm, workload=llm.report(), start_texts=imported)
+    write_run_log(run_log, llm, workload=llm.report(), start_texts=start_texts)
     click.echo(f"wrote {out}: {writer.position} fragments, usable by kind {writer.usable}; llm {llm.report()}")
     llm.close()
 

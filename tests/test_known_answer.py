@@ -10,7 +10,7 @@ from known_answer import run
 from rule_judge import RuleJudge, persona_words
 
 # both directions run on one worker (conftest.WORKER_GROUPS), sharing one response cache: the
-# reversed run replays the planted run's persona pool and first turns instead of paying again
+# reversed run replays every call of the planted run but the judge's instead of paying again
 pytestmark = pytest.mark.slow
 
 # six one-turn trees: the reversed run replays every call but the judge's from the shared

@@ -69,6 +69,11 @@ def test_a_bad_record_is_named_by_line_and_only_once_it_is_reached(imports):
     path.write_text("\n")
     with pytest.raises(AloeError, match="no persona texts"):
         list(read_import(ImportFile(path=f"data/imports/{path.name}", text="persona")))
+    path.write_bytes(json.dumps(PERSONAHUB[0]).encode() + b"\n" + '"Zoë"'.encode("latin-1") + b"\n")
+    with pytest.raises(AloeError, match=r"personahub.jsonl:2: not UTF-8 text"):
+        list(read_import(ImportFile(path=f"data/imports/{path.name}", text="persona")))
+    with pytest.raises(AloeError, match=r"personahub.jsonl: not a Parquet file"):
+        list(read_import(ImportFile(path=f"data/imports/{path.name}", text="persona", format="parquet")))
 
 
 def test_finepersonas_parquet_keeps_labels_and_names_a_bad_row(imports):
@@ -89,9 +94,10 @@ def test_an_import_outside_the_declared_folder_or_unknown_field_is_a_params_erro
     spec = PersonasParams.model_validate({"import_files": {"profile": "data/imports/a.jsonl"}}).import_files
     assert spec.profile == ImportFile(path="data/imports/a.jsonl") and spec.personality is None
     params = tmp_path / "params.yaml"
-    params.write_text("personas:\n  import_files:\n    profile: /data/personahub.jsonl\n")
-    with pytest.raises(AloeError, match=r"personas.import_files.profile.path: .*not under data/imports/"):
-        load_params(params)
+    for outside in ("/data/personahub.jsonl", "data/imports/../seeds/profiles.jsonl", "data/imports"):
+        params.write_text(f"personas:\n  import_files:\n    profile: {outside}\n")
+        with pytest.raises(AloeError, match=r"personas.import_files.profile.path: .*not under data/imports/"):
+            load_params(params)
     params.write_text("personas:\n  import_files:\n    profile: {path: data/imports/a.jsonl, field: persona}\n")
     with pytest.raises(AloeError, match=r"personas.import_files.profile.field: unknown key"):
         load_params(params)

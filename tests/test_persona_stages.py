@@ -112,7 +112,7 @@ def test_generate_streams_imports_behind_the_seeds_and_the_filter_counts_them_by
     assert log["start_texts"] == {"profile": seeds["profiles"] + 3, "personality": seeds["personalities"] + 2}
     metrics = json.loads((tmp_path / "metrics/personas.json").read_text())
     imported = metrics["profiles"]["by_source"]["import"]
-    assert imported["candidates"] == 3 and imported["rejected"].get("rule:length") == 1
+    assert imported["candidates"] == 3 and imported["accepted"] == 2 and imported["rejected"] == {"rule:length": 1}
     for kind in ("profiles", "personalities"):
         by_source = metrics[kind]["by_source"]
         assert sum(s["candidates"] for s in by_source.values()) == metrics[kind]["candidates"]

@@ -209,14 +209,17 @@ def test_queued_sweep_runs_with_queue_start(project):
         if "Queued" not in status and "Running" not in status:
             break
         time.sleep(5)
-    assert status.count("Success") >= 2, status
+    queued = [line.split()[1] for line in status.splitlines() if "Success" in line.split()]  # Task Name ... Status
+    assert len(queued) == 2, status
     show = json.loads(sh("dvc exp show --json", proj, env).stdout)
-    betas = [  # of the experiments, not their baseline (whose beta is 0.1 too)
-        str(exp.get("data", {}).get("params", {}).get("params.yaml", {}).get("data", {}).get("dpo", {}).get("beta"))
+    betas = {  # of the queued experiments, by the names the queue gave them
+        exp.get("name"): str(
+            exp.get("data", {}).get("params", {}).get("params.yaml", {}).get("data", {}).get("dpo", {}).get("beta")
+        )
         for rev in show
         for exp in _experiments(rev)[1:]
-    ]
-    assert {"0.1", "0.3"} <= set(betas), betas
+    }
+    assert sorted(betas.get(name) for name in queued) == ["0.1", "0.3"], (queued, betas)
     name = next(r["name"] for rev in show for r in _experiments(rev)[1:] if r.get("name"))
     diff = json.loads(sh(f"dvc metrics diff --all --json HEAD {name}", proj, env).stdout)
     assert "AL_mean" in diff.get("metrics/aloe/dpo.json", {}), diff.keys()

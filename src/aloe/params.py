@@ -143,12 +143,13 @@ class ImportFile(Strict):
     path: str = doc(..., f"JSONL or Parquet under {IMPORT_DIR}/")
     text: str = doc("text", "the field holding the persona (PersonaHub, FinePersonas: persona)")
     labels: str | None = doc(None, "a field kept beside the text, e.g. FinePersonas' labels")
-    format: Literal["auto", "jsonl", "parquet"] = doc("auto", "auto: from the suffix (.parquet, else JSONL)")
+    format: Literal["auto", "jsonl", "parquet"] = doc("auto", "auto: from the suffix (.parquet or .pq, else JSONL)")
 
     @field_validator("path")
     @classmethod
     def _under_the_import_dir(cls, path: str) -> str:
-        if Path(path).is_absolute() or Path(path).parts[:2] != tuple(Path(IMPORT_DIR).parts):
+        parts = Path(os.path.normpath(path)).parts
+        if Path(path).is_absolute() or len(parts) < 3 or parts[:2] != tuple(Path(IMPORT_DIR).parts):
             raise PydanticCustomError(
                 "import_dir",
                 f"{{path}} is not under {IMPORT_DIR}/, the folder personas_generate depends on "
@@ -196,7 +197,10 @@ class PersonaFilterParams(Strict):
         "(once per machine), with `static_threshold`",
     )
     threshold: float = doc(
-        0.6, "near-duplicate if cosine > this (paper: 0.6); also the eval-leak guard's", gt=0.0, le=1.0
+        0.6,
+        "near-duplicate if cosine > this (paper: 0.6), with the minilm encoder; also the eval-leak guards'",
+        gt=0.0,
+        le=1.0,
     )
     static_threshold: float = doc(
         0.58,

@@ -15,7 +15,7 @@ import hashlib
 
 import numpy as np
 
-from aloe.personas.static_encoder import static_model_dir
+from aloe.personas.static_encoder import DIMENSIONS, static_model_dir, static_model_name
 from aloe.store import KeyValueStore, cache_dir
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -39,14 +39,18 @@ class Embedder:
     def __init__(self, model: str = DEFAULT_MODEL, batch_size: int = 128, encoder: str = "minilm"):
         self.model_name = model
         self.encoder = encoder
+        self._name = None  # what cached vectors are keyed by, besides the text
         self.batch_size = batch_size
         self.encoded = 0  # texts actually run through the model (benchmarks check this)
         self._model = None
         self._store = KeyValueStore(cache_dir() / "embeddings.sqlite", "embedding_vectors")
 
     def _key(self, text: str) -> str:
-        name = self.model_name if self.encoder == "minilm" else f"{self.encoder}:{self.model_name}"
-        return hashlib.sha256(f"{name}\0{text}".encode()).hexdigest()
+        if self._name is None:
+            self._name = (
+                self.model_name if self.encoder == "minilm" else static_model_name(_model_path(self.model_name))
+            )
+        return hashlib.sha256(f"{self._name}\0{text}".encode()).hexdigest()
 
     def _loaded(self):
         if self._model is None and self.encoder == "static":
@@ -60,8 +64,7 @@ class Embedder:
         return self._model
 
     def dimension(self) -> int:
-        model = self._loaded()
-        return model.dim if self.encoder == "static" else model.get_embedding_dimension()
+        return DIMENSIONS if self.encoder == "static" else self._loaded().get_embedding_dimension()
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Normalised float32 embeddings, one row per text, in order."""
@@ -79,7 +82,8 @@ class Embedder:
     def _encode_fresh(self, texts: list[str]) -> np.ndarray:
         self.encoded += len(texts)
         if self.encoder == "static":
-            vecs = self._loaded().encode(texts, batch_size=1024, show_progress_bar=len(texts) > 100_000)
+            # one process: model2vec's pool for >10k texts would take every core, not this stage's share
+            vecs = self._loaded().encode(texts, show_progress_bar=len(texts) > 100_000, use_multiprocessing=False)
             vecs = vecs.astype(np.float32)
             return vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
         vecs = self._loaded().encode(

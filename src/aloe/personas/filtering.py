@@ -33,12 +33,8 @@ import pandas as pd
 
 from aloe.personas.embeddings import Embedder
 from aloe.personas.minhash import minhash_novel
-from aloe.personas.novelty import greedy_novel
+from aloe.personas.novelty import EXACT_UP_TO, greedy_novel
 
-# Kept texts searched exactly before the HNSW index takes over. Exact search of a block of
-# 512 costs ~8 us per kept text here (one BLAS product), an HNSW block ~0.75 s (inserts
-# dominate): measured on 100k synthetic candidates (2 busy cores), they cross near 100k kept.
-EXACT_UP_TO = 100_000
 # The funnel's steps in order, each with the reasons it gives (llm_check: stage-side, optional).
 FUNNEL = (
     ("parse", "unparsed:"),

@@ -24,7 +24,7 @@ from aloe.llm.base import ChatRequest
 from aloe.llm.client import LLM
 from aloe.params import PersonaGenerateParams
 from aloe.personas.embeddings import Embedder
-from aloe.personas.novelty import greedy_novel
+from aloe.personas.novelty import EXACT_UP_TO, greedy_novel
 from aloe.personas.parsing import parse_candidates
 from aloe.prompts import render
 
@@ -41,7 +41,7 @@ def starting_pool(
     pool_emb = None
     for texts in chunks:
         emb = embedder.encode(texts)
-        keep = greedy_novel(emb, threshold, kept=pool_emb)
+        keep = greedy_novel(emb, threshold, kept=pool_emb, exact_up_to=EXACT_UP_TO)
         pool += [t for t, k in zip(texts, keep, strict=True) if k]
         pool_emb = emb[keep] if pool_emb is None else np.concatenate([pool_emb, emb[keep]])
         if len(pool) >= target:

@@ -67,15 +67,19 @@ def _text(value, where: str, spec: ImportFile) -> str:
 def _labels(value) -> str | None:
     if value is None or isinstance(value, str):
         return value
-    return json.dumps(value.tolist() if hasattr(value, "tolist") else value, ensure_ascii=False)
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _jsonl_records(path: Path, spec: ImportFile) -> Iterator[tuple[str, int, str | None]]:
-    with open(path, encoding="utf-8") as f:
-        for line, raw in enumerate(f, start=1):
+    with open(path, "rb") as f:  # decoded line by line, so a bad byte is named by its line
+        for line, data in enumerate(f, start=1):
+            where = f"{path}:{line}"
+            try:
+                raw = data.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise AloeError(f"{where}: not UTF-8 text ({e.reason}); JSONL must be plain UTF-8") from None
             if not raw.strip():
                 continue
-            where = f"{path}:{line}"
             try:
                 value = json.loads(raw)
             except json.JSONDecodeError as e:
@@ -90,9 +94,13 @@ def _jsonl_records(path: Path, spec: ImportFile) -> Iterator[tuple[str, int, str
 
 
 def _parquet_records(path: Path, spec: ImportFile) -> Iterator[tuple[str, int, str | None]]:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    file = pq.ParquetFile(path)
+    try:
+        file = pq.ParquetFile(path)
+    except pa.ArrowInvalid as e:
+        raise AloeError(f"{path}: not a Parquet file ({e}); set format: jsonl for JSON Lines") from None
     columns = [spec.text, *([spec.labels] if spec.labels else [])]
     missing = [c for c in columns if c not in file.schema_arrow.names]
     if missing:

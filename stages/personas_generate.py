@@ -47,7 +47,10 @@ class CandidateWriter:
     closed on leaving the ``with`` block, whether the stage finished or failed."""
 
     def __init__(self, path, model_id: str):
-        self.writer, self.position, self.model_id, self.usable = pq.ParquetWriter(path, SCHEMA), 0, model_id, {}
+        self.writer = pq.ParquetWriter(path, SCHEMA)
+        self.model_id = model_id
+        self.position = 0  # the next row's
+        self.usable: dict[str, int] = {}  # rows with status ok, by kind
 
     def __enter__(self):
         return self

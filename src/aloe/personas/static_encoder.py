@@ -10,6 +10,7 @@ local dir), and the result is made once per machine, in the model cache.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import shutil
@@ -23,6 +24,7 @@ from aloe.store import cache_dir
 DIMENSIONS = 256
 
 
+@functools.cache  # hashing the source reads ~90 MB: once per process, not per key and load
 def static_model_name(model_dir: str) -> str:
     """The distilled model's name: the source model's files hashed, the dimensions and the
     model2vec version (a changed source or library is a new model, and new vectors)."""

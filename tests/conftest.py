@@ -134,7 +134,9 @@ def tiny_run(tmp_path_factory, base_model_dir):
     # A stall outlasts the client's timeout. Replies are kept short so that a batch of the
     # embedded model (15-25 s for 6 x 64 tokens on 2 cores) stays well inside that timeout:
     # the test is about faults, and at 64 tokens every slow batch would read as one.
-    faults = FaultPlan(rates=FAULTS, seed=7, retry_after_s=0.2, stall_s=35.0)
+    # At most two stalls: each costs the client its whole timeout (30 s), and at 2% of ~150 calls
+    # the run drew three or four, most in the benchmark, where calls come one at a time.
+    faults = FaultPlan(rates=FAULTS, limits={"timeout": 2}, seed=7, retry_after_s=0.2, stall_s=35.0)
     server = ChatServer(local.generate, model_name="smollm2", faults=faults, max_batch=16, batch_window_s=0.05)
     with BackgroundServer(server) as srv:
         overrides = {

@@ -121,6 +121,14 @@ def test_every_fault_kind_recovers(serve):
     assert b.http_attempts > 60
 
 
+def test_a_fault_kind_stops_at_its_limit(serve):
+    srv = serve(faults={"rates": {"timeout": 1.0}, "limits": {"timeout": 2}, "stall_s": 1.5})
+    b = backend(srv.base_url, timeout_s=1.0, max_retries=3, concurrency=1)
+    results = b.generate(reqs(3))
+    assert [r.text for r in results] == [f"echo: question {i}" for i in range(3)]
+    assert srv.server.faults.counts == {"timeout": 2, "ok": 3}  # two stalls, then every call answered
+
+
 def test_persistent_500_becomes_a_per_request_error(serve):
     srv = serve(faults={"rates": {"server_error": 1.0}})
     [res] = backend(srv.base_url, max_retries=1).generate(reqs(1))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import math
 import random
 import threading
 import time
@@ -29,9 +30,12 @@ FAULTS = ("rate_limit", "server_error", "timeout", "truncated", "malformed")
 
 @dataclass
 class FaultPlan:
-    """Each request draws at most one fault, with the given probabilities."""
+    """Each request draws at most one fault, with the given probabilities; a kind drawn
+    ``limits[kind]`` times is drawn no more (a stall costs the client its whole timeout, so a
+    test can have a few of them without paying for one in every fiftieth call)."""
 
     rates: dict[str, float] = field(default_factory=dict)
+    limits: dict[str, int] = field(default_factory=dict)
     seed: int = 0
     retry_after_s: float = 0.05
     stall_s: float = 30.0
@@ -39,7 +43,7 @@ class FaultPlan:
     counts: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        unknown = set(self.rates) - set(FAULTS)
+        unknown = (set(self.rates) | set(self.limits)) - set(FAULTS)
         if unknown:
             raise ValueError(f"unknown faults {sorted(unknown)}; known: {FAULTS}")
         self._rng = random.Random(self.seed)
@@ -51,6 +55,8 @@ class FaultPlan:
             for name in FAULTS:
                 u -= self.rates.get(name, 0.0)
                 if u < 0:
+                    if self.counts.get(name, 0) >= self.limits.get(name, math.inf):
+                        break
                     self.counts[name] = self.counts.get(name, 0) + 1
                     return name
             self.counts["ok"] = self.counts.get("ok", 0) + 1

@@ -78,13 +78,16 @@ def greedy_novel(
     emb: np.ndarray,
     threshold: float,
     kept: np.ndarray | None = None,
-    block: int = 512,
+    block: int = 2048,
     exact_up_to: int | None = None,
 ) -> np.ndarray:
     """Boolean mask over ``emb`` rows (normalised) of those kept, in row order.
 
     ``kept`` holds embeddings already in the pool; every row is compared to them too.
-    ``exact_up_to``: see KeptPool (None: exact, whatever the size).
+    ``exact_up_to``: see KeptPool (None: exact, whatever the size). ``block``: candidates
+    searched at once; exact decisions do not depend on it. With the HNSW index, 2,048 took
+    54 s where 512 took 70 s (static encoder, 100k synthetic candidates, index from the
+    first kept text; 124 and 154 decisions differ from exact); exact search: 15.5 and 14.2 s.
     """
     pool = KeptPool(emb.shape[1], exact_up_to, emb.dtype)
     if kept is not None and len(kept):

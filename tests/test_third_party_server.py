@@ -104,7 +104,7 @@ def write_project(tmp_path: Path, base_url: str, model: str, min_mass: float = 0
     params["judge_check"] = {"pairs": 3, "bootstrap": 50}
     # short replies (the judges' token limits as they are): the test is about reading the judges
     short = {"user": 24, "inducer": 48, "responder": 24, "judge": 8}
-    params["trees"].update(personas=3, turns=2, judge_min_mass=min_mass, max_tokens=short)
+    params["trees"].update(personas=3, turns=1, judge_min_mass=min_mass, max_tokens=short)
     params["eval"].update(
         examples=2,
         turns=2,

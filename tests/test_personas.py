@@ -204,6 +204,8 @@ def test_minhash_keeps_each_clusters_earliest_text():
 def test_the_hnsw_pool_agrees_with_exact_search():
     """Past ``exact_up_to`` kept vectors the pool is an HNSW index: on 4k vectors in tight
     clusters (many near duplicates) its decisions match the exact rule's almost always."""
+    from aloe.personas.novelty import KeptPool
+
     rng = np.random.default_rng(0)
     centres = rng.standard_normal((1500, 64))
     emb = centres[rng.integers(0, 1500, 4000)] + 0.35 * rng.standard_normal((4000, 64))
@@ -214,6 +216,10 @@ def test_the_hnsw_pool_agrees_with_exact_search():
     assert 0.2 < exact.mean() < 0.8
     assert (greedy_novel(emb, 0.6, exact_up_to=4000) == exact).all()
     assert (greedy_novel(emb, 0.6, exact_up_to=0) != exact).sum() <= 4  # measured: 0
+    pool = KeptPool(64, exact_up_to=0)
+    pool.add(emb[:1000])
+    # a text already in the pool finds itself, at its exact similarity (not the 8-bit codes')
+    assert pool.index is not None and np.allclose(pool.nearest(emb[:50]), 1.0, atol=1e-5)
 
 
 def test_the_last_line_of_a_cut_answer_is_marked_truncated():

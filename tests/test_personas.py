@@ -216,6 +216,14 @@ def test_the_hnsw_pool_agrees_with_exact_search():
     assert 0.2 < exact.mean() < 0.8
     assert (greedy_novel(emb, 0.6, exact_up_to=4000) == exact).all()
     assert (greedy_novel(emb, 0.6, exact_up_to=0) != exact).sum() <= 4  # measured: 0
+    # the index taking over part-way, then growing: with float32 codes (a pool under
+    # SQ_MIN_TRAIN at the switch) and with 8-bit codes; measured: 0 and 0
+    assert (greedy_novel(emb, 0.6, exact_up_to=300, block=64) != exact).sum() <= 4
+    assert (greedy_novel(emb, 0.6, exact_up_to=700, block=64) != exact).sum() <= 4
+    tiny = KeptPool(64, exact_up_to=0)
+    tiny.add(emb[:1])
+    tiny.add(emb[1:1000])
+    assert (tiny.nearest(emb[:200]) > 0.999).mean() >= 0.95  # a pool started from one vector still finds its own
     pool = KeptPool(64, exact_up_to=0)
     pool.add(emb[:1000])
     # a text already in the pool finds itself, at its exact similarity (not the 8-bit codes')

@@ -69,9 +69,10 @@ def transformers_serve(base_model_dir, tmp_path_factory):
     proc.wait(timeout=30)
 
 
-def write_project(tmp_path: Path, base_url: str, model: str, min_mass: float = 0.5) -> None:
+def write_project(tmp_path: Path, base_url: str, model: str, min_mass: float = 0.5, turns: int = 2) -> None:
     """Personas (three to train on, two unlike them to evaluate) and params sending every role
-    to the server; ``min_mass``: how much probability the judges' answer tokens must hold to be read."""
+    to the server; ``min_mass``: how much probability the judges' answer tokens must hold to be read;
+    ``turns``: of each tree."""
     profiles, personalities = (load_texts(REPO / f"data/seeds/{k}.jsonl") for k in ("profiles", "personalities"))
     (tmp_path / "data/personas").mkdir(parents=True)
     for split, rows in (("train", range(3)), ("eval", (12, 18))):
@@ -104,7 +105,7 @@ def write_project(tmp_path: Path, base_url: str, model: str, min_mass: float = 0
     params["judge_check"] = {"pairs": 3, "bootstrap": 50}
     # short replies (the judges' token limits as they are): the test is about reading the judges
     short = {"user": 24, "inducer": 48, "responder": 24, "judge": 8}
-    params["trees"].update(personas=3, turns=1, judge_min_mass=min_mass, max_tokens=short)
+    params["trees"].update(personas=3, turns=turns, judge_min_mass=min_mass, max_tokens=short)
     params["eval"].update(
         examples=2,
         turns=2,
@@ -133,7 +134,7 @@ def run_stages(tmp_path: Path, aloe_env: dict, fails: str | None = None) -> dict
 
 
 def test_trees_judge_check_and_benchmark_on_transformers_serve(transformers_serve, tmp_path, aloe_env):
-    write_project(tmp_path, *transformers_serve)
+    write_project(tmp_path, *transformers_serve, turns=1)  # about reading the judges: one turn is enough
     t0 = time.perf_counter()
     stderr = run_stages(tmp_path, aloe_env, fails="aloe_eval")
     assert stderr["trees"].count("returns no log-probabilities") == 1  # told once, naming the backend

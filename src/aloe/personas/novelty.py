@@ -20,9 +20,9 @@ IVF-Flat (565 lists, nprobe 32) on 24. At 100k: HNSW ef 64 152 s and 411 differ 
 39 s in that run); IVF (1024 lists) nprobe 64 88 s and 62 differ, nprobe 32 61 s and
 3,082 differ (exact 60 s in that run). IVF was better at 100k, but it scans a fixed share
 of the pool per query (the lists are fixed when it is trained, before the pool exists), so
-its cost grows with the pool like exact search; HNSW grows with its logarithm, needs no
-training and takes one vector at a time. Both are slower than exact BLAS search below
-~100k kept texts: hence ``exact_up_to``. bench/persona_filter.py measures agreement.
+its cost grows with the pool like exact search; HNSW grows with its logarithm and takes
+one vector at a time (its 8-bit codes, below, learn each dimension's range once). Both are
+slower than exact BLAS search below ~100k kept texts: hence ``exact_up_to``. bench/persona_filter.py measures agreement.
 Later, on the static encoder's vectors (100k synthetic candidates, index from the start):
 IVF-Flat with 2,048 lists trained on the candidates, 128 probed, 40 s and 98 differ from
 exact, against HNSW's 70 s and 154 (blocks of 512); but in use (exact to 100k kept, then
@@ -35,16 +35,21 @@ import numpy as np
 
 # Kept texts searched exactly before the HNSW index takes over. Exact search of a block of
 # 512 costs ~8 us per kept text here (one BLAS product), an HNSW block ~0.75 s (inserts
-# dominate): measured on 100k synthetic candidates (2 busy cores), they cross near 100k kept.
+# dominate): measured on 100k synthetic candidates (2 busy cores, float32 codes, blocks of
+# 512), they cross near 100k kept. Not remeasured since the 8-bit codes and larger blocks.
 EXACT_UP_TO = 100_000
 HNSW_M = 32  # graph degree
 HNSW_EF_SEARCH = 128  # candidates kept per search
 # The graph stores 8-bit codes (a quarter of the memory traffic of float32); each query's
 # RERANK nearest by code are re-scored on the float32 vectors, so a similarity the pool
 # reports is exact. Measured with the static encoder on 100k synthetic candidates, index from
-# the first kept text, blocks of 2,048: 23.0 s against 33.5 s for float32 codes, and the same
-# 124 decisions differing from exact search.
+# the first kept text, blocks of 2,048, in one run on the idle machine: 23.0 s against 33.5 s
+# for float32 codes, and the same 124 decisions differing from exact search. The codes learn
+# each dimension's range from the pool at the switch, so a pool smaller than SQ_MIN_TRAIN
+# (a test's, never the pipeline's 100k) keeps float32 codes: trained on one vector, the
+# 8-bit index lost most neighbours.
 RERANK = 4
+SQ_MIN_TRAIN = 512
 
 
 class KeptPool:
@@ -73,8 +78,11 @@ class KeptPool:
 
             kept = np.ascontiguousarray(self.vectors[: self.size], dtype=np.float32)
             dim = kept.shape[1]
-            self.index = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_8bit, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-            self.index.train(kept)  # each dimension's range, from the pool so far
+            if len(kept) >= SQ_MIN_TRAIN:
+                self.index = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_8bit, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+                self.index.train(kept)  # each dimension's range, from the pool so far
+            else:
+                self.index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
             self.index.hnsw.efSearch = HNSW_EF_SEARCH
             self.index.add(kept)
 
@@ -102,7 +110,8 @@ def greedy_novel(
     ``exact_up_to``: see KeptPool (None: exact, whatever the size). ``block``: candidates
     searched at once; exact decisions do not depend on it. With the HNSW index, 2,048 took
     54 s where 512 took 70 s (static encoder, 100k synthetic candidates, index from the
-    first kept text; 124 and 154 decisions differ from exact); exact search: 15.5 and 14.2 s.
+    first kept text, float32 codes, one run on a machine not idle; 124 and 154 decisions differ
+    from exact); exact search: 15.5 and 14.2 s.
     """
     pool = KeptPool(emb.shape[1], exact_up_to, emb.dtype)
     if kept is not None and len(kept):

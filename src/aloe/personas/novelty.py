@@ -110,8 +110,8 @@ def greedy_novel(
     ``exact_up_to``: see KeptPool (None: exact, whatever the size). ``block``: candidates
     searched at once; exact decisions do not depend on it. With the HNSW index, 2,048 took
     54 s where 512 took 70 s (static encoder, 100k synthetic candidates, index from the
-    first kept text, float32 codes, one run on a machine not idle; 124 and 154 decisions differ
-    from exact); exact search: 15.5 and 14.2 s.
+    first kept text, float32 codes; 124 and 154 decisions differ from exact; a separate run
+    from RERANK's figures, where the same setting took 33.5 s); exact search: 15.5 and 14.2 s.
     """
     pool = KeptPool(emb.shape[1], exact_up_to, emb.dtype)
     if kept is not None and len(kept):

@@ -33,13 +33,14 @@ import time
 from pathlib import Path
 
 import click
+import yaml
 from aiohttp import web
 
 import rule_judge
 from aloe.conversations.pairs import load_conversations
 from aloe.conversations.rows import DpoRow
 from aloe.evaluation.metrics import compare
-from aloe.evaluation.records import load_records, score_table
+from aloe.evaluation.records import load_records, paired_tables, score_table
 from aloe.llm.server import BackgroundServer
 from common import git_describe, merge, project_env, sh, throwaway_project, write_result
 from rule_judge import FORMATS, JudgeFaults, RuleJudge, persona_words, rule_judge_server
@@ -103,6 +104,38 @@ def overrides(url: str, args: dict) -> dict:
         "wandb": {"mode": "disabled"},
     }
     return merge(planned, args.get("params", {}))
+
+
+ARM_OUTPUTS = ("data/eval/base.jsonl", "data/eval/dpo.jsonl", "metrics/train_dpo.json", "metrics/aloe/compare.json")
+
+
+def set_params(project: Path, update: dict) -> None:
+    """``update`` laid onto a throwaway project's params.yaml (an arm's settings, a resumed
+    run's new judge URL)."""
+    params = merge(yaml.safe_load((project / "params.yaml").read_text()), update)
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def run_arm(project: Path, env: dict, update: dict, arm_dir: Path) -> dict:
+    """One arm of a comparison run inside one project: ``update`` laid onto its params, the
+    pipeline reproduced through the benchmark comparison (DVC reruns only the stages the
+    update reaches, the response cache replays calls an earlier arm made), the arm's benchmark
+    records and metrics copied to ``arm_dir`` (so another arm can be paired with it later)."""
+    set_params(project, update)
+    t0 = time.perf_counter()
+    sh("dvc repro aloe_compare", project, env)
+    for rel in ARM_OUTPUTS:
+        (arm_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(project / rel, arm_dir / rel)
+    return {"wall_s": round(time.perf_counter() - t0, 1), **summarise(project, reverse=False)}
+
+
+def paired_arms(a: Path, b: Path, names: tuple[str, str], bootstrap: int = 1000) -> dict:
+    """AL(a) − AL(b) of two arms' DPO policies on the same benchmark examples, clustered by
+    profile (aloe's own pairing: the same examples, seeds, simulator and judge, or an error
+    saying which differ). Where both arms share the base run, this is ΔAL(a) − ΔAL(b)."""
+    records = (load_records(str(arm / "data/eval/dpo.jsonl")) for arm in (a, b))
+    return compare(*paired_tables(*records, names), bootstrap, 0)
 
 
 def label_accuracy(project: Path, sign: int) -> dict:

@@ -23,48 +23,27 @@ from its finished DVC stages and cached calls in ``--workdir``.
 from __future__ import annotations
 
 import json
-import shutil
-import time
 from pathlib import Path
 
 import click
-import yaml
 
-from aloe.evaluation.metrics import compare
-from aloe.evaluation.records import load_records, paired_tables
 from aloe.llm.server import BackgroundServer
-from common import git_describe, project_env, sh, throwaway_project, write_result
-from known_answer import overrides, summarise
+from common import git_describe, project_env, throwaway_project, write_result
+from known_answer import overrides, paired_arms, run_arm, set_params
 from rule_judge import JudgeFaults, RuleJudge, rule_judge_server
 
 ARMS = ("sigmoid", "robust")
-KEPT = ("data/eval/base.jsonl", "data/eval/dpo.jsonl", "metrics/train_dpo.json", "metrics/aloe/compare.json")
 
 
 def train_arm(project: Path, env: dict, label_noise, arm_dir: Path) -> dict:
     """DPO and the benchmark under ``dpo.label_noise``; the outputs kept in ``arm_dir``."""
-    params = yaml.safe_load((project / "params.yaml").read_text())
-    params["dpo"]["label_noise"] = label_noise
-    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    t0 = time.perf_counter()
-    sh("dvc repro aloe_compare", project, env)
-    for rel in KEPT:
-        (arm_dir / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(project / rel, arm_dir / rel)
-    summary = summarise(project, reverse=False)
+    summary = run_arm(project, env, {"dpo": {"label_noise": label_noise}}, arm_dir)
     return {
         "label_noise": label_noise,
-        "wall_s": round(time.perf_counter() - t0, 1),
+        "wall_s": summary["wall_s"],
         "measured_label_noise": json.loads((project / "data/judge/label_noise.json").read_text()),
         **{k: summary[k] for k in ("labels", "pairs", "compare", "AL_mean", "train_dpo", "reply_feature")},
     }
-
-
-def paired(sigmoid: Path, robust: Path, bootstrap: int = 1000) -> dict:
-    """AL(robust) − AL(sigmoid) on the same benchmark examples, clustered by profile (aloe's own
-    pairing: the same examples, seeds, simulator and judge, or an error saying which differ)."""
-    a, b = (load_records(str(arm / "data/eval/dpo.jsonl")) for arm in (robust, sigmoid))
-    return compare(*paired_tables(a, b, ("robust", "sigmoid")), bootstrap, 0)
 
 
 @click.command()
@@ -91,9 +70,7 @@ def main(out_dir, workdir, noise, robust, **args) -> None:
         if not (project / ".git").exists():
             throwaway_project(project, env, overrides(srv.base_url, args))
         else:  # resuming: the server's port is new
-            params = yaml.safe_load((project / "params.yaml").read_text())
-            params["llm"]["backends"]["rule"]["base_url"] = srv.base_url
-            (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+            set_params(project, {"llm": {"backends": {"rule": {"base_url": srv.base_url}}}})
         for arm, label_noise in zip(ARMS, (0.0, robust), strict=True):
             result = out / f"rdpo_{arm}.json"
             if not result.exists():
@@ -107,7 +84,7 @@ def main(out_dir, workdir, noise, robust, **args) -> None:
             "settings": settings,
             "dpo-base": {arm: arms[arm]["compare"]["dpo-base"] for arm in ARMS},
             "label_noise_used": arms["robust"]["train_dpo"].get("label_noise"),
-            "robust-sigmoid": paired(root / "sigmoid", root / "robust"),
+            "robust-sigmoid": paired_arms(root / "robust", root / "sigmoid", ("robust", "sigmoid")),
         },
     )
 

@@ -14,13 +14,15 @@ experiment's headline sizes (200 trees of 2 turns, 60 benchmark dialogues).
 
 One throwaway project in ``--workdir``: an arm sets the trees' judging and reproduces the
 pipeline through the benchmark comparison, so trees, pairs, SFT, DPO and the SFT and DPO
-benchmarks run per arm, the base benchmark once, and the second arm's first turns come from
-the response cache. Each arm writes ``<out-dir>/ablation_downstream/<arm>.json`` and keeps its
-benchmark records beside it, so an arm run in another session pairs with this one; an arm
-whose JSON exists is not run again, and a run cut off part-way resumes from its finished DVC
-stages and cached calls. Once both arms exist, ``<out-dir>/ablation_downstream.json`` holds
-each arm's DPO − base and AL(faithful) − AL(corrected) of the DPO policies on the same
-dialogues, with profile-clustered intervals.
+benchmarks run per arm; the second arm's first turns and its base benchmark (rerun because
+the judge check's metrics record the trees' judging) come from the response cache. Each arm
+writes ``<out-dir>/ablation_downstream/<arm>.json`` and keeps its benchmark records beside it,
+so an arm run in another session pairs with this one. An arm whose JSON exists is not run
+again, and a run cut off part-way resumes from its finished DVC stages and cached calls (given
+the same options and ``--judge-port``: the judge's address is part of the model id the records
+carry). Once both arms exist, ``<out-dir>/ablation_downstream.json`` holds each arm's DPO − base
+and AL(faithful) − AL(corrected) of the DPO policies on the same dialogues, with
+profile-clustered intervals.
 
     python bench/ablation_downstream.py
 """
@@ -34,8 +36,8 @@ import click
 
 from ablation import ARTIFACTS
 from aloe.llm.server import BackgroundServer
-from common import git_describe, project_env, throwaway_project, write_result
-from known_answer import overrides, paired_arms, run_arm, set_params
+from common import git_describe, project_env, write_result
+from known_answer import arm_project, paired_arms, run_arm, same_settings
 from rule_judge import JudgeFaults, RuleJudge, rule_judge_server
 
 ARMS = ("corrected", "faithful")
@@ -44,6 +46,7 @@ ARMS = ("corrected", "faithful")
 @click.command()
 @click.option("--out-dir", type=click.Path(file_okay=False), default="bench/results", show_default=True)
 @click.option("--workdir", type=click.Path(file_okay=False), default="/tmp/aloe-ablation", show_default=True)
+@click.option("--judge-port", default=8732, show_default=True, help="the rule judge's port: keep it to resume or pair")
 @click.option("--position-bias", default=0.3, show_default=True, help="b: added to the judge's P(first)")
 @click.option("--trees", default=200, show_default=True, help="training personas that get a tree")
 @click.option("--turns", default=2, show_default=True, help="turns per tree and per benchmark dialogue")
@@ -53,16 +56,13 @@ ARMS = ("corrected", "faithful")
 @click.option("--lr", default=1e-4, show_default=True, help="SFT and DPO learning rate (LoRA)")
 @click.option("--beta", default=0.1, show_default=True)
 @click.option("--lora-r", default=16, show_default=True)
-def main(out_dir, workdir, position_bias, **args) -> None:
-    out, project = Path(out_dir) / "ablation_downstream", Path(workdir) / "project"
+def main(out_dir, workdir, judge_port, position_bias, **args) -> None:
+    out = Path(out_dir) / "ablation_downstream"
     judge = rule_judge_server(RuleJudge(faults=JudgeFaults(position_bias=position_bias)))
     env = {**project_env(), "ALOE_RULE_JUDGE_KEY": "rule"}
     settings = {"position_bias": position_bias, **args}
-    with BackgroundServer(judge) as srv:
-        if not (project / ".git").exists():
-            throwaway_project(project, env, overrides(srv.base_url, args))
-        else:  # resuming: the server's port is new
-            set_params(project, {"llm": {"backends": {"rule": {"base_url": srv.base_url}}}})
+    with BackgroundServer(judge, port=judge_port) as srv:
+        project = arm_project(Path(workdir), env, srv.base_url, settings, args)
         for arm in ARMS:
             result = out / f"{arm}.json"
             if not result.exists():
@@ -73,7 +73,7 @@ def main(out_dir, workdir, position_bias, **args) -> None:
         str(Path(out_dir) / "ablation_downstream.json"),
         {
             "commits": {arm: arms[arm]["commit"] for arm in ARMS},
-            "settings": settings,
+            "settings": same_settings(arms),
             "trees": {arm: ARTIFACTS[arm] for arm in ARMS},
             "labels": {arm: arms[arm]["labels"] for arm in ARMS},
             "dpo-base": {arm: arms[arm]["compare"]["dpo-base"] for arm in ARMS},

@@ -116,6 +116,30 @@ def set_params(project: Path, update: dict) -> None:
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
 
+def arm_project(root: Path, env: dict, url: str, settings: dict, args: dict) -> Path:
+    """The throwaway project the arms of one comparison share, made on the first run and
+    reused when a cut-off run resumes. A resumed run must bring the settings the project was
+    made with (an error says which differ), and its judge should listen on the same port: the
+    judge's address is part of its model id, which the benchmark records carry and aloe's
+    pairing compares (a new port pairs with nothing run before it, and reruns every stage
+    that depends on ``llm``)."""
+    project, recorded = root / "project", root / "settings.json"
+    if (project / ".git").exists():
+        made_with = json.loads(recorded.read_text())
+        if made_with != settings:
+            differ = sorted(k for k in made_with.keys() | settings.keys() if made_with.get(k) != settings.get(k))
+            raise click.ClickException(
+                f"{project} was made with other settings ({', '.join(differ)}: {[made_with.get(k) for k in differ]}); "
+                f"rerun with those, or remove {root} to start again"
+            )
+        set_params(project, {"llm": {"backends": {"rule": {"base_url": url}}}})
+    else:
+        shutil.rmtree(root, ignore_errors=True)
+        throwaway_project(project, env, overrides(url, args))
+        recorded.write_text(json.dumps(settings, indent=2) + "\n")
+    return project
+
+
 def run_arm(project: Path, env: dict, update: dict, arm_dir: Path) -> dict:
     """One arm of a comparison run inside one project: ``update`` laid onto its params, the
     pipeline reproduced through the benchmark comparison (DVC reruns only the stages the
@@ -127,7 +151,18 @@ def run_arm(project: Path, env: dict, update: dict, arm_dir: Path) -> dict:
     for rel in ARM_OUTPUTS:
         (arm_dir / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(project / rel, arm_dir / rel)
-    return {"wall_s": round(time.perf_counter() - t0, 1), **summarise(project, reverse=False)}
+    summary = summarise(project, reverse=False)
+    return {"wall_s": round(time.perf_counter() - t0, 1), **summary}
+
+
+def same_settings(arms: dict) -> dict:
+    """The settings every arm ran with, or an error: arms run apart (another session, other
+    options) pair only if they ran alike."""
+    settings = {name: arm["settings"] for name, arm in arms.items()}
+    first = next(iter(settings.values()))
+    if any(s != first for s in settings.values()):
+        raise click.ClickException(f"the arms ran with different settings: {json.dumps(settings)}")
+    return first
 
 
 def paired_arms(a: Path, b: Path, names: tuple[str, str], bootstrap: int = 1000) -> dict:

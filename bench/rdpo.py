@@ -28,8 +28,8 @@ from pathlib import Path
 import click
 
 from aloe.llm.server import BackgroundServer
-from common import git_describe, project_env, throwaway_project, write_result
-from known_answer import overrides, paired_arms, run_arm, set_params
+from common import git_describe, project_env, write_result
+from known_answer import arm_project, paired_arms, run_arm, same_settings
 from rule_judge import JudgeFaults, RuleJudge, rule_judge_server
 
 ARMS = ("sigmoid", "robust")
@@ -49,6 +49,7 @@ def train_arm(project: Path, env: dict, label_noise, arm_dir: Path) -> dict:
 @click.command()
 @click.option("--out-dir", type=click.Path(file_okay=False), default="bench/results", show_default=True)
 @click.option("--workdir", type=click.Path(file_okay=False), default="/tmp/aloe-rdpo", show_default=True)
+@click.option("--judge-port", default=8731, show_default=True, help="the rule judge's port: keep it to resume or pair")
 @click.option("--noise", default=0.2, show_default=True, help="share of the rule judge's verdicts flipped")
 @click.option("--robust", default="measured", show_default=True, help="the robust arm's dpo.label_noise")
 @click.option("--trees", default=48, show_default=True, help="training personas that get a tree")
@@ -59,18 +60,14 @@ def train_arm(project: Path, env: dict, label_noise, arm_dir: Path) -> dict:
 @click.option("--lr", default=1e-4, show_default=True, help="SFT and DPO learning rate (LoRA)")
 @click.option("--beta", default=0.1, show_default=True)
 @click.option("--lora-r", default=16, show_default=True)
-def main(out_dir, workdir, noise, robust, **args) -> None:
+def main(out_dir, workdir, judge_port, noise, robust, **args) -> None:
     out, root = Path(out_dir), Path(workdir)
     judge = rule_judge_server(RuleJudge(faults=JudgeFaults(noise=noise)))
     env = {**project_env(), "ALOE_RULE_JUDGE_KEY": "rule"}
     robust = robust if robust == "measured" else float(robust)
     settings = {"noise": noise, "robust": robust, **args}
-    with BackgroundServer(judge) as srv:
-        project = root / "project"
-        if not (project / ".git").exists():
-            throwaway_project(project, env, overrides(srv.base_url, args))
-        else:  # resuming: the server's port is new
-            set_params(project, {"llm": {"backends": {"rule": {"base_url": srv.base_url}}}})
+    with BackgroundServer(judge, port=judge_port) as srv:
+        project = arm_project(root, env, srv.base_url, settings, args)
         for arm, label_noise in zip(ARMS, (0.0, robust), strict=True):
             result = out / f"rdpo_{arm}.json"
             if not result.exists():
@@ -81,7 +78,7 @@ def main(out_dir, workdir, noise, robust, **args) -> None:
         str(out / "rdpo.json"),
         {
             "commit": git_describe(),
-            "settings": settings,
+            "settings": same_settings(arms),
             "dpo-base": {arm: arms[arm]["compare"]["dpo-base"] for arm in ARMS},
             "label_noise_used": arms["robust"]["train_dpo"].get("label_noise"),
             "robust-sigmoid": paired_arms(root / "robust", root / "sigmoid", ("robust", "sigmoid")),

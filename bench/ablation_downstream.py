@@ -24,7 +24,8 @@ carry). Once both arms exist, ``<out-dir>/ablation_downstream.json`` holds each 
 and AL(faithful) − AL(corrected) of the DPO policies on the same dialogues, with
 profile-clustered intervals.
 
-    python bench/ablation_downstream.py
+    python bench/ablation_downstream.py                    # both arms, then the comparison
+    python bench/ablation_downstream.py --arm corrected    # one arm now, the other later
 """
 
 from __future__ import annotations
@@ -56,18 +57,22 @@ ARMS = ("corrected", "faithful")
 @click.option("--lr", default=1e-4, show_default=True, help="SFT and DPO learning rate (LoRA)")
 @click.option("--beta", default=0.1, show_default=True)
 @click.option("--lora-r", default=16, show_default=True)
-def main(out_dir, workdir, judge_port, position_bias, **args) -> None:
+@click.option("--arm", "run_arms", multiple=True, type=click.Choice(ARMS), help="run only these arms now [all]")
+def main(out_dir, workdir, judge_port, position_bias, run_arms, **args) -> None:
     out = Path(out_dir) / "ablation_downstream"
     judge = rule_judge_server(RuleJudge(faults=JudgeFaults(position_bias=position_bias)))
     env = {**project_env(), "ALOE_RULE_JUDGE_KEY": "rule"}
     settings = {"position_bias": position_bias, **args}
     with BackgroundServer(judge, port=judge_port) as srv:
         project = arm_project(Path(workdir), env, srv.base_url, settings, args)
-        for arm in ARMS:
+        for arm in run_arms or ARMS:
             result = out / f"{arm}.json"
             if not result.exists():
                 summary = run_arm(project, env, {"trees": ARTIFACTS[arm]}, out / arm)
                 write_result(str(result), {"commit": git_describe(), "settings": settings, "arm": arm, **summary})
+    if missing := [arm for arm in ARMS if not (out / f"{arm}.json").exists()]:
+        click.echo(f"no comparison yet: {', '.join(missing)} still to run (--arm)", err=True)
+        return
     arms = {arm: json.loads((out / f"{arm}.json").read_text()) for arm in ARMS}
     write_result(
         str(Path(out_dir) / "ablation_downstream.json"),

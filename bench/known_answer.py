@@ -128,10 +128,8 @@ def arm_project(root: Path, env: dict, url: str, settings: dict, args: dict) -> 
         made_with = json.loads(recorded.read_text())
         if made_with != settings:
             differ = sorted(k for k in made_with.keys() | settings.keys() if made_with.get(k) != settings.get(k))
-            raise click.ClickException(
-                f"{project} was made with other settings ({', '.join(differ)}: {[made_with.get(k) for k in differ]}); "
-                f"rerun with those, or remove {root} to start again"
-            )
+            made = ", ".join(f"{k}={made_with.get(k)!r}" for k in differ)
+            raise click.ClickException(f"{project} was made with {made}; rerun with those, or remove {root}")
         set_params(project, {"llm": {"backends": {"rule": {"base_url": url}}}})
     else:
         shutil.rmtree(root, ignore_errors=True)

@@ -32,3 +32,10 @@ def test_read_jsonl_names_file_and_line(tmp_path):
         read_jsonl(path)
     path.write_text('"one"\n\n{"text": "two"}\n')
     assert read_jsonl(path) == [(1, "one"), (3, {"text": "two"})]
+
+
+def test_read_jsonl_names_the_line_of_a_byte_that_is_not_utf8(tmp_path):
+    path = tmp_path / "profiles.jsonl"
+    path.write_bytes(b'"one"\n"caf\xe9"\n')  # Latin-1, as a spreadsheet export writes it
+    with pytest.raises(AloeError, match=r"profiles\.jsonl:2: not UTF-8 text"):
+        read_jsonl(path)

@@ -46,18 +46,27 @@ def write_jsonl(path: str | os.PathLike, records: Iterable[dict]) -> None:
             f.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
 
 
-def read_jsonl(path: str | os.PathLike) -> list[tuple[int, Any]]:
-    """Return ``(line_number, value)`` for every non-blank line; errors name file:line."""
+def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, Any]]:
+    """``(line_number, value)`` for every non-blank line, read as it goes (a persona import
+    of millions of lines never sits in memory); a bad line is named by file:line, an
+    undecodable byte too."""
     path = Path(path)
     if not path.exists():
         raise AloeError(f"{path}: file not found")
-    rows = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
+    with open(path, "rb") as f:
+        for lineno, data in enumerate(f, start=1):
+            try:
+                line = data.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise AloeError(f"{path}:{lineno}: not UTF-8 text ({e.reason}); JSONL must be plain UTF-8") from None
             if not line.strip():
                 continue
             try:
-                rows.append((lineno, json.loads(line)))
+                yield lineno, json.loads(line)
             except json.JSONDecodeError as e:
                 raise AloeError(f"{path}:{lineno}: not valid JSON ({e.msg})") from None
-    return rows
+
+
+def read_jsonl(path: str | os.PathLike) -> list[tuple[int, Any]]:
+    """Every line of :func:`iter_jsonl` at once."""
+    return list(iter_jsonl(path))

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aloe.errors import AloeError
+from aloe.files import iter_jsonl
 from aloe.params import ImportFile
 
 CHUNK = 50_000  # records per chunk: ~20 MB of persona text
@@ -71,26 +72,15 @@ def _labels(value) -> str | None:
 
 
 def _jsonl_records(path: Path, spec: ImportFile) -> Iterator[tuple[str, int, str | None]]:
-    with open(path, "rb") as f:  # decoded line by line, so a bad byte is named by its line
-        for line, data in enumerate(f, start=1):
-            where = f"{path}:{line}"
-            try:
-                raw = data.decode("utf-8")
-            except UnicodeDecodeError as e:
-                raise AloeError(f"{where}: not UTF-8 text ({e.reason}); JSONL must be plain UTF-8") from None
-            if not raw.strip():
-                continue
-            try:
-                value = json.loads(raw)
-            except json.JSONDecodeError as e:
-                raise AloeError(f"{where}: not valid JSON ({e.msg})") from None
-            if isinstance(value, str):  # the paper's format
-                yield _text(value, where, spec), line, None
-            elif isinstance(value, dict):
-                labels = _labels(value.get(spec.labels)) if spec.labels else None
-                yield _text(value.get(spec.text), where, spec), line, labels
-            else:
-                raise AloeError(f"{where}: expected a JSON string or an object with {spec.text!r}")
+    for line, value in iter_jsonl(path):
+        where = f"{path}:{line}"
+        if isinstance(value, str):  # the paper's format
+            yield _text(value, where, spec), line, None
+        elif isinstance(value, dict):
+            labels = _labels(value.get(spec.labels)) if spec.labels else None
+            yield _text(value.get(spec.text), where, spec), line, labels
+        else:
+            raise AloeError(f"{where}: expected a JSON string or an object with {spec.text!r}")
 
 
 def _parquet_records(path: Path, spec: ImportFile) -> Iterator[tuple[str, int, str | None]]:

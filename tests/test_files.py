@@ -1,7 +1,7 @@
 import pytest
 
 from aloe.errors import AloeError
-from aloe.files import atomic_path, read_jsonl, write_json
+from aloe.files import atomic_path, iter_jsonl, read_jsonl, write_json
 
 
 def test_atomic_path_leaves_old_output_on_failure(tmp_path):
@@ -39,3 +39,7 @@ def test_read_jsonl_names_the_line_of_a_byte_that_is_not_utf8(tmp_path):
     path.write_bytes(b'"one"\n"caf\xe9"\n')  # Latin-1, as a spreadsheet export writes it
     with pytest.raises(AloeError, match=r"profiles\.jsonl:2: not UTF-8 text"):
         read_jsonl(path)
+    path.write_bytes(b'"one"\r\n\r\n"caf\xc3\xa9"')  # Windows line ends, no newline at the end
+    assert read_jsonl(path) == [(1, "one"), (3, "caf\u00e9")]
+    with pytest.raises(AloeError, match=r"missing\.jsonl: file not found"):
+        iter_jsonl(tmp_path / "missing.jsonl")  # at the call, before any line is asked for

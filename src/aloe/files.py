@@ -49,10 +49,14 @@ def write_jsonl(path: str | os.PathLike, records: Iterable[dict]) -> None:
 def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, Any]]:
     """``(line_number, value)`` for every non-blank line, read as it goes (a persona import
     of millions of lines never sits in memory); a bad line is named by file:line, an
-    undecodable byte too."""
+    undecodable byte too. A missing file is an error at the call, not at the first line."""
     path = Path(path)
     if not path.exists():
         raise AloeError(f"{path}: file not found")
+    return _jsonl_lines(path)
+
+
+def _jsonl_lines(path: Path) -> Iterator[tuple[int, Any]]:
     with open(path, "rb") as f:
         for lineno, data in enumerate(f, start=1):
             try:

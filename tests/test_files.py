@@ -1,3 +1,8 @@
+import os
+import signal
+import subprocess
+import sys
+
 import pytest
 
 from aloe.errors import AloeError
@@ -43,3 +48,27 @@ def test_read_jsonl_names_the_line_of_a_byte_that_is_not_utf8(tmp_path):
     assert read_jsonl(path) == [(1, "one"), (3, "caf\u00e9")]
     with pytest.raises(AloeError, match=r"missing\.jsonl: file not found"):
         iter_jsonl(tmp_path / "missing.jsonl")  # at the call, before any line is asked for
+
+
+def test_atomic_path_removes_what_a_killed_writer_left(tmp_path):
+    """A writer killed with SIGKILL leaves its temporary sibling; the next write of the
+    same output removes it, and leaves alone one whose writer still runs."""
+    target = tmp_path / "out.json"
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_WRITER, str(target)], capture_output=True, text=True, check=False
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert len(list(tmp_path.glob(".out.json.*.tmp"))) == 1
+    running = tmp_path / f".out.json.{os.getpid()}.abc.tmp"
+    running.mkdir()
+    write_json(target, {"v": 1})
+    assert sorted(p.name for p in tmp_path.iterdir()) == [running.name, "out.json"]
+
+
+KILLED_WRITER = """
+import os, signal, sys
+from aloe.files import atomic_path
+with atomic_path(sys.argv[1]) as tmp:
+    tmp.write_text("half")
+    os.kill(os.getpid(), signal.SIGKILL)
+"""

@@ -8,6 +8,7 @@ leaves a half-written file or directory for DVC or a reader to pick up.
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import shutil
@@ -24,7 +25,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it replaces ``path``."""
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+    _remove_orphans(final)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.{os.getpid()}.", suffix=".tmp", dir=final.parent))
     target = tmp / final.name
     try:
         yield target
@@ -33,6 +35,30 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         os.replace(target, final)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _remove_orphans(final: Path) -> None:
+    """Remove the temporary siblings of ``final`` left by a process that is gone.
+
+    SIGKILL (and SIGTERM, which Python does not turn into an exception) skip the
+    ``finally`` above, so every kill of a stage while it writes would leave its
+    half-written output beside the real one: a half-exported model is gigabytes.
+    The writer's pid is in the name; a sibling whose writer still runs is left alone.
+    """
+    for tmp in final.parent.glob(f".{glob.escape(final.name)}.*.tmp"):
+        pid = tmp.name[len(final.name) + 2 :].split(".", 1)[0]
+        if pid.isdigit() and not _running(int(pid)):
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:

@@ -1,7 +1,7 @@
-import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -50,25 +50,32 @@ def test_read_jsonl_names_the_line_of_a_byte_that_is_not_utf8(tmp_path):
         iter_jsonl(tmp_path / "missing.jsonl")  # at the call, before any line is asked for
 
 
-def test_atomic_path_removes_what_a_killed_writer_left(tmp_path):
-    """A writer killed with SIGKILL leaves its temporary sibling; the next write of the
-    same output removes it, and leaves alone one whose writer still runs."""
+def test_atomic_path_removes_what_a_killed_writer_left_and_keeps_a_live_writers(tmp_path):
+    """A writer killed with SIGKILL leaves its temporary sibling; the next write of the same
+    output removes it, and keeps the sibling of a writer still at work (another process)."""
     target = tmp_path / "out.json"
-    killed = subprocess.run(
-        [sys.executable, "-c", KILLED_WRITER, str(target)], capture_output=True, text=True, check=False
-    )
+    killed = subprocess.run([sys.executable, "-c", WRITER, str(target), "kill"], capture_output=True, text=True)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     assert len(list(tmp_path.glob(".out.json.*.tmp"))) == 1
-    running = tmp_path / f".out.json.{os.getpid()}.abc.tmp"
-    running.mkdir()
-    write_json(target, {"v": 1})
-    assert sorted(p.name for p in tmp_path.iterdir()) == [running.name, "out.json"]
+    live = subprocess.Popen([sys.executable, "-c", WRITER, str(target), "wait"], stdout=subprocess.PIPE, text=True)
+    try:
+        live_tmp = live.stdout.readline().strip()  # its temporary path, once it holds the lock
+        write_json(target, {"v": 1})
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted([Path(live_tmp).parent.name, "out.json"])
+    finally:
+        live.kill()
+        live.wait()
+    write_json(target, {"v": 2})
+    assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
 
 
-KILLED_WRITER = """
-import os, signal, sys
+WRITER = """
+import os, signal, sys, time
 from aloe.files import atomic_path
 with atomic_path(sys.argv[1]) as tmp:
     tmp.write_text("half")
-    os.kill(os.getpid(), signal.SIGKILL)
+    if sys.argv[2] == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    print(tmp, flush=True)
+    time.sleep(60)
 """

@@ -8,9 +8,11 @@ leaves a half-written file or directory for DVC or a reader to pick up.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import glob
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -22,43 +24,63 @@ from aloe.errors import AloeError
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success it replaces ``path``."""
+    """Yield a temporary path beside ``path``; on success it replaces ``path``.
+
+    The writer holds a lock in its temporary directory until it is done, so a later write
+    of ``path`` can tell a killed writer's leftover (removed) from a live writer's (kept)."""
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
-    _remove_orphans(final)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.{os.getpid()}.", suffix=".tmp", dir=final.parent))
+    _remove_leftovers(final)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
     target = tmp / final.name
     try:
-        yield target
-        if final.is_dir() and not final.is_symlink():
-            shutil.rmtree(final)
-        os.replace(target, final)
+        with _writer_lock(tmp):
+            yield target
+            if final.is_dir() and not final.is_symlink():
+                shutil.rmtree(final)
+            os.replace(target, final)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _remove_orphans(final: Path) -> None:
-    """Remove the temporary siblings of ``final`` left by a process that is gone.
+LOCK = ".writer.lock"
+
+
+@contextlib.contextmanager
+def _writer_lock(tmp: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``tmp/.writer.lock`` (the file appears only once it is held,
+    so nobody can take a live writer's directory for a leftover in between)."""
+    partial = tmp / f"{LOCK}.partial"
+    with open(partial, "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        partial.rename(tmp / LOCK)
+        yield
+
+
+def _remove_leftovers(final: Path) -> None:
+    """Remove the temporary siblings of ``final`` whose writer is gone.
 
     SIGKILL (and SIGTERM, which Python does not turn into an exception) skip the
     ``finally`` above, so every kill of a stage while it writes would leave its
-    half-written output beside the real one: a half-exported model is gigabytes.
-    The writer's pid is in the name; a sibling whose writer still runs is left alone.
+    half-written output beside the real one: a half-exported model is gigabytes. The
+    kernel drops a dead writer's lock, on this host or (NFS) another; a pid could not
+    say that across hosts, containers or a reused pid.
     """
+    name = re.compile(rf"\.{re.escape(final.name)}\.[a-z0-9_]+\.tmp")  # mkdtemp's names, no other output's
     for tmp in final.parent.glob(f".{glob.escape(final.name)}.*.tmp"):
-        pid = tmp.name[len(final.name) + 2 :].split(".", 1)[0]
-        if pid.isdigit() and not _running(int(pid)):
+        if name.fullmatch(tmp.name) and _abandoned(tmp):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _running(pid: int) -> bool:
+def _abandoned(tmp: Path) -> bool:
+    """True once nobody holds ``tmp``'s lock; a directory without one (a writer before this
+    lock existed, or another program's) is never taken."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        with open(tmp / LOCK) as f:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+    except OSError:  # no lock file, a live writer holds it, or not ours to read
         return False
-    except PermissionError:  # another user's process
-        return True
-    return True
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:
@@ -73,9 +95,10 @@ def write_jsonl(path: str | os.PathLike, records: Iterable[dict]) -> None:
 
 
 def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, Any]]:
-    """``(line_number, value)`` for every non-blank line, read as it goes (a persona import
-    of millions of lines never sits in memory); a bad line is named by file:line, an
-    undecodable byte too. A missing file is an error at the call, not at the first line."""
+    """``(line_number, value)`` for every non-blank line (lines end at ``\\n``; ``\\r\\n`` is
+    read too), read as it goes (a persona import of millions of lines never sits in
+    memory); a bad line is named by file:line, an undecodable byte too. A missing file is
+    an error at the call, not at the first line."""
     path = Path(path)
     if not path.exists():
         raise AloeError(f"{path}: file not found")

@@ -49,11 +49,16 @@ LOCK = ".writer.lock"
 @contextlib.contextmanager
 def _writer_lock(tmp: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``tmp/.writer.lock`` (the file appears only once it is held,
-    so nobody can take a live writer's directory for a leftover in between)."""
+    so nobody can take a live writer's directory for a leftover in between). On a filesystem
+    without locks the write goes on unlocked, and its leftover is never removed."""
     partial = tmp / f"{LOCK}.partial"
     with open(partial, "w") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        partial.rename(tmp / LOCK)
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX)
+        except OSError:
+            pass
+        else:
+            partial.rename(tmp / LOCK)
         yield
 
 

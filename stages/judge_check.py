@@ -4,7 +4,9 @@ written for a different persona? Planted pairs with a known answer, before any t
 import click
 
 from aloe.files import write_json, write_jsonl
-from aloe.judge_check import judge_metrics, planted_pairs, planted_personas
+from aloe.judge_check.asking import planted_pairs
+from aloe.judge_check.report import judge_metrics
+from aloe.judge_check.selection import planted_personas
 from aloe.llm.client import LLM
 from aloe.stage import setup, write_run_log
 

@@ -5,10 +5,10 @@ from pathlib import Path
 import pytest
 
 from aloe.conversations.pairs import Artifacts, flatten, load_conversations, validation_ids
-from aloe.conversations.parsing import parse_inducer
 from aloe.conversations.records import ConversationTree
-from aloe.conversations.simulator import clean_message
 from aloe.errors import AloeError
+from aloe.roles.clean import clean_message
+from aloe.roles.inducer import parse_inducer
 
 PAPER_FILE = Path(__file__).parent / "data" / "paper_conversations.jsonl"
 

@@ -136,7 +136,7 @@ def test_editing_the_judge_parser_without_rerunning_fails_the_lock_check(tmp_pat
     """On this repo: a commit that changes the message parser must re-run the benchmark and trees."""
     clone = tmp_path / "clone"
     assert sh(f"git clone -q {REPO} {clone}", tmp_path).returncode == 0
-    sh("echo '# edited' >> src/aloe/conversations/simulator.py && git commit -qam edit", clone)
+    sh("echo '# edited' >> src/aloe/roles/simulator.py && git commit -qam edit", clone)
     proc = check_lock(clone)
     assert proc.returncode == 1
     for stage in ("trees", "aloe_eval@base", "aloe_eval@sft", "aloe_eval@dpo"):

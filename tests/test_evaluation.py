@@ -11,9 +11,9 @@ from aloe.evaluation.benchmark import run_benchmark
 from aloe.evaluation.examples import stratified_sample
 from aloe.evaluation.metrics import aloe_metrics, compare, ols, turn_rows
 from aloe.evaluation.records import DialogueRecord, dialogue_record, paired_tables, score_table
-from aloe.judging.scores import read_score_int
 from aloe.llm.base import ChatResult
 from aloe.params import EvalParams
+from aloe.roles.scores import read_score_int
 from scripted import persona_rules, role_of, tokens_result
 
 
@@ -196,18 +196,22 @@ def test_a_dialogue_that_stops_is_stopped_early_not_judge_missing(scripted_llm):
 
 def test_judge_expected_score_on_the_real_model(base_model_dir):
     """The local backend's per-position log-probabilities give a usable reading of its score."""
-    from aloe.judging.questions import score_question
-    from aloe.judging.scores import PREFILL, read_score
     from aloe.llm.base import ChatRequest
     from aloe.llm.local import TransformersBackend
-    from aloe.params import TransformersBackendParams
+    from aloe.params import Decoding, TransformersBackendParams
+    from aloe.roles.score_judge import ScoreAsk, ScoreJudge
+    from aloe.roles.scores import PREFILL, read_score
 
     backend = TransformersBackend(TransformersBackendParams(type="transformers", model=str(base_model_dir)))
-    messages = score_question(
-        "I am a 30-year-old baker in Lyon.",
-        "Warm, chatty.",
-        "Long day at the bakery!",
-        "Oh no, sourdough drama again? Put your feet up!",
+    judge = ScoreJudge(Decoding(0.0, 8, 1, 0.7), "parsed", 0.5, continues_prefill=False)
+    messages = judge.messages(
+        ScoreAsk(
+            "I am a 30-year-old baker in Lyon.",
+            "Warm, chatty.",
+            "Long day at the bakery!",
+            "Oh no, sourdough drama again? Put your feet up!",
+            (),
+        )
     )
     request = dict(max_tokens=8, temperature=0.0, top_logprobs=20)
     [res] = backend.generate([ChatRequest.from_messages(messages, **request)])

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from aloe.errors import AloeError
-from aloe.judge_check import judge_metrics, planted_pairs, spread_over_profiles
+from aloe.judge_check.asking import planted_pairs
+from aloe.judge_check.report import judge_metrics
+from aloe.judge_check.selection import spread_over_profiles
 from aloe.judging.card import MIN_CLUSTERS, blind_reason, retest_kappa
 from aloe.judging.gate import enforce, enforce_pairwise, judge_gate
 from aloe.params import Params

@@ -4,7 +4,10 @@ backend against scripted judges on the loopback server."""
 import numpy as np
 import pytest
 
-from aloe.judge_check import PlantedPair, contrasts, judge_metrics, neighbours, planted_pairs
+from aloe.judge_check.asking import planted_pairs
+from aloe.judge_check.planted import PlantedPair
+from aloe.judge_check.report import judge_metrics
+from aloe.judge_check.selection import contrasts, neighbours
 from aloe.params import Params
 from scripted import always_first, marker, persona_rules, prefers_persona, tokens_result
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from aloe.judging.labels import decide
-from aloe.judging.scores import parse_score, read_score
-from aloe.judging.tokens import position_of
-from aloe.judging.verdicts import OrderReading, parse_verdict, read_verdict, read_verdict_exact
 from aloe.llm.base import ChatResult
+from aloe.roles.scores import parse_score, read_score
+from aloe.roles.tokens import position_of
+from aloe.roles.verdicts import OrderReading, parse_verdict, read_verdict, read_verdict_exact
 from scripted import tokens_result
 
 OUTPUTS = [json.loads(line) for line in (Path(__file__).parent / "data/judge_outputs.jsonl").read_text().splitlines()]

@@ -53,14 +53,18 @@ def test_labels_follow_the_rule_through_trees_and_pairs(tmp_path, reverse, share
 
 
 def test_the_rule_judge_answers_our_prompts_like_an_endpoint():
-    from aloe.judging.questions import pair_question, score_question
+    from aloe.params import Decoding
+    from aloe.roles.pairwise_judge import PairAsk, PairwiseJudge
+    from aloe.roles.score_judge import ScoreAsk, ScoreJudge
 
+    decoding = Decoding(0.0, 8, 1, 0.7)
+    pairwise, scoring = PairwiseJudge(decoding, "parsed", 0.5), ScoreJudge(decoding, "parsed", 0.5, False)
     judge = RuleJudge()
     profile = "I grow tomatoes in Leeds."
-    pair = pair_question(profile, "Calm.", "How are the tomatoes?", "Nice weather.")[0]["content"]
+    pair = pairwise.messages(PairAsk(profile, "Calm.", "How are the tomatoes?", "Nice weather.", ()))[0]["content"]
     result = judge.answer(pair)
     assert result.text == "first" and result.logprobs[0]["top"][0][0] == "first"
     assert RuleJudge(reverse_pairs=True).answer(pair).text == "second"
     reply = "Tomatoes?\n\nAnd in Leeds! Lovely."  # a reply of two paragraphs is read whole
-    assert judge.answer(score_question(profile, "Calm.", "Hi", reply)[0]["content"]).text == "5"
+    assert judge.answer(scoring.messages(ScoreAsk(profile, "Calm.", "Hi", reply, ()))[0]["content"]).text == "5"
     assert persona_words(reply, profile, "") == 2

@@ -14,7 +14,8 @@ from test_judge_check import CONTRAST, NAMES, PERSONAS, SIMILAR
 from test_params import error_of, write
 
 from aloe.errors import AloeError
-from aloe.judge_check import judge_metrics, planted_pairs
+from aloe.judge_check.asking import planted_pairs
+from aloe.judge_check.report import judge_metrics
 from aloe.params import DPOParams, Params
 from aloe.training.label_noise import MAX_LABEL_NOISE, robust_dpo
 from conftest import REPO

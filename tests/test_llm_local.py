@@ -125,7 +125,7 @@ def test_a_prefill_is_continued_not_answered(backend):
 
     msg = [{"role": "user", "content": "Rate this reply from 1 to 5."}]
     decoding = Decoding(temperature=0.0, max_tokens=4, max_attempts=1, retry_temperature=0.7)
-    plain, prefilled = (build_request(decoding, msg, ("k",), 0, p) for p in ("", "Score:"))
+    plain, prefilled = (build_request(decoding, msg, 7, 0, p) for p in ("", "Score:"))
     [res] = backend.generate([prefilled])
     assert res.ok and res.completion_tokens > 0
     plain, prefilled = backend._prompt(plain), backend._prompt(prefilled)

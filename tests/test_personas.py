@@ -13,9 +13,9 @@ from aloe.personas.embeddings import Embedder
 from aloe.personas.filtering import filter_candidates, funnel_counts, rejection_counts, rule_sql
 from aloe.personas.minhash import minhash_novel
 from aloe.personas.novelty import greedy_novel, mean_pairwise_similarity
-from aloe.personas.parsing import parse_candidates
 from aloe.personas.splits import split
 from aloe.personas.texts import load_texts
+from aloe.roles.persona_writer import parse_candidates
 
 
 def test_load_texts_accepts_both_formats_and_names_bad_lines(tmp_path):

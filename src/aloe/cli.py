@@ -165,7 +165,7 @@ def judge_card_cmd(judges, base_url, api_key_env, params_path, personas, price, 
     from rich.table import Table
 
     from aloe.files import write_json
-    from aloe.judging.candidates import COLUMNS, candidate_backend, compare_judges, markdown
+    from aloe.judge_check.candidates import COLUMNS, candidate_backend, compare_judges, markdown
 
     params = setup(params_path)
     backends = {spec: candidate_backend(spec, params, base_url, api_key_env) for spec in judges}
@@ -236,12 +236,16 @@ def estimate_cmd(path, latency_s, price, acceptance, logs, out) -> None:
 @click.option("--max-tokens", default=200, show_default=True)
 @click.option("--temperature", default=0.7, show_default=True)
 def chat(model: str, max_tokens: int, temperature: float) -> None:
-    """Talk to a checkpoint in the terminal (empty line or Ctrl-D to quit)."""
-    from aloe.llm.base import ChatRequest
+    """Talk to a checkpoint in the terminal (empty line or Ctrl-D to quit). Replies go through
+    the response cache: the same conversation gets the same reply."""
+    from aloe.llm.client import LLM
     from aloe.llm.local import TransformersBackend
-    from aloe.params import TransformersBackendParams
+    from aloe.params import Decoding, LLMParams, TransformersBackendParams
+    from aloe.roles.chat import Chat, ChatAsk
 
-    backend = TransformersBackend(TransformersBackendParams(type="transformers", model=model))
+    llm = LLM(LLMParams(), roles=(), progress=False)
+    llm.add_role("model", TransformersBackend(TransformersBackendParams(type="transformers", model=model)))
+    bot = Chat(Decoding(temperature, max_tokens, max_attempts=1, retry_temperature=temperature, top_p=1.0))
     history: list[dict] = []
     while True:
         try:
@@ -251,11 +255,11 @@ def chat(model: str, max_tokens: int, temperature: float) -> None:
         if not line:
             break
         history.append({"role": "user", "content": line})
-        [reply] = backend.generate(
-            [ChatRequest.from_messages(history, max_tokens=max_tokens, temperature=temperature, seed=len(history))]
-        )
-        history.append({"role": "assistant", "content": reply.text})
-        click.echo(f"bot> {reply.text}")
+        [answer] = bot.ask(llm, [ChatAsk(list(history), ("chat", len(history)))])
+        reply = answer.result.text if answer.result.ok else f"(error: {answer.result.error})"
+        history.append({"role": "assistant", "content": reply})
+        click.echo(f"bot> {reply}")
+    llm.close()
 
 
 @main.group()

@@ -88,7 +88,7 @@ def persona_rows(params: Params, acceptance: float) -> list[Row]:
 def judge_check_rows(params: Params) -> list[Row]:
     """Per planted pair (:mod:`aloe.judge_check`): one opening message, a reply for each of
     ``REPLIES``, every probe in both orders and every ``SCORED`` reply scored once."""
-    from aloe.judge_check import PROBES, REPLIES, SCORED  # the check's own lists, so the two never drift
+    from aloe.judge_check.planted import PROBES, REPLIES, SCORED  # the check's own lists, so the two never drift
 
     n = min(params.judge_check.pairs, params.personas.split.train_personas)
     t = params.trees.max_tokens

@@ -255,7 +255,7 @@ class PersonasParams(Strict):
 @dataclass(frozen=True)
 class Decoding:
     """How one role is asked: the settings every request and re-ask of that role share
-    (aloe.llm.reask builds the requests). Derived from a params section by its
+    (aloe.roles asks through aloe.llm.reask). Derived from a params section by its
     ``decoding(role)``, so a role's numbers are read in one place."""
 
     temperature: float
@@ -263,6 +263,7 @@ class Decoding:
     max_attempts: int
     retry_temperature: float
     top_logprobs: int = 0  # >0: ask for the k likeliest tokens at every position (judges)
+    top_p: float | None = None  # None: 0.95 when sampling, 1.0 when greedy
 
 
 class RoleSettings(Strict):

@@ -30,44 +30,19 @@ from dataclasses import dataclass, field
 
 from tqdm import tqdm
 
-from aloe.conversations import simulator
-from aloe.conversations.parsing import parse_inducer
 from aloe.conversations.records import ConversationTree, Replies, TreeTurn, TurnJudge
-from aloe.conversations.simulator import clean_message
 from aloe.judging.labels import decide, decide_one
-from aloe.judging.questions import pair_question
-from aloe.judging.verdicts import OrderAnswer, verdict_reader
 from aloe.llm.client import LLM
 from aloe.llm.pipeline import Pipeline
-from aloe.llm.reask import Attempts
 from aloe.params import TreesParams
-from aloe.prompts import render
+from aloe.roles.inducer import Inducer, InducerAsk
+from aloe.roles.pairwise_judge import PairAsk, PairwiseJudge
+from aloe.roles.responder import Responder, ResponderAsk
+from aloe.roles.simulator import SimulatorAsk, UserSimulator
 from aloe.seeds import derive_seed
 
 log = logging.getLogger(__name__)
 
-# One worked example, as chat turns (the paper used two): small models copy the format.
-INDUCER_SHOT = [
-    {
-        "role": "user",
-        "content": render(
-            "inducer",
-            conversation=render("inducer_example").strip(),
-            profile="A 19-year-old anthropology student who plays guitar, loves indie films and acts in a "
-            "theatre group.",
-            personality="Curious, witty, sociable, a good listener.",
-        ),
-    },
-    {"role": "assistant", "content": render("inducer_example_answer").strip()},
-]
-ROLE_KIND = {
-    "user": "user",
-    "inducer": "inducer",
-    "hinted": "responder",
-    "plain": "responder",
-    "judge_ab": "judge",
-    "judge_ba": "judge",
-}
 JUDGE_ORDERS = {"judge_ab": ("hinted", "plain"), "judge_ba": ("plain", "hinted")}
 
 
@@ -93,6 +68,10 @@ class TreeBuilder:
         self.cfg = cfg
         self.seed = seed
         self.lockstep = lockstep  # see aloe.llm.pipeline
+        self.user = UserSimulator(cfg.decoding("user"))
+        self.inducer = Inducer(cfg.decoding("inducer"))
+        self.responder = Responder(cfg.decoding("responder"))
+        self.judge = PairwiseJudge(cfg.decoding("judge"), cfg.verdict_read, cfg.judge_min_mass)
 
     def build(self, personas: list[dict]) -> list[Tree]:
         trees = [
@@ -123,96 +102,49 @@ class TreeBuilder:
             self._continue(tree, turn)
             bar.update(1)
 
-    async def _ask(self, ask, tree: Tree, roles: tuple[str, ...], turn: int, messages, parse) -> list:
-        """Ask the tree's ``roles`` (one call each, together, all of one kind) until usable;
-        the answers in order. Seeds derive from (tree seed, turn, role, attempt)."""
-        kind = ROLE_KIND[roles[0]]
-        attempts = Attempts(
-            roles,
-            lambda role: messages(tree, role),
-            lambda role: (tree.seed, turn, role),
-            parse,
-            self.cfg.decoding(kind),
-        )
-        while batch := attempts.next_batch():
-            attempts.take(await ask(kind, batch))
-        return attempts.answers
-
-    def _keep(self, tree: Tree, roles: tuple[str, ...], answers: list, turn: int) -> None:
-        """Store usable answers; cut the tree if an answer stayed unusable."""
-        for role, answer in zip(roles, answers, strict=True):
-            tree.pending.setdefault("attempts", {})[role] = answer.attempts
+    def _keep(self, tree: Tree, tags: tuple[str, ...], answers: list, turn: int) -> None:
+        """Store usable answers under their tags; cut the tree if an answer stayed unusable."""
+        for tag, answer in zip(tags, answers, strict=True):
+            tree.pending.setdefault("attempts", {})[tag] = answer.attempts
             if answer.value is None:
-                tree.failure = f"turn {turn + 1}: {role} output unusable after {self.cfg.max_attempts} attempts"
+                tree.failure = f"turn {turn + 1}: {tag} output unusable after {self.cfg.max_attempts} attempts"
             else:
-                tree.pending[role] = answer.value
+                tree.pending[tag] = answer.value
 
-    async def _user(self, t: Tree, turn: int, ask) -> None:
+    async def _user(self, t: Tree, turn: int, send) -> None:
         t.pending = {}
         if turn == 0:
-            t.simulator = simulator.opening(t.profile, t.personality)
-        roles = ("user",)
-        answers = await self._ask(ask, t, roles, turn, lambda t, _: t.simulator, lambda r: clean_message(r.text))
-        self._keep(t, roles, answers, turn)
+            t.simulator = UserSimulator.opening(t.profile, t.personality)
+        answers = await self.user.ask_async(send, [SimulatorAsk(t.simulator, (t.seed, turn, "user"))])
+        self._keep(t, ("user",), answers, turn)
 
-    async def _inducer(self, t: Tree, turn: int, ask) -> None:
-        def messages(t: Tree, _role: str) -> list[dict]:
-            conversation = t.transcript() + ("\n" if t.history else "") + f"A: {t.pending['user']}"
-            return INDUCER_SHOT + [
-                {
-                    "role": "user",
-                    "content": render(
-                        "inducer", conversation=conversation, profile=t.profile, personality=t.personality
-                    ),
-                }
-            ]
+    async def _inducer(self, t: Tree, turn: int, send) -> None:
+        conversation = t.transcript() + ("\n" if t.history else "") + f"A: {t.pending['user']}"
+        item = InducerAsk(conversation, t.profile, t.personality, (t.seed, turn, "inducer"))
+        self._keep(t, ("inducer",), await self.inducer.ask_async(send, [item]), turn)
 
-        roles = ("inducer",)
-        self._keep(t, roles, await self._ask(ask, t, roles, turn, messages, lambda r: parse_inducer(r.text)), turn)
-
-    async def _responders(self, t: Tree, turn: int, ask) -> None:
+    async def _responders(self, t: Tree, turn: int, send) -> None:
         """Both replies in one call: with the inferred persona as a hint, and without."""
+        message = t.pending["user"]
+        items = [
+            ResponderAsk(t.history, message, t.pending["inducer"], (t.seed, turn, "hinted")),
+            ResponderAsk(t.history, message, None, (t.seed, turn, "plain")),
+        ]
+        self._keep(t, ("hinted", "plain"), await self.responder.ask_async(send, items), turn)
 
-        def messages(t: Tree, role: str) -> list[dict]:
-            if role == "plain":
-                return t.history + [{"role": "user", "content": render("responder_plain", message=t.pending["user"])}]
-            profile, personality = t.pending["inducer"]
-            return t.history + [
-                {
-                    "role": "user",
-                    "content": render(
-                        "responder_hint",
-                        message=t.pending["user"],
-                        inferred_profile=profile,
-                        inferred_personality=personality,
-                    ),
-                }
-            ]
-
-        roles = ("hinted", "plain")
-        self._keep(t, roles, await self._ask(ask, t, roles, turn, messages, lambda r: clean_message(r.text)), turn)
-
-    async def _judge(self, t: Tree, turn: int, ask) -> None:
+    async def _judge(self, t: Tree, turn: int, send) -> None:
         """Both orders in one call (or the hinted-first order alone, ``trees.judge_orders``);
         an order that stays unreadable is missing (a tie)."""
-
-        def messages(t: Tree, order: str) -> list[dict]:
-            first, second = JUDGE_ORDERS[order]
-            return pair_question(t.profile, t.personality, t.pending[first], t.pending[second])
-
-        read = verdict_reader(self.cfg.verdict_read, self.cfg.judge_min_mass)
-
-        def parse(result):
-            reading = read(result)
-            return None if reading.verdict is None else reading
-
         orders = tuple(JUDGE_ORDERS) if self.cfg.judge_orders == "both" else ("judge_ab",)
-        answers = await self._ask(ask, t, orders, turn, messages, parse)
+        items = [
+            PairAsk(t.profile, t.personality, t.pending[first], t.pending[second], (t.seed, turn, order))
+            for order, (first, second) in ((o, JUDGE_ORDERS[o]) for o in orders)
+        ]
+        answers = await self.judge.ask_async(send, items)
         recorded = {}
         for order, answer in zip(orders, answers, strict=True):
             t.pending.setdefault("attempts", {})[order] = answer.attempts
-            raw = answer.result.text if answer.result.ok else answer.result.error
-            recorded[order] = OrderAnswer(raw, answer.value or read(answer.result))
+            recorded[order] = self.judge.order_answer(answer)
         ab, ba = recorded["judge_ab"], recorded.get("judge_ba")
         if ba is None:
             label = decide_one(ab.reading)
@@ -242,7 +174,7 @@ class TreeBuilder:
             )
         )
         t.history += [{"role": "user", "content": p["user"]}, {"role": "assistant", "content": reply}]
-        t.simulator = simulator.follow_up(t.simulator, p["user"], reply)
+        t.simulator = UserSimulator.follow_up(t.simulator, p["user"], reply)
         t.pending = {}
 
     def record(self, tree: Tree) -> ConversationTree:

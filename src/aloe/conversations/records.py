@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from aloe.judging.labels import Label
-from aloe.judging.verdicts import OrderAnswer
+from aloe.roles.verdicts import OrderAnswer
 
 
 @dataclass(frozen=True)

@@ -8,20 +8,20 @@ response cache makes a killed run resume without repeating calls. A dialogue
 stops early when the simulator or the evaluated model gives no usable output
 after ``eval.max_attempts`` asks; its later turns are *stopped*, not missing.
 A judge that gives no usable score leaves that turn *missing* (never imputed).
+Where the judge's backend continues a prefill, the judge completes "Score:" (not under
+``eval.score_read: int``, which reads the answer as the released code did).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from aloe.conversations import simulator
-from aloe.conversations.simulator import clean_message
 from aloe.evaluation.records import BenchmarkTurn
-from aloe.judging.questions import score_question
-from aloe.judging.scores import answer_text, score_reading
 from aloe.llm.client import LLM
-from aloe.llm.reask import ask_until_usable
 from aloe.params import EvalParams
+from aloe.roles.chat import Chat, ChatAsk
+from aloe.roles.score_judge import ScoreAsk, ScoreJudge
+from aloe.roles.simulator import SimulatorAsk, UserSimulator
 from aloe.seeds import derive_seed
 
 
@@ -43,45 +43,40 @@ def run_benchmark(llm: LLM, examples: list[dict], cfg: EvalParams, seed: int) ->
         Dialogue(e["persona_id"], e["profile_id"], e["profile"], e["personality"], derive_seed(seed, e["persona_id"]))
         for e in examples
     ]
+    user, model = UserSimulator(cfg.decoding("user")), Chat(cfg.decoding("model"))
+    judge = ScoreJudge(cfg.decoding("judge"), cfg.score_read, cfg.judge_min_mass, llm.continues_prefill("judge"))
     for d in dialogues:
-        d.simulator = simulator.opening(d.profile, d.personality)
+        d.simulator = UserSimulator.opening(d.profile, d.personality)
     for turn in range(cfg.turns):
         active = [d for d in dialogues if d.stopped is None]
-        users = _ask(llm, cfg, active, turn, "user", lambda d: d.simulator, clean_message)
+        users = _ask(llm, user, [SimulatorAsk(d.simulator, (d.seed, turn, "user")) for d in active], active)
         active = _stop_missing(active, users, turn, "user simulator")
         for d in active:
             d.messages.append({"role": "user", "content": users[id(d)]})
-        replies = _ask(llm, cfg, active, turn, "model", lambda d: d.messages, lambda t: t.strip() or None)
+        replies = _ask(llm, model, [ChatAsk(d.messages, (d.seed, turn, "model")) for d in active], active)
         active = _stop_missing(active, replies, turn, "evaluated model")
-        judged = _judge(llm, cfg, active, turn, users, replies)
-        for d in active:
-            score, method, raw = judged[id(d)]
+        items = [
+            ScoreAsk(d.profile, d.personality, users[id(d)], replies[id(d)], (d.seed, turn, "judge")) for d in active
+        ]
+        for d, judged in zip(active, judge.scores(llm, items), strict=True):
             d.turns.append(
                 BenchmarkTurn(
                     turn=turn + 1,
                     user=users[id(d)],
                     reply=replies[id(d)],
-                    score=score,
-                    score_method=method,
-                    judge_raw=raw,
+                    score=judged.score,
+                    score_method=judged.method,
+                    judge_raw=judged.raw,
                 )
             )
             d.messages.append({"role": "assistant", "content": replies[id(d)]})
-            d.simulator = simulator.follow_up(d.simulator, users[id(d)], replies[id(d)])
+            d.simulator = UserSimulator.follow_up(d.simulator, users[id(d)], replies[id(d)])
     return dialogues
 
 
-def _ask(llm: LLM, cfg: EvalParams, dialogues: list[Dialogue], turn: int, role: str, messages, parse) -> dict:
-    """Text per dialogue for ``role``, re-asking with a new seed while unusable."""
-    answers = ask_until_usable(
-        llm,
-        role,
-        dialogues,
-        messages,
-        lambda d: (d.seed, turn, role),
-        lambda r: parse(r.text),
-        cfg.decoding(role),
-    )
+def _ask(llm: LLM, role, items: list, dialogues: list[Dialogue]) -> dict:
+    """Text per dialogue that got a usable answer (re-asked with a new seed while unusable)."""
+    answers = role.ask(llm, items)
     return {id(d): a.value for d, a in zip(dialogues, answers, strict=True) if a.value is not None}
 
 
@@ -90,30 +85,3 @@ def _stop_missing(dialogues: list[Dialogue], got: dict, turn: int, who: str) -> 
         if id(d) not in got:
             d.stopped = f"turn {turn + 1}: {who} gave no usable output"
     return [d for d in dialogues if d.stopped is None]
-
-
-def _judge(llm: LLM, cfg: EvalParams, dialogues: list[Dialogue], turn: int, users: dict, replies: dict) -> dict:
-    """(score, method, raw) per dialogue; unusable output is re-asked, then left missing.
-    Where the judge's backend continues a prefill, the judge completes "Score:" (not under
-    ``eval.score_read: int``, which reads the answer as the released code did)."""
-    prefill, read = score_reading(cfg.score_read, cfg.judge_min_mass, llm.continues_prefill("judge"))
-
-    def parse(r) -> tuple[float, str] | None:
-        score, method = read(r)
-        return None if score is None else (score, method)
-
-    out = {}
-    answers = ask_until_usable(
-        llm,
-        "judge",
-        dialogues,
-        lambda d: score_question(d.profile, d.personality, users[id(d)], replies[id(d)]),
-        lambda d: (d.seed, turn, "judge"),
-        parse,
-        cfg.decoding("judge"),
-        prefill,
-    )
-    for d, a in zip(dialogues, answers, strict=True):
-        score, method = a.value or (None, "missing")
-        out[id(d)] = (score, method, answer_text(a.result, prefill))
-    return out

@@ -2,7 +2,7 @@
 
 The judge check (:mod:`aloe.judge_check`) asks both judges about pairs with a known
 answer: a reply written for the persona (matched) against one written for a very
-different persona (mismatched), and the other probes of :data:`aloe.judge_check.PROBES`.
+different persona (mismatched), and the other probes of :data:`aloe.judge_check.planted.PROBES`.
 This module turns those answers into figures a researcher choosing a judge reads before
 a paid run, each with its count and, where
 it is a rate or a mean, a 95% interval that resamples profiles (planted pairs built
@@ -71,7 +71,7 @@ def planted_labels(pairs: list, min_margin: float) -> dict[str, list]:
 
 
 def pair_card(pairs: list, labels: dict[str, list], min_accuracy: float, n_boot: int, seed: int) -> dict:
-    """The pairwise judge's figures from judged planted pairs (:class:`aloe.judge_check.PlantedPair`)
+    """The pairwise judge's figures from judged planted pairs (:class:`aloe.judge_check.planted.PlantedPair`)
     and their :func:`planted_labels`."""
     if not pairs:
         return {"n": 0, "clusters": 0, "status": "underpowered", "concerns": []}

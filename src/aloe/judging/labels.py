@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from aloe.judging.verdicts import OrderReading
+from aloe.roles.verdicts import OrderReading
 
 
 @dataclass(frozen=True)

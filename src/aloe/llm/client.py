@@ -74,7 +74,7 @@ class LLM:
         self.without_logprobs: set[str] = set()  # backends that answered a logprobs request without them
         self._backends: dict[str, Backend] = {}
         self._extra: dict[str, Backend] = {}
-        for role in roles or tuple(params.roles):
+        for role in tuple(params.roles) if roles is None else roles:
             self.backend(role)
 
     def add_role(self, role: str, backend: Backend) -> None:

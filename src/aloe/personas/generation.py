@@ -15,18 +15,15 @@ replays the finished rounds for free and produces identical candidates.
 from __future__ import annotations
 
 import logging
-import random
 from collections.abc import Iterable
 
 import numpy as np
 
-from aloe.llm.base import ChatRequest
 from aloe.llm.client import LLM
 from aloe.params import PersonaGenerateParams
 from aloe.personas.embeddings import Embedder
 from aloe.personas.novelty import EXACT_UP_TO, greedy_novel
-from aloe.personas.parsing import parse_candidates
-from aloe.prompts import render
+from aloe.roles.persona_writer import PersonaWriter, fragments
 
 log = logging.getLogger(__name__)
 
@@ -61,28 +58,14 @@ def grow(
     """Grow the pool of ``kind`` from the starting ``pool``; return every generated candidate row."""
     pool, rows = list(pool), []
     stale = 0
+    writer = PersonaWriter(cfg.temperature, cfg.max_tokens, cfg.candidates_per_call, cfg.examples_per_prompt)
     for rnd in range(1, cfg.max_rounds + 1):
         if len(pool) >= cfg.target_size:
             break
-        requests = []
-        for call in range(cfg.calls_per_round):
-            rng = random.Random(f"{seed}/{kind}/{rnd}/{call}")
-            examples = rng.sample(pool, min(cfg.examples_per_prompt, len(pool)))
-            content = render(
-                f"persona_{kind}", n=str(cfg.candidates_per_call), examples="\n".join(f"- {e}" for e in examples)
-            )
-            requests.append(
-                ChatRequest.from_messages(
-                    [{"role": "user", "content": content}],
-                    max_tokens=cfg.max_tokens,
-                    temperature=cfg.temperature,
-                    top_p=0.95,
-                    seed=rng.randrange(2**31),
-                )
-            )
+        items = [writer.item(kind, pool, f"{seed}/{kind}/{rnd}/{call}") for call in range(cfg.calls_per_round)]
         fresh = []
-        for call, result in enumerate(llm.chat("persona_writer", requests)):
-            for text, status in fragments(result):
+        for call, answer in enumerate(writer.ask(llm, items)):
+            for text, status in fragments(answer.result):
                 rows.append(dict(kind=kind, text=text, source="generated", round=rnd, call=call, status=status))
                 if status == "ok":
                     fresh.append(text)
@@ -96,14 +79,3 @@ def grow(
             log.info("%s: saturated after %d rounds", kind, rnd)
             break
     return rows
-
-
-def fragments(result) -> list[tuple[str, str]]:
-    """(text, status) of every line the writer produced; the last line of an answer cut
-    by max_tokens is ``truncated`` (a person described halfway is not a persona)."""
-    if not result.ok:
-        return [(result.error, "llm_error")]
-    parsed = parse_candidates(result.text)
-    if parsed and result.finish_reason == "length" and parsed[-1][1] in ("ok", "fragment"):
-        parsed[-1] = (parsed[-1][0], "truncated")
-    return parsed

@@ -15,7 +15,7 @@ since lists start at 1; "Score: 1. The reply..." is a score, since a label says 
 A bare "1." is a score, unless the token limit cut the answer there.
 
 Where the backend continues a prefill (:data:`PREFILL`, see
-:meth:`aloe.llm.client.LLM.continues_prefill`), the judge is asked to complete
+:meth:`aloe.llm.client.LLM.continues_prefill`), the judge completes
 "Score:": it cannot open a list, and its first token is the digit, whose
 probabilities are then read. The text read is the prefill and its continuation.
 
@@ -28,10 +28,9 @@ that position's probability; else the written integer.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
-from aloe.judging.tokens import mass, position_of
 from aloe.llm.base import ChatResult
+from aloe.roles.tokens import mass, position_of
 
 NUMBER = re.compile(r"(?<![\d.,])\d+(?:[.,]\d+)?(?![\d])")
 SCALE_BEFORE = re.compile(r"(?:/|\bout\s+of|\bof)\s*$", re.I)
@@ -98,13 +97,6 @@ def expected_digit(position: dict, min_mass: float) -> float | None:
     return sum(k * p for k, p in per_digit.items()) / total
 
 
-def answer_text(result: ChatResult, prefill: str = "") -> str | None:
-    """What the judge answered, as read (the prefill it completed included), or the error."""
-    if not result.ok:
-        return result.error
-    return f"{prefill} {result.text}" if prefill else result.text
-
-
 def read_score_int(result: ChatResult) -> tuple[float | None, str]:
     """The released benchmark's reading (``eval.score_read: int``, the faithful preset): Python's
     ``int()`` of the whole answer, so "4" and " 4" are 4 and "4.", "Score: 4" or "4/5" are
@@ -114,14 +106,3 @@ def read_score_int(result: ChatResult) -> tuple[float | None, str]:
         return float(int(result.text)), "int"
     except ValueError:
         return None, "missing"
-
-
-def score_reading(score_read: str, min_mass: float, continues_prefill: bool) -> tuple[str, Callable]:
-    """(prefill, read) for the 1-5 judge as ``eval.score_read`` says: ours (the "Score:" prefill
-    where the backend continues one, :func:`read_score`) or the released code's ``int()``
-    (no prefill, :func:`read_score_int`). The benchmark and the judge check share it, so the
-    card measures the judge as the benchmark reads it."""
-    if score_read == "int":
-        return "", read_score_int
-    prefill = PREFILL if continues_prefill else ""
-    return prefill, lambda result: read_score(result, min_mass, prefill)

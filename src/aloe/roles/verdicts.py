@@ -20,11 +20,10 @@ not have. Without usable probabilities the text decides.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
-from aloe.judging.tokens import mass, position_of
 from aloe.llm.base import ChatResult
+from aloe.roles.tokens import mass, position_of
 
 LABEL = r"(?:message|response|reply|option|answer|candidate)"
 MENTION = re.compile(
@@ -118,15 +117,6 @@ def read_verdict_exact(result: ChatResult) -> OrderReading:
     parsed = parse_verdict(result.text)
     verdict = "first" if result.text.strip() == "first" else "second"
     return OrderReading(verdict, None, "exact", parsed[0] if parsed else None)
-
-
-def verdict_reader(verdict_read: str, min_mass: float) -> Callable[[ChatResult], OrderReading]:
-    """How ``trees.verdict_read`` reads a verdict: ours (:func:`read_verdict`) or the released
-    code's (:func:`read_verdict_exact`). The trees and the judge check share it, so the card
-    measures the judge as the labels read it."""
-    if verdict_read == "exact_first":
-        return read_verdict_exact
-    return lambda result: read_verdict(result, min_mass)
 
 
 def read_verdict(result: ChatResult, min_mass: float) -> OrderReading:

@@ -11,7 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from aloe.errors import AloeError
-from aloe.judge_check import judge_metrics, planted_pairs, planted_personas
+from aloe.judge_check.asking import planted_pairs
+from aloe.judge_check.report import judge_metrics
+from aloe.judge_check.selection import planted_personas
 from aloe.llm.base import Backend
 from aloe.llm.client import LLM, make_backend
 from aloe.params import OpenAIBackendParams, Params, TransformersBackendParams

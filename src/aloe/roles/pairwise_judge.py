@@ -1,0 +1,58 @@
+"""The pairwise judge: told a persona, which of two replies would that user prefer?
+
+Asked in the trees (the hinted reply against the plain one, in both orders) and in
+the judge check (planted pairs with a known answer), always through this one
+role, so the report card measures the judge exactly as the labels read it. The
+reader is ours (:func:`aloe.roles.verdicts.read_verdict`: the verdict word and
+its token probabilities) or the released code's (``exact_first``: anything but
+exactly "first" is "second").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aloe.llm.base import ChatResult
+from aloe.llm.reask import Answer
+from aloe.params import Decoding
+from aloe.prompts import render
+from aloe.roles.base import Role
+from aloe.roles.verdicts import OrderAnswer, OrderReading, read_verdict, read_verdict_exact
+
+
+@dataclass(frozen=True)
+class PairAsk:
+    profile: str  # the persona the judge is told of
+    personality: str
+    first: str  # shown as Message 1
+    second: str  # shown as Message 2
+    key: tuple
+
+
+class PairwiseJudge(Role):
+    plays = "judge"
+
+    def __init__(self, decoding: Decoding, verdict_read: str, min_mass: float):
+        super().__init__(decoding)
+        self.verdict_read, self.min_mass = verdict_read, min_mass
+
+    def messages(self, item: PairAsk) -> list[dict]:
+        content = render(
+            "judge_pair", profile=item.profile, personality=item.personality, first=item.first, second=item.second
+        )
+        return [{"role": "user", "content": content}]
+
+    def reading(self, result: ChatResult) -> OrderReading:
+        """How the verdict reads, usable or not (``verdict`` None: missing)."""
+        if self.verdict_read == "exact_first":
+            return read_verdict_exact(result)
+        return read_verdict(result, self.min_mass)
+
+    def read(self, result: ChatResult) -> OrderReading | None:
+        reading = self.reading(result)
+        return None if reading.verdict is None else reading
+
+    def order_answer(self, answer: Answer) -> OrderAnswer:
+        """What the judge wrote in one order (the error, where the call failed) and how it reads."""
+        result = answer.result
+        return OrderAnswer(result.text if result.ok else result.error, answer.value or self.reading(result))

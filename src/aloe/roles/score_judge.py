@@ -1,0 +1,81 @@
+"""The 1-5 judge: told a persona, how well is one reply tailored to that user?
+
+Asked in the benchmark (every reply of the evaluated model) and in the judge check
+(planted replies), always through this one role, so the report card measures the
+judge exactly as the benchmark reads it. The reader is ours
+(:func:`aloe.roles.scores.read_score`: the digit and its token probabilities, with
+the "Score:" prefill where the backend continues one) or the released code's
+``int()`` of the whole answer (``score_read: int``, no prefill).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from aloe.llm.base import ChatResult
+from aloe.llm.reask import Answer
+from aloe.params import Decoding
+from aloe.prompts import render
+from aloe.roles.base import Role
+from aloe.roles.scores import PREFILL, read_score, read_score_int
+
+
+@dataclass(frozen=True)
+class ScoreAsk:
+    profile: str
+    personality: str
+    message: str  # the user's message the reply answers
+    reply: str
+    key: tuple
+
+
+@dataclass(frozen=True)
+class JudgedScore:
+    """The judge's score of one reply, with what it wrote (the prefill it completed included)."""
+
+    score: float | None
+    method: str  # logprobs | text | int | missing
+    raw: str | None  # the answer as read, or the error of a failed call
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, record: dict) -> JudgedScore:
+        return cls(record["score"], record["method"], record["raw"])
+
+
+class ScoreJudge(Role):
+    plays = "judge"
+
+    def __init__(self, decoding: Decoding, score_read: str, min_mass: float, continues_prefill: bool):
+        """``continues_prefill``: whether the judge's backend continues a trailing assistant
+        message (:meth:`aloe.llm.client.LLM.continues_prefill`)."""
+        super().__init__(decoding)
+        self.score_read, self.min_mass = score_read, min_mass
+        self.prefill = PREFILL if score_read == "parsed" and continues_prefill else ""
+
+    def messages(self, item: ScoreAsk) -> list[dict]:
+        content = render(
+            "judge_score", profile=item.profile, personality=item.personality, message=item.message, reply=item.reply
+        )
+        return [{"role": "user", "content": content}]
+
+    def reading(self, result: ChatResult) -> tuple[float | None, str]:
+        if self.score_read == "int":
+            return read_score_int(result)
+        return read_score(result, self.min_mass, self.prefill)
+
+    def read(self, result: ChatResult) -> tuple[float, str] | None:
+        score, method = self.reading(result)
+        return None if score is None else (score, method)
+
+    def judged(self, answer: Answer) -> JudgedScore:
+        score, method = answer.value or (None, "missing")
+        result = answer.result
+        raw = (f"{self.prefill} {result.text}" if self.prefill else result.text) if result.ok else result.error
+        return JudgedScore(score, method, raw)
+
+    def scores(self, llm, items: list[ScoreAsk]) -> list[JudgedScore]:
+        """One score per item, missing where every attempt was unreadable."""
+        return [self.judged(a) for a in self.ask(llm, items)]

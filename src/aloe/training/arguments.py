@@ -13,8 +13,8 @@ from aloe.params import TrainParams
 
 def claim_cpu_threads() -> None:
     """Share the CPU cores among local processes. ``accelerate launch`` sets
-    OMP_NUM_THREADS=1 unless the config says use_cpu, which halved CPU speed here, so that
-    variable cannot say what a process may use; ``ALOE_CPU_THREADS`` can (the test workers
+    OMP_NUM_THREADS=1 unless the config says use_cpu, one thread for a process that has the
+    cores to itself, so that variable cannot say what a process may use; ``ALOE_CPU_THREADS`` can (the test workers
     set it to their share of the cores)."""
     if torch.cuda.is_available():
         return

@@ -159,7 +159,7 @@ def export(saved: str, start_dir: str, tmp: Path) -> None:
     saved = Path(saved)
     if (saved / "adapter_config.json").exists():
         # Training is over. Left set, ZeRO-3's config makes from_pretrained partition the fresh
-        # copy (empty tensors on this rank) and the merge fails (seen on an H200: bench/results/sharded_training.json).
+        # copy (empty tensors on this rank) and the merge fails.
         unset_hf_deepspeed_config()
         base = AutoModelForCausalLM.from_pretrained(start_dir, dtype=torch.float32)
         merged = PeftModel.from_pretrained(base, saved).merge_and_unload()

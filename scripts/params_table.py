@@ -1,4 +1,4 @@
-"""The README's parameter table, generated from the params models (src/aloe/params.py),
+"""The README's parameter table, generated from the params models (src/aloe/params/),
 so a default or a description is written once.
 
     python scripts/params_table.py            # print the table

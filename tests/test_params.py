@@ -214,7 +214,7 @@ def test_dpo_losses_are_the_ones_trl_declares_and_dispatches(monkeypatch):
     import ast
     import importlib.util
 
-    from aloe import params
+    from aloe.params import training as params
 
     from_source = params.dpo_losses()
     trainer = Path(importlib.util.find_spec("trl").origin).parent / "trainer" / "dpo_trainer.py"

@@ -1,0 +1,174 @@
+"""The training sections: trl's own config fields passed through, checked against the installed trl."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from aloe.params.base import PositiveInt, Strict, doc
+
+
+class LoraParams(Strict):
+    enabled: bool = doc(True, "false = full fine-tuning")
+    r: PositiveInt = doc(16, "LoRA rank")
+    alpha: PositiveInt = doc(32, "LoRA alpha")
+    dropout: float = doc(0.05, "LoRA dropout", ge=0.0, lt=1.0)
+    target_modules: list[str] | Literal["all-linear"] = doc("all-linear", "modules to adapt")
+
+
+# our keys; every other training key is the trainer's
+OURS = frozenset({"lora", "recompute_activations", "init", "label_noise"})
+# Our training keys that once had another name. The old name of one that shared a trainer
+# field's name would pass through to the trainer, so it is refused with its new name.
+RENAMED = {"gradient_checkpointing": "recompute_activations"}
+
+
+class TrainParams(BaseModel):
+    """Trainer arguments under the trainer's own names, passed through as they are
+    (``SFTConfig(**...)``, ``DPOConfig(**...)``, as the alignment-handbook recipes do):
+    the common ones are declared here with our defaults, any other field of the trl config
+    may be added and is checked against the installed trl. Our own keys: ``lora``,
+    ``recompute_activations`` (and ``dpo.init``), named unlike any trainer field."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    trl_config: ClassVar[str] = ""
+
+    num_train_epochs: float = doc(1.0, "epochs", gt=0)
+    max_steps: int = doc(-1, "-1 = run the epochs", ge=-1)
+    learning_rate: float = doc(2e-4, "peak learning rate", gt=0, lt=1)
+    per_device_train_batch_size: PositiveInt = doc(4, "batch per process (also the eval batch)")
+    gradient_accumulation_steps: PositiveInt = doc(1, "steps accumulated per update")
+    max_length: PositiveInt = doc(1024, "tokens per example (longer is truncated)")
+    warmup_steps: float = doc(0, "warm-up steps; below 1, a share of all steps", ge=0)
+    logging_steps: PositiveInt = doc(1, "log every N steps")
+    save_steps: PositiveInt = doc(50, "checkpoint every N steps (kept outside DVC's outputs; a rerun resumes)")
+    recompute_activations: Literal["auto", "on", "off"] = doc(
+        "auto", "activation checkpointing (less memory, more compute); `auto` = on with a GPU"
+    )
+    lora: LoraParams = LoraParams()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_renamed_keys(cls, data: Any) -> Any:
+        for old, new in RENAMED.items():
+            if isinstance(data, dict) and old in data:
+                values = "|".join(get_args(cls.model_fields[new].annotation))
+                raise PydanticCustomError(
+                    "renamed_key", "{old}: renamed to {new}: {values}", {"old": old, "new": new, "values": values}
+                )
+        return data
+
+    @model_validator(mode="after")
+    def _extras_are_trainer_fields(self) -> TrainParams:
+        extra = set(self.model_extra or {})
+        if extra:
+            import dataclasses
+
+            import trl
+
+            known = {f.name for f in dataclasses.fields(getattr(trl, self.trl_config))}
+            unknown = sorted(extra - known)
+            if unknown:
+                raise ValueError(
+                    f"{', '.join(unknown)}: not a field of trl.{self.trl_config} "
+                    f"(trl {trl.__version__}); our own keys are {sorted(OURS)}"
+                )
+        return self
+
+    def trainer_args(self) -> dict:
+        """Everything the trainer takes, under its own names."""
+        return {k: v for k, v in self.model_dump().items() if k not in OURS}
+
+
+class SFTParams(TrainParams):
+    trl_config: ClassVar[str] = "SFTConfig"
+
+
+def dpo_losses() -> tuple[str, ...]:
+    """The loss types the installed trl accepts: the names its DPOConfig quotes in the help
+    of the ``loss_type`` field (typed ``list[str]``: trl has no Literal or list constant of them)."""
+    help_ = _loss_type_help_in_source()
+    if help_ is None:  # this trl declares the field otherwise: ask the class itself (imports trl, seconds)
+        import dataclasses
+
+        from trl import DPOConfig
+
+        help_ = next(f for f in dataclasses.fields(DPOConfig) if f.name == "loss_type").metadata["help"]
+    return tuple(re.findall(r"`'(\w+)'`", help_))
+
+
+def _loss_type_help_in_source() -> str | None:
+    """The help in ``DPOConfig``'s ``loss_type`` field metadata, parsed from the installed trl's source (a
+    literal there) rather than imported: importing trl's trainer stack costs seconds, and every
+    stage validates the params. None where the source declares it otherwise."""
+    import ast
+    from importlib.util import find_spec
+
+    path = Path(find_spec("trl").origin).parent / "trainer" / "dpo_config.py"
+    if not path.is_file():
+        return None
+    tree = ast.parse(path.read_text())
+    classes = [node for node in tree.body if isinstance(node, ast.ClassDef) and node.name == "DPOConfig"]
+    declared = [
+        s for c in classes for s in c.body if isinstance(s, ast.AnnAssign) and ast.unparse(s.target) == "loss_type"
+    ]
+    metadata = [
+        k.value for d in declared if isinstance(d.value, ast.Call) for k in d.value.keywords if k.arg == "metadata"
+    ]
+    try:
+        return ast.literal_eval(metadata[0])["help"]
+    except (IndexError, KeyError, TypeError, ValueError):  # no such field, or its metadata is no literal
+        return None
+
+
+class DPOParams(TrainParams):
+    trl_config: ClassVar[str] = "DPOConfig"
+
+    init: Literal["sft", "base"] = doc("sft", "the starting (and reference) policy")
+    beta: float = doc(0.1, "DPO beta (the paper's code: 0.9)", gt=0)
+    loss_type: list[str] = doc(["sigmoid"], "trl DPO losses (several are combined by `loss_weights`)", min_length=1)
+    learning_rate: float = doc(5e-5, "peak learning rate", gt=0, lt=1)
+    label_noise: Literal["measured"] | Annotated[float, Field(ge=0.0, lt=0.5)] = doc(
+        0.0,
+        "rDPO: the share of flipped labels DPO should expect; `measured` = the judge check's flip rate "
+        "under the trees' label rule (`data/judge/label_noise.json`), or a number in [0, 0.5); above 0 "
+        "it trains with trl's `robust` loss, `label_smoothing` = that share (capped at 0.45); 0 = off",
+    )
+
+    @field_validator("loss_type")
+    @classmethod
+    def _known_losses(cls, v: list[str]) -> list[str]:
+        allowed = dpo_losses()
+        unknown = [loss for loss in v if loss not in allowed]
+        if unknown:
+            raise ValueError(f"{unknown} not accepted by the installed trl; one of {', '.join(allowed)}")
+        return v
+
+    @model_validator(mode="after")
+    def _label_noise_sets_the_loss(self) -> DPOParams:
+        """``label_noise`` chooses the loss and its smoothing itself; set by hand beside it, they would
+        silently disagree with what the key says."""
+        if self.label_noise != 0.0 and (self.loss_type != ["sigmoid"] or "label_smoothing" in (self.model_extra or {})):
+            raise ValueError(
+                "label_noise sets loss_type [robust] and label_smoothing itself: leave loss_type at [sigmoid] "
+                "and label_smoothing unset, or set label_noise: 0 and both by hand"
+            )
+        return self
+
+
+class WandbParams(Strict):
+    project: str = doc("aloe", "W&B project")
+    entity: str | None = doc(None, "W&B entity")
+    mode: Literal["auto", "online", "offline", "disabled"] = doc(
+        "auto", "`auto` = online iff `WANDB_API_KEY` is set, else offline (never a login prompt)"
+    )
+
+
+class TrainingParams(Strict):
+    accelerate: Literal["single", "cpu_ddp", "ddp", "deepspeed_zero3", "fsdp"] = doc(
+        "single", "launcher config in `src/aloe/configs/accelerate/`"
+    )

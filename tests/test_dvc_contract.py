@@ -140,6 +140,4 @@ def test_editing_the_judge_parser_without_rerunning_fails_the_lock_check(tmp_pat
     proc = check_lock(clone)
     assert proc.returncode == 1
     for stage in ("trees", "aloe_eval@base", "aloe_eval@sft", "aloe_eval@dpo"):
-        assert re.search(rf"{stage}: dependency src/aloe/roles(/simulator\.py)? modified", proc.stderr), (
-            proc.stderr
-        )
+        assert re.search(rf"{stage}: dependency src/aloe/roles(/simulator\.py)? modified", proc.stderr), proc.stderr

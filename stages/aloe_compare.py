@@ -8,7 +8,8 @@ import click
 from aloe.evaluation.metrics import compare
 from aloe.evaluation.records import load_records, paired_tables
 from aloe.files import write_json
-from aloe.judging.gate import enforce, judge_gate, load_card_file
+from aloe.judging.gate import enforce, judge_gate
+from aloe.judging.judge_card import JudgeCard
 from aloe.stage import setup
 
 
@@ -21,7 +22,7 @@ def main(params_path: str, records_dir: str, judge_metrics: str, out: str) -> No
     params = setup(params_path)
     names = list(params.eval.variants)
     runs = {v: load_records(Path(records_dir) / f"{v}.jsonl") for v in names}
-    gate = judge_gate(load_card_file(judge_metrics), runs[names[0]][0].models["judge"])
+    gate = judge_gate(JudgeCard.read(judge_metrics), runs[names[0]][0].models["judge"])
     enforce(gate, params.eval.on_blind_judge, "aloe_compare")
     report = {}
     for i, b in enumerate(names):  # every later variant against every earlier one: sft-base, dpo-base, dpo-sft

@@ -7,7 +7,7 @@ from aloe.evaluation.metrics import turn_rows
 from aloe.evaluation.runner import evaluate, log_to_wandb
 from aloe.evaluation.subject import variant_backend
 from aloe.files import write_json, write_jsonl
-from aloe.judging.gate import load_card_file
+from aloe.judging.judge_card import JudgeCard
 from aloe.stage import setup, write_run_log
 
 
@@ -25,7 +25,7 @@ def main(params_path, variant, eval_split, judge_metrics, records, metrics, plot
     if variant not in params.eval.variants:
         raise AloeError(f"--variant {variant!r} is not in eval.variants ({', '.join(params.eval.variants)})")
     subject = variant_backend(params, variant)
-    check = load_card_file(judge_metrics)
+    check = JudgeCard.read(judge_metrics)
     llm, dialogues, report = evaluate(params, params.eval, subject, eval_split, check, f"aloe_eval@{variant}")
     report["variant"] = variant
     write_jsonl(records, (d.to_json() for d in dialogues))

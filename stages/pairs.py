@@ -1,6 +1,5 @@
 """Stage pairs: flatten trees (or the paper's conversations.jsonl) into DPO and SFT datasets."""
 
-import json
 from collections import Counter
 
 import click
@@ -12,6 +11,7 @@ from aloe.conversations.rows import DpoRow, SftRow
 from aloe.errors import AloeError
 from aloe.evaluation.examples import eval_personas
 from aloe.files import atomic_path, write_json
+from aloe.judging.judge_card import JudgeCard
 from aloe.personas.embeddings import filter_embedder
 from aloe.personas.leaks import LeakGuard
 from aloe.stage import setup, write_run_log
@@ -63,8 +63,9 @@ def main(params_path, trees, eval_split, judge_metrics, out_dir, metrics, run_lo
         )
     save(dpo, f"{out_dir}/dpo")
     save(sft, f"{out_dir}/sft")
-    with open(judge_metrics) as f:
-        judge = json.load(f)
+    card = JudgeCard.read(judge_metrics)
+    if card is None:
+        raise AloeError(f"{judge_metrics}: no judge check found (run the judge_check stage first)")
     rows = dpo["train"] + dpo["validation"]
     report = {
         "dpo_pairs": len(rows),
@@ -74,7 +75,7 @@ def main(params_path, trees, eval_split, judge_metrics, out_dir, metrics, run_lo
         "conversations": len(records),
         "source": source,
         # our judge's check says nothing about labels someone else made
-        "labels_above_chance": None if cfg.conversations else judge["above_chance"],
+        "labels_above_chance": None if cfg.conversations else card.above_chance,
         "label_sources": dict(Counter(r.label_source for r in rows)),
         "share_agreeing_orders": round(sum(r.label_source == "agree" for r in rows) / len(rows), 4),
         "dropped": {

@@ -7,7 +7,8 @@ from aloe.conversations.builder import TreeBuilder
 from aloe.conversations.stats import tree_metrics
 from aloe.errors import AloeError
 from aloe.files import write_json, write_jsonl
-from aloe.judging.gate import enforce_pairwise, load_card_file
+from aloe.judging.gate import enforce_pairwise
+from aloe.judging.judge_card import JudgeCard
 from aloe.llm.client import LLM
 from aloe.stage import setup, write_run_log
 
@@ -22,7 +23,7 @@ from aloe.stage import setup, write_run_log
 def main(params_path: str, personas: str, judge_metrics: str, out: str, metrics: str, run_log: str) -> None:
     params = setup(params_path)
     cfg = params.trees
-    enforce_pairwise(load_card_file(judge_metrics), cfg, judge_metrics)
+    enforce_pairwise(JudgeCard.read(judge_metrics), cfg, judge_metrics)
     frame = pd.read_parquet(personas)
     if cfg.personas is not None:
         frame = frame.head(cfg.personas)

@@ -3,6 +3,7 @@ scripted judges with a known fault behind the real OpenAI backend on loopback.""
 
 import json
 import subprocess
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from aloe.judge_check.report import judge_metrics
 from aloe.judge_check.selection import spread_over_profiles
 from aloe.judging.card import MIN_CLUSTERS, blind_reason, retest_kappa
 from aloe.judging.gate import enforce, enforce_pairwise, judge_gate
+from aloe.judging.judge_card import JudgeCard
 from aloe.params import Params
 from conftest import stage_argv
 from e2e import REPO  # also puts bench/ on the path
@@ -117,11 +119,20 @@ def test_planted_pairs_are_spread_over_profiles():
     assert [x["persona_id"] for x in spread_over_profiles(personas, 6)] == ["a0", "b0", "c0", "d0", "a1", "b1"]
 
 
-BLIND = {"judge": "j", "scoring": {"status": "blind", "n": 12, "most_common_share": 1.0, "distribution": {"1": 24}}}
+BLIND_RECORD = {
+    "judge": "j",
+    "n": 12,
+    "accuracy": 0.5,
+    "accuracy_ci95": [0.4, 0.6],
+    "above_chance": False,
+    "pairwise": {"status": "weak"},
+    "scoring": {"status": "blind", "n": 12, "most_common_share": 1.0, "distribution": {"1": 24}},
+}
+BLIND = JudgeCard.from_json(BLIND_RECORD)
 
 
 def test_the_benchmark_gate_applies_only_to_the_judge_that_was_measured(caplog):
-    assert judge_gate(BLIND, "j") == {"judge_blind": True, "judge_card": BLIND["scoring"]}
+    assert judge_gate(BLIND, "j") == {"judge_blind": True, "judge_card": BLIND.scoring}
     assert judge_gate(BLIND, "another judge") == {"judge_blind": None, "judge_card": None}
     assert judge_gate(None, "j") == {"judge_blind": None, "judge_card": None}
     enforce(judge_gate(BLIND, "j"), "warn", "aloe eval")
@@ -131,11 +142,22 @@ def test_the_benchmark_gate_applies_only_to_the_judge_that_was_measured(caplog):
     enforce(judge_gate(BLIND, "another judge"), "fail", "aloe eval")  # unknown judge: no gate
 
 
+def test_a_card_file_missing_a_field_is_an_error_naming_the_file(tmp_path):
+    path = tmp_path / "judge.json"
+    path.write_text(json.dumps({k: v for k, v in BLIND_RECORD.items() if k != "scoring"}))
+    with pytest.raises(AloeError, match=r"judge.json: not a judge check's metrics \(missing scoring\)"):
+        JudgeCard.read(str(path))
+    assert JudgeCard.read(str(tmp_path / "absent.json")) is None
+
+
 def test_the_trees_gate_warns_or_fails_on_a_weak_pairwise_judge(caplog):
-    weak = {"above_chance": False, "accuracy": 0.5, "accuracy_ci95": [0.5, 0.5], "n": 16}
-    strong = {"above_chance": True, "accuracy": 0.9, "accuracy_ci95": [0.8, 1.0], "n": 16}
+    weak = replace(BLIND, accuracy=0.5, accuracy_ci95=[0.5, 0.5], n=16)
+    strong = replace(BLIND, above_chance=True, accuracy=0.9, accuracy_ci95=[0.8, 1.0], n=16)
+    barely = replace(strong, accuracy=0.55)  # above chance, below trees.min_judge_accuracy
     trees = Params().trees
     enforce_pairwise(strong, trees.model_copy(update={"on_weak_judge": "fail"}), "metrics/judge.json")
+    with pytest.raises(AloeError, match="the judge is weak: accuracy 0.55"):
+        enforce_pairwise(barely, trees.model_copy(update={"on_weak_judge": "fail"}), "metrics/judge.json")
     enforce_pairwise(weak, trees, "metrics/judge.json")
     assert "trees: the judge is weak: accuracy 0.5" in caplog.text
     with pytest.raises(AloeError, match="the judge is weak"):
@@ -166,7 +188,7 @@ def test_aloe_compare_stage_marks_or_refuses_a_blind_judge(tmp_path, on_blind):
     (tmp_path / "data/eval").mkdir(parents=True)
     write_records(tmp_path / "data/eval", judge="j")
     (tmp_path / "metrics").mkdir()
-    (tmp_path / "metrics/judge.json").write_text(json.dumps(BLIND))
+    (tmp_path / "metrics/judge.json").write_text(json.dumps(BLIND_RECORD))
     (tmp_path / "params.yaml").write_text(
         json.dumps(
             {
@@ -215,7 +237,7 @@ def test_the_benchmark_refuses_or_marks_a_blind_judge(scripted_llm, tmp_path, mo
             "eval": {"examples": 4, "turns": 1, "bootstrap": 50, "on_blind_judge": on_blind},
         }
     )
-    check = {**BLIND, "judge": llm.model_id("judge")}
+    check = replace(BLIND, judge=llm.model_id("judge"))
     before = srv.server.requests_seen
     if on_blind == "fail":
         with pytest.raises(AloeError, match="cannot tell models apart"):
@@ -223,7 +245,7 @@ def test_the_benchmark_refuses_or_marks_a_blind_judge(scripted_llm, tmp_path, mo
         assert srv.server.requests_seen == before  # nothing paid for
         return
     _, records, metrics = evaluate(params, params.eval, llm.backend("user"), str(split), check, "aloe eval")
-    assert metrics["judge_blind"] is True and metrics["judge_card"] == BLIND["scoring"]
+    assert metrics["judge_blind"] is True and metrics["judge_card"] == BLIND.scoring
     assert len(records) == 4 and srv.server.requests_seen > before
 
 

@@ -57,7 +57,7 @@ def eval_cmd(model, base_url, api_key_env, params_path, eval_split, examples, tu
     from aloe.evaluation.runner import evaluate
     from aloe.evaluation.subject import local_subject
     from aloe.files import write_json, write_jsonl
-    from aloe.judging.gate import load_card_file
+    from aloe.judging.judge_card import JudgeCard
     from aloe.llm.client import make_backend
     from aloe.params import OpenAIBackendParams
 
@@ -72,7 +72,7 @@ def eval_cmd(model, base_url, api_key_env, params_path, eval_split, examples, tu
         )
     else:
         backend = local_subject(model, params)
-    check = load_card_file(judge_metrics)
+    check = JudgeCard.read(judge_metrics)
     llm, records, metrics = evaluate(params, cfg, backend, eval_split, check, "aloe eval")
     table = Table(title=f"ALOE: {model}")
     for column in ("turn", "AL", "n"):
@@ -112,13 +112,14 @@ def compare_cmd(a: str, b: str, bootstrap: int, seed: int, judge_metrics: str, o
     from aloe.evaluation.metrics import compare
     from aloe.evaluation.records import load_records, paired_tables
     from aloe.files import write_json
-    from aloe.judging.gate import enforce, judge_gate, load_card_file
+    from aloe.judging.gate import enforce, judge_gate
+    from aloe.judging.judge_card import JudgeCard
 
     def records(path: str) -> list[dict]:
         return load_records(records_path(path) if path.endswith(".json") else path)
 
     runs = records(a), records(b)
-    gate = judge_gate(load_card_file(judge_metrics), runs[0][0].models["judge"])
+    gate = judge_gate(JudgeCard.read(judge_metrics), runs[0][0].models["judge"])
     enforce(gate, on_blind_judge, "aloe compare")
     scores_a, scores_b, clusters = paired_tables(*runs, (a, b))
     r = compare(scores_a, scores_b, clusters, bootstrap, seed)

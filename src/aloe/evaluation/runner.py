@@ -11,6 +11,7 @@ from aloe.evaluation.examples import load_examples
 from aloe.evaluation.metrics import aloe_metrics, turn_rows
 from aloe.evaluation.records import DialogueRecord, dialogue_record, score_table
 from aloe.judging.gate import enforce, judge_gate
+from aloe.judging.judge_card import JudgeCard
 from aloe.llm.base import Backend
 from aloe.llm.client import LLM
 from aloe.params import EvalParams, Params
@@ -19,7 +20,7 @@ from aloe.tracking import configure_wandb
 
 
 def evaluate(
-    params: Params, cfg: EvalParams, subject: Backend, eval_split: str, judge_check: dict | None, where: str
+    params: Params, cfg: EvalParams, subject: Backend, eval_split: str, judge_check: JudgeCard | None, where: str
 ) -> tuple[LLM, list[DialogueRecord], dict]:
     """(llm, per-dialogue records, metrics). ``judge_check``: metrics/judge.json, whose card
     of the 1-5 judge gates the run (:mod:`aloe.judging.gate`) before any call is made."""

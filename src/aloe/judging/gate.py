@@ -18,30 +18,21 @@ else both keys are null: nothing is known about that judge.
 
 from __future__ import annotations
 
-import json
 import logging
-from pathlib import Path
 
 from aloe.errors import AloeError
 from aloe.judging.card import blind_reason
+from aloe.judging.judge_card import JudgeCard
 
 log = logging.getLogger(__name__)
 
 
-def load_card_file(path: str | None) -> dict | None:
-    """metrics/judge.json, or None where there is none (an ``aloe eval`` outside a pipeline)."""
-    if path is None or not Path(path).exists():
-        return None
-    return json.loads(Path(path).read_text())
-
-
-def judge_gate(check: dict | None, judge: str) -> dict:
+def judge_gate(card: JudgeCard | None, judge: str) -> dict:
     """``judge_blind`` (True, False, or None where unknown) and ``judge_card`` (the 1-5
     judge's card from the check, or None where the check measured another judge or none)."""
-    if not check or check.get("judge") != judge or "scoring" not in check:
+    if card is None or card.judge != judge:
         return {"judge_blind": None, "judge_card": None}
-    card = check["scoring"]
-    return {"judge_blind": card["status"] == "blind", "judge_card": card}
+    return {"judge_blind": card.blind, "judge_card": card.scoring}
 
 
 def enforce(gate: dict, on_blind: str, where: str) -> None:
@@ -57,16 +48,16 @@ def enforce(gate: dict, on_blind: str, where: str) -> None:
     log.warning(message)
 
 
-def enforce_pairwise(check: dict | None, cfg, path: str) -> None:
+def enforce_pairwise(card: JudgeCard | None, cfg, path: str) -> None:
     """The trees gate (``cfg``: params.trees): a warning, or an error under
     ``on_weak_judge: fail``, where the pairwise judge is not above chance or below
     ``min_judge_accuracy`` on the planted pairs."""
-    if check is None:
+    if card is None:
         raise AloeError(f"{path}: no judge check found (run the judge_check stage first)")
-    if check["above_chance"] and check["accuracy"] >= cfg.min_judge_accuracy:
+    if not card.weak(cfg.min_judge_accuracy):
         return
     message = (
-        f"the judge is weak: accuracy {check['accuracy']} {check['accuracy_ci95']} on {check['n']} planted "
+        f"the judge is weak: accuracy {card.accuracy} {card.accuracy_ci95} on {card.n} planted "
         f"pairs ({path}; 0.5 = chance, trees.min_judge_accuracy = {cfg.min_judge_accuracy}); "
         "its labels are not evidence of a preference. Point llm.roles.judge at a stronger model"
     )

@@ -1,0 +1,58 @@
+"""metrics/judge.json as one typed record: which judge the check measured, both judges'
+report cards (:mod:`aloe.judging.card`) and the headline figures the gates read.
+
+The judge check writes it; the trees gate, the pairs stage, the benchmark's gate
+and ``aloe judge-card`` read it through :meth:`JudgeCard.read`, so a field that is
+not there is an error naming the file, never a ``KeyError`` three modules away.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from aloe.errors import AloeError
+
+
+@dataclass(frozen=True)
+class JudgeCard:
+    judge: str  # the identity of the judge measured: a card applies only to that backend
+    n: int  # planted pairs judged
+    accuracy: float | None  # pairwise, planted pairs (0.5 = chance)
+    accuracy_ci95: list[float] | None
+    above_chance: bool  # the accuracy interval lies above 0.5
+    pairwise: dict  # the pairwise judge's card
+    scoring: dict  # the 1-5 judge's card
+
+    @property
+    def blind(self) -> bool:
+        """The 1-5 judge cannot tell a reply written for the persona from one for somebody else."""
+        return self.scoring["status"] == "blind"
+
+    @property
+    def underpowered(self) -> bool:
+        """Too few profile clusters (or no interval) to rate the pairwise judge."""
+        return self.pairwise["status"] == "underpowered"
+
+    def weak(self, min_accuracy: float) -> bool:
+        """The pairwise judge is not above chance, or below ``min_accuracy`` on the planted pairs."""
+        return not (self.above_chance and self.accuracy is not None and self.accuracy >= min_accuracy)
+
+    @classmethod
+    def from_json(cls, record: dict, where: str = "metrics/judge.json") -> JudgeCard:
+        missing = [f.name for f in fields(cls) if f.name not in record]
+        if missing:
+            raise AloeError(f"{where}: not a judge check's metrics (missing {', '.join(missing)}); rerun judge_check")
+        return cls(**{f.name: record[f.name] for f in fields(cls)})
+
+    @classmethod
+    def read(cls, path: str | None) -> JudgeCard | None:
+        """The card at ``path``, or None where there is none (an ``aloe eval`` outside a pipeline)."""
+        if path is None or not Path(path).exists():
+            return None
+        try:
+            record = json.loads(Path(path).read_text())
+        except json.JSONDecodeError as e:
+            raise AloeError(f"{path}:{e.lineno}: not valid JSON ({e.msg})") from None
+        return cls.from_json(record, str(path))

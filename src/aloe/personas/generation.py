@@ -23,7 +23,7 @@ from aloe.llm.client import LLM
 from aloe.params import PersonaGenerateParams
 from aloe.personas.embeddings import Embedder
 from aloe.personas.novelty import EXACT_UP_TO, greedy_novel
-from aloe.roles.persona_writer import PersonaWriter, fragments
+from aloe.roles.persona_writer import PersonaWriter
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +64,8 @@ def grow(
             break
         items = [writer.item(kind, pool, f"{seed}/{kind}/{rnd}/{call}") for call in range(cfg.calls_per_round)]
         fresh = []
-        for call, answer in enumerate(writer.ask(llm, items)):
-            for text, status in fragments(answer.result):
+        for call, lines in enumerate(writer.write(llm, items)):
+            for text, status in lines:
                 rows.append(dict(kind=kind, text=text, source="generated", round=rnd, call=call, status=status))
                 if status == "ok":
                     fresh.append(text)

@@ -90,3 +90,7 @@ class PersonaWriter(Role):
 
     def read(self, result: ChatResult) -> list[tuple[str, str]]:
         return fragments(result)
+
+    def write(self, llm, items: list[WriterAsk]) -> list[list[tuple[str, str]]]:
+        """Every line of every call's answer with its status (a failed call: one ``llm_error`` row)."""
+        return [fragments(answer.result) for answer in self.ask(llm, items)]

@@ -3,10 +3,14 @@ sideways, so no two packages import each other and no module imports itself in a
 
 from __future__ import annotations
 
-import ast
+import sys
 from pathlib import Path
 
 from conftest import REPO
+
+sys.path.insert(0, str(REPO / "scripts"))
+
+from stage_deps import imported_aloe_modules  # noqa: E402
 
 SRC = REPO / "src"
 # Bottom to top; a unit is a package of src/aloe or a top-level module. A unit may import
@@ -34,19 +38,9 @@ def unit(module: str) -> str:
     return parts[1] if len(parts) > 1 else "aloe"
 
 
-def imports(path: Path) -> set[str]:
-    """Every aloe module ``path`` imports, at any depth of the file (functions too)."""
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            found |= {a.name for a in node.names if a.name.split(".")[0] == "aloe"}
-        elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "aloe":
-            found.add(node.module)
-    return found
-
-
 def graph() -> dict[str, set[str]]:
-    return {module_name(p): imports(p) for p in (SRC / "aloe").rglob("*.py")}
+    """Every aloe module and the aloe modules it imports, at any depth of the file (functions too)."""
+    return {module_name(p): imported_aloe_modules(p) for p in (SRC / "aloe").rglob("*.py")}
 
 
 def test_every_unit_has_a_layer():

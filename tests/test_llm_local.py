@@ -131,3 +131,26 @@ def test_a_prefill_is_continued_not_answered(backend):
     plain, prefilled = backend._prompt(plain), backend._prompt(prefilled)
     assert prefilled[: len(plain)] == plain
     assert backend._tokenizer.decode(prefilled[len(plain) :]) == "Score:"
+
+
+def test_aloe_chat_talks_through_the_response_cache(base_model_dir, tmp_path, monkeypatch):
+    """`aloe chat` asks the chat role through the LLM layer: each turn is one cached call, so
+    the same conversation replays from the cache."""
+    from click.testing import CliRunner
+
+    from aloe.cli import main
+    from aloe.llm.cache import ResponseCache
+
+    monkeypatch.setenv("ALOE_CACHE_DIR", str(tmp_path / "cache"))
+    args = ["chat", "--model", str(base_model_dir), "--max-tokens", "8"]
+    first = CliRunner().invoke(main, args, input="Hi there\nWhat do you like?\n\n")
+    assert first.exit_code == 0 and first.output.count("bot> ") == 2, first.output
+    assert len(ResponseCache(tmp_path / "cache" / "responses.sqlite")) == 2
+    again = CliRunner().invoke(main, args, input="Hi there\nWhat do you like?\n\n")
+
+    def replies(output: str) -> list[str]:
+        return [line.split("bot> ", 1)[1] for line in output.splitlines() if "bot> " in line]
+
+    assert replies(again.output) == replies(first.output)
+    assert "Loading weights" in first.output and "Loading weights" not in again.output  # never generated
+    assert len(ResponseCache(tmp_path / "cache" / "responses.sqlite")) == 2

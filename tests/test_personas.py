@@ -232,7 +232,7 @@ def test_the_hnsw_pool_agrees_with_exact_search():
 
 def test_the_last_line_of_a_cut_answer_is_marked_truncated():
     from aloe.llm.base import ChatResult
-    from aloe.personas.generation import fragments
+    from aloe.roles.persona_writer import fragments
 
     text = (
         "I am a 40-year-old plumber in Leeds who plays darts on Fridays.\n"

@@ -257,9 +257,12 @@ def chat(model: str, max_tokens: int, temperature: float) -> None:
             break
         history.append({"role": "user", "content": line})
         [answer] = bot.ask(llm, [ChatAsk(list(history), ("chat", len(history)))])
-        reply = answer.result.text if answer.result.ok else f"(error: {answer.result.error})"
-        history.append({"role": "assistant", "content": reply})
-        click.echo(f"bot> {reply}")
+        if not answer.result.ok:  # the turn is dropped: the model never sees an error as its own words
+            history.pop()
+            click.echo(f"(error: {answer.result.error}; say it again, or an empty line to quit)")
+            continue
+        history.append({"role": "assistant", "content": answer.result.text})
+        click.echo(f"bot> {answer.result.text}")
     llm.close()
 
 

@@ -41,11 +41,11 @@ from aloe.params import OpenAIBackendParams, load_params
 from common import git_describe, write_result
 from rule_judge import JudgeFaults, RuleJudge, persona_words, rule_judge_server
 
-ARTIFACTS = {  # arm name -> trees params it sets
-    "corrected": {"judge_orders": "both", "verdict_read": "parsed", "judge_disagreement": "average"},
-    "hinted_first": {"judge_orders": "hinted_first", "verdict_read": "parsed"},
-    "exact_first": {"judge_orders": "both", "verdict_read": "exact_first", "judge_disagreement": "average"},
-    "faithful": {"judge_orders": "hinted_first", "verdict_read": "exact_first"},
+ARTIFACTS = {  # arm name -> judge.pairwise params it sets
+    "corrected": {"orders": "both", "read": "parsed", "disagreement": "average"},
+    "hinted_first": {"orders": "hinted_first", "read": "parsed"},
+    "exact_first": {"orders": "both", "read": "exact_first", "disagreement": "average"},
+    "faithful": {"orders": "hinted_first", "read": "exact_first"},
 }
 BIASES, NOISES, FORMATS = (-0.3, 0.0, 0.3), (0.0, 0.2), ("word", "sentence")
 
@@ -54,8 +54,8 @@ def arm_name(artifact: str, b: float, eps: float, form: str) -> str:
     return f"{artifact}_b{b:+.1f}_eps{eps:.1f}_{form}"
 
 
-def grow(params, personas: list[dict], trees_cfg: dict, faults: JudgeFaults) -> list:
-    """One-turn trees under the arm's judge and trees settings."""
+def grow(params, personas: list[dict], pairwise: dict, faults: JudgeFaults) -> list:
+    """One-turn trees under the arm's judge and its judge.pairwise settings."""
     server = rule_judge_server(RuleJudge(faults=faults))
     with BackgroundServer(server) as srv:
         llm = LLM(params.llm, roles=("user", "inducer", "responder"))
@@ -63,8 +63,9 @@ def grow(params, personas: list[dict], trees_cfg: dict, faults: JudgeFaults) -> 
             type="openai", model="rule-judge", base_url=srv.base_url, api_key_env="ALOE_RULE_JUDGE_KEY"
         )
         llm.add_role("judge", make_backend("rule", cfg))
-        trees_params = params.trees.model_copy(update={**trees_cfg, "turns": 1, "min_turns": 1})
-        trees = TreeBuilder(llm, trees_params, seed=params.seed).build(personas)
+        trees_params = params.trees.model_copy(update={"turns": 1, "min_turns": 1})
+        judge = params.judge.model_copy(update={"pairwise": params.judge.pairwise.model_copy(update=pairwise)})
+        trees = TreeBuilder(llm, trees_params, judge, seed=params.seed).build(personas)
         llm.close()
     return trees
 

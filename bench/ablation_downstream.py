@@ -68,7 +68,7 @@ def main(out_dir, workdir, judge_port, position_bias, run_arms, **args) -> None:
         for arm in run_arms or ARMS:
             result = out / f"{arm}.json"
             if not result.exists():
-                summary = run_arm(project, env, {"trees": ARTIFACTS[arm]}, out / arm)
+                summary = run_arm(project, env, {"judge": {"pairwise": ARTIFACTS[arm]}}, out / arm)
                 write_result(str(result), {"commit": git_describe(), "settings": settings, "arm": arm, **summary})
     if missing := [arm for arm in ARMS if not (out / f"{arm}.json").exists()]:
         click.echo(f"no comparison yet: {', '.join(missing)} still to run (--arm)", err=True)
@@ -79,7 +79,7 @@ def main(out_dir, workdir, judge_port, position_bias, run_arms, **args) -> None:
         {
             "commits": {arm: arms[arm]["commit"] for arm in ARMS},
             "settings": same_settings(arms),
-            "trees": {arm: ARTIFACTS[arm] for arm in ARMS},
+            "judge.pairwise": {arm: ARTIFACTS[arm] for arm in ARMS},
             "labels": {arm: arms[arm]["labels"] for arm in ARMS},
             "dpo-base": {arm: arms[arm]["compare"]["dpo-base"] for arm in ARMS},
             "faithful-corrected": paired_arms(out / "faithful", out / "corrected", ("faithful", "corrected")),

@@ -88,7 +88,8 @@ def overrides(url: str, args: dict) -> dict:
         # split is drawn first and stays; above 64 a different training sample is drawn
         "personas": {"split": {"train_personas": max(args["trees"], 64)}},
         "judge_check": {"pairs": 8},
-        "trees": {"personas": args["trees"], "turns": args["turns"], "judge_disagreement": "average"},
+        "trees": {"personas": args["trees"], "turns": args["turns"]},
+        "judge": {"pairwise": {"disagreement": "average"}},
         "sft": {"max_steps": args["sft_steps"], "per_device_train_batch_size": 4, "learning_rate": args["lr"]},
         "dpo": {
             "num_train_epochs": args["dpo_epochs"],

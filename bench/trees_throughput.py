@@ -34,7 +34,7 @@ from aloe.conversations.builder import TreeBuilder
 from aloe.llm.base import ChatRequest, ChatResult
 from aloe.llm.cache import ResponseCache
 from aloe.llm.client import LLM
-from aloe.params import LLMParams, TreesParams
+from aloe.params import JudgeParams, LLMParams, TreesParams
 from common import REPO, free_port, wait_for_port, write_result
 
 ROLES = ("persona_writer", "user", "inducer", "responder", "judge")
@@ -67,7 +67,7 @@ def local_efficiency(model: str, trees: int, turns: int, batch: int) -> dict:
     generate = backend.generate
     backend.generate = lambda requests: batches.append(requests) or generate(requests)
     t0 = time.perf_counter()
-    TreeBuilder(llm, TreesParams(turns=turns), seed=0).build(personas(trees))
+    TreeBuilder(llm, TreesParams(turns=turns), JudgeParams(), seed=0).build(personas(trees))
     tree_s = time.perf_counter() - t0
     tree_tokens = sum(s.completion_tokens for s in llm.stats.values())
     t0 = time.perf_counter()
@@ -106,7 +106,7 @@ def endpoint_run(url: str, trees: int, turns: int, concurrency: int, latency: fl
         progress=False,
     )
     t0 = time.perf_counter()
-    built = TreeBuilder(llm, TreesParams(turns=turns), seed=0, lockstep=lockstep).build(personas(trees))
+    built = TreeBuilder(llm, TreesParams(turns=turns), JudgeParams(), seed=0, lockstep=lockstep).build(personas(trees))
     wall = time.perf_counter() - t0
     calls = sum(s.calls for s in llm.stats.values())
     ideal = calls * latency / concurrency

@@ -23,7 +23,7 @@ def main(params_path: str, records_dir: str, judge_metrics: str, out: str) -> No
     names = list(params.eval.variants)
     runs = {v: load_records(Path(records_dir) / f"{v}.jsonl") for v in names}
     gate = judge_gate(JudgeCard.read(judge_metrics), runs[names[0]][0].models["judge"])
-    enforce(gate, params.eval.on_blind_judge, "aloe_compare")
+    enforce(gate, params.judge.scoring.on_blind, "aloe_compare")
     report = {}
     for i, b in enumerate(names):  # every later variant against every earlier one: sft-base, dpo-base, dpo-sft
         for a in names[i + 1 :]:

@@ -23,12 +23,12 @@ from aloe.stage import setup, write_run_log
 def main(params_path: str, personas: str, judge_metrics: str, out: str, metrics: str, run_log: str) -> None:
     params = setup(params_path)
     cfg = params.trees
-    enforce_pairwise(JudgeCard.read(judge_metrics), cfg, judge_metrics)
+    enforce_pairwise(JudgeCard.read(judge_metrics), params.judge.pairwise, judge_metrics)
     frame = pd.read_parquet(personas)
     if cfg.personas is not None:
         frame = frame.head(cfg.personas)
     llm = LLM(params.llm, roles=("user", "inducer", "responder", "judge"))
-    builder = TreeBuilder(llm, cfg, params.seed)
+    builder = TreeBuilder(llm, cfg, params.judge, params.seed)
     trees = builder.build(frame.to_dict("records"))
     kept = [t for t in trees if len(t.turns) >= cfg.min_turns]
     report = tree_metrics(trees, kept, llm.report())
@@ -36,7 +36,7 @@ def main(params_path: str, personas: str, judge_metrics: str, out: str, metrics:
         raise AloeError(
             f"no turn of {report['turns']} was labelled (ties: {report['tie_reasons']}; verdicts read "
             f"by {report['verdict_methods']}): the judge never preferred one reply with "
-            "trees.judge_margin to spare. Point llm.roles.judge at a stronger model"
+            "judge.pairwise.margin to spare. Point llm.roles.judge at a stronger model"
         )
     write_jsonl(out, (builder.record(t).to_json() for t in kept))
     write_json(metrics, report)

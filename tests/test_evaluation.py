@@ -12,7 +12,7 @@ from aloe.evaluation.examples import stratified_sample
 from aloe.evaluation.metrics import aloe_metrics, compare, ols, turn_rows
 from aloe.evaluation.records import DialogueRecord, dialogue_record, paired_tables, score_table
 from aloe.llm.base import ChatResult
-from aloe.params import EvalParams
+from aloe.params import EvalParams, JudgeParams, ScoreJudgeParams
 from aloe.roles.scores import read_score_int
 from scripted import persona_rules, role_of, tokens_result
 
@@ -149,11 +149,12 @@ EXAMPLES = [
 ]
 
 
-def bench(scripted_llm, generate, **cfg):
+def bench(scripted_llm, generate, read: str = "parsed", **cfg):
     llm, srv = scripted_llm(generate)
     llm.add_role("model", llm.backend("user"))
     params = EvalParams(**{"turns": 3, "max_attempts": 2, "bootstrap": 0, **cfg})
-    dialogues = run_benchmark(llm, EXAMPLES, params, seed=0)
+    judge = JudgeParams(max_attempts=2, scoring=ScoreJudgeParams(read=read))
+    dialogues = run_benchmark(llm, EXAMPLES, params, judge, seed=0)
     return dialogues, score_table([dialogue_record(d, {}) for d in dialogues], 3), srv
 
 
@@ -198,12 +199,12 @@ def test_judge_expected_score_on_the_real_model(base_model_dir):
     """The local backend's per-position log-probabilities give a usable reading of its score."""
     from aloe.llm.base import ChatRequest
     from aloe.llm.local import TransformersBackend
-    from aloe.params import Decoding, TransformersBackendParams
+    from aloe.params import JudgeParams, TransformersBackendParams
     from aloe.roles.score_judge import ScoreAsk, ScoreJudge
     from aloe.roles.scores import PREFILL, read_score
 
     backend = TransformersBackend(TransformersBackendParams(type="transformers", model=str(base_model_dir)))
-    judge = ScoreJudge(Decoding(0.0, 8, 1, 0.7), "parsed", 0.5, continues_prefill=False)
+    judge = ScoreJudge(JudgeParams(), continues_prefill=False)
     messages = judge.messages(
         ScoreAsk(
             "I am a 30-year-old baker in Lyon.",
@@ -226,13 +227,13 @@ def test_judge_expected_score_on_the_real_model(base_model_dir):
 
 
 def test_the_released_score_read_is_int_of_the_whole_answer(scripted_llm):
-    """eval.score_read: int (the faithful preset): "4" is 4 with no prefill and no probabilities;
+    """judge.scoring.read: int (the faithful preset): "4" is 4 with no prefill and no probabilities;
     "Score: 4" is no score (re-asked, then missing), where our reader takes 4."""
 
     def judge(req):
         return tokens_result(["4"] if "Person 0" in req.messages[-1][1] else ["Score", ":", " 4"])
 
-    dialogues, (scores, _), srv = bench(scripted_llm, persona_rules(score=judge), score_read="int")
+    dialogues, (scores, _), srv = bench(scripted_llm, persona_rules(score=judge), read="int")
     assert scores[0].tolist() == [4.0, 4.0, 4.0] and np.isnan(scores[1:]).all()
     assert {t.score_method for t in dialogues[0].turns} == {"int"}
     assert {t.score_method for d in dialogues[1:] for t in d.turns} == {"missing"}

@@ -153,15 +153,15 @@ def test_a_card_file_missing_a_field_is_an_error_naming_the_file(tmp_path):
 def test_the_trees_gate_warns_or_fails_on_a_weak_pairwise_judge(caplog):
     weak = replace(BLIND, accuracy=0.5, accuracy_ci95=[0.5, 0.5], n=16)
     strong = replace(BLIND, above_chance=True, accuracy=0.9, accuracy_ci95=[0.8, 1.0], n=16)
-    barely = replace(strong, accuracy=0.55)  # above chance, below trees.min_judge_accuracy
-    trees = Params().trees
-    enforce_pairwise(strong, trees.model_copy(update={"on_weak_judge": "fail"}), "metrics/judge.json")
+    barely = replace(strong, accuracy=0.55)  # above chance, below judge.pairwise.min_accuracy
+    trees = Params().judge.pairwise
+    enforce_pairwise(strong, trees.model_copy(update={"on_weak": "fail"}), "metrics/judge.json")
     with pytest.raises(AloeError, match="the judge is weak: accuracy 0.55"):
-        enforce_pairwise(barely, trees.model_copy(update={"on_weak_judge": "fail"}), "metrics/judge.json")
+        enforce_pairwise(barely, trees.model_copy(update={"on_weak": "fail"}), "metrics/judge.json")
     enforce_pairwise(weak, trees, "metrics/judge.json")
     assert "trees: the judge is weak: accuracy 0.5" in caplog.text
     with pytest.raises(AloeError, match="the judge is weak"):
-        enforce_pairwise(weak, trees.model_copy(update={"on_weak_judge": "fail"}), "metrics/judge.json")
+        enforce_pairwise(weak, trees.model_copy(update={"on_weak": "fail"}), "metrics/judge.json")
     with pytest.raises(AloeError, match="metrics/judge.json: no judge check found"):
         enforce_pairwise(None, trees, "metrics/judge.json")
 
@@ -192,14 +192,14 @@ def test_aloe_compare_stage_marks_or_refuses_a_blind_judge(tmp_path, on_blind):
     (tmp_path / "params.yaml").write_text(
         json.dumps(
             {
+                "judge": {"scoring": {"on_blind": on_blind}},
                 "eval": {
-                    "on_blind_judge": on_blind,
                     "bootstrap": 50,
                     "variants": {
                         "base": {"model": "models/base", "track": "models/base"},
                         "dpo": {"model": "models/dpo", "track": "models/dpo"},
                     },
-                }
+                },
             }
         )
     )
@@ -234,7 +234,8 @@ def test_the_benchmark_refuses_or_marks_a_blind_judge(scripted_llm, tmp_path, mo
     params = Params.model_validate(
         {
             "llm": llm.params.model_dump(),
-            "eval": {"examples": 4, "turns": 1, "bootstrap": 50, "on_blind_judge": on_blind},
+            "eval": {"examples": 4, "turns": 1, "bootstrap": 50},
+            "judge": {"scoring": {"on_blind": on_blind}},
         }
     )
     check = replace(BLIND, judge=llm.model_id("judge"))

@@ -32,9 +32,9 @@ CONTRAST = [(i + 3) % len(PERSONAS) for i in range(len(PERSONAS))]
 SIMILAR = [(i + 2) % len(PERSONAS) for i in range(len(PERSONAS))]  # another profile, not the contrast
 
 
-def params(**trees) -> Params:
+def params(**pairwise) -> Params:
     return Params.model_validate(
-        {"trees": {"judge_disagreement": "hinted", **trees}, "judge_check": {"pairs": 6, "bootstrap": 200}}
+        {"judge": {"pairwise": {"disagreement": "hinted", **pairwise}}, "judge_check": {"pairs": 6, "bootstrap": 200}}
     )
 
 
@@ -52,7 +52,7 @@ def test_a_position_biased_judge_is_at_chance_and_labels_nothing(scripted_llm):
     metrics = judge_metrics(planted_pairs(llm, PERSONAS, CONTRAST, SIMILAR, p), p, "scripted")
     assert metrics["n"] == 6 and metrics["label_rate"] == 0.0
     assert metrics["accuracy"] == 0.5 and metrics["position_bias"] == 1.0 and metrics["consistency"] == 0.0
-    assert metrics["above_chance"] is False  # whatever trees.judge_disagreement says (hinted here)
+    assert metrics["above_chance"] is False  # whatever judge.pairwise.disagreement says (hinted here)
 
 
 def test_a_judge_that_prefers_the_matched_reply_is_perfect(scripted_llm):
@@ -98,7 +98,7 @@ def test_the_hard_pair_is_the_most_similar_persona_with_another_profile():
 
 
 def test_the_check_reads_verdicts_as_the_trees_do(scripted_llm):
-    """trees.verdict_read: exact_first: a judge that writes "First" for the persona's reply is read
+    """judge.pairwise.read: exact_first: a judge that writes "First" for the persona's reply is read
     as preferring the other one in that order, as the trees would read it; the card shows it."""
 
     def capital_first(req, profile, first, second):
@@ -106,5 +106,5 @@ def test_the_check_reads_verdicts_as_the_trees_do(scripted_llm):
 
     llm, _ = scripted_llm(persona_rules(judge=capital_first))
     for read, accuracy in (("parsed", 1.0), ("exact_first", 0.5)):
-        p = params(verdict_read=read)
+        p = params(read=read)
         assert judge_metrics(planted_pairs(llm, PERSONAS, CONTRAST, SIMILAR, p), p, "scripted")["accuracy"] == accuracy

@@ -53,12 +53,11 @@ def test_labels_follow_the_rule_through_trees_and_pairs(tmp_path, reverse, share
 
 
 def test_the_rule_judge_answers_our_prompts_like_an_endpoint():
-    from aloe.params import Decoding
+    from aloe.params import JudgeParams
     from aloe.roles.pairwise_judge import PairAsk, PairwiseJudge
     from aloe.roles.score_judge import ScoreAsk, ScoreJudge
 
-    decoding = Decoding(0.0, 8, 1, 0.7)
-    pairwise, scoring = PairwiseJudge(decoding, "parsed", 0.5), ScoreJudge(decoding, "parsed", 0.5, False)
+    pairwise, scoring = PairwiseJudge(JudgeParams()), ScoreJudge(JudgeParams(), continues_prefill=False)
     judge = RuleJudge()
     profile = "I grow tomatoes in Leeds."
     pair = pairwise.messages(PairAsk(profile, "Calm.", "How are the tomatoes?", "Nice weather.", ()))[0]["content"]

@@ -63,8 +63,8 @@ def test_measured_reads_the_judge_checks_flip_rate_and_caps_it(tmp_path):
         robust_dpo(DPOParams(label_noise="measured"), measured(tmp_path, None, 0))
 
 
-def params(**trees) -> Params:
-    return Params.model_validate({"trees": trees, "judge_check": {"pairs": 6, "bootstrap": 200}})
+def params(**pairwise) -> Params:
+    return Params.model_validate({"judge": {"pairwise": pairwise}, "judge_check": {"pairs": 6, "bootstrap": 200}})
 
 
 def test_the_flip_rate_is_the_trees_label_rule_on_planted_pairs(scripted_llm):
@@ -78,16 +78,16 @@ def test_the_flip_rate_is_the_trees_label_rule_on_planted_pairs(scripted_llm):
         return prefers_persona(req, profile, second, first) if wrong else prefers_persona(req, profile, first, second)
 
     llm, _ = scripted_llm(persona_rules(judge=contrary))
-    p = params(judge_disagreement="tie")
+    p = params(disagreement="tie")
     noise = judge_metrics(planted_pairs(llm, PERSONAS, CONTRAST, SIMILAR, p), p, "scripted")["label_noise"]
     assert noise["flip_rate"] == pytest.approx(1 / 3, abs=1e-4) and noise["labelled"] == 6 == noise["asked"]
     lo, hi = noise["flip_rate_ci95"]
-    assert lo < 1 / 3 < hi and noise["rule"]["judge_disagreement"] == "tie"
+    assert lo < 1 / 3 < hi and noise["rule"]["disagreement"] == "tie"
 
     llm, _ = scripted_llm(persona_rules(judge=always_first))
     records = planted_pairs(llm, PERSONAS, CONTRAST, SIMILAR, p)
     assert judge_metrics(records, p, "scripted")["label_noise"]["flip_rate"] is None
-    for by_position in (params(judge_orders="hinted_first"), params(judge_disagreement="hinted")):
+    for by_position in (params(orders="hinted_first"), params(disagreement="hinted")):
         assert judge_metrics(records, by_position, "scripted")["label_noise"]["flip_rate"] == 0.5
 
 

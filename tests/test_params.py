@@ -164,7 +164,7 @@ def test_token_shaped_api_key_env_is_refused_and_never_echoed(tmp_path, name):
 @pytest.mark.parametrize(
     "text,needle",
     [
-        ("trees:\n  temperature: {judge: -0.5}\n", "trees.temperature.judge"),
+        ("judge:\n  pairwise: {temperature: -0.5}\n", "judge.pairwise.temperature"),
         ("eval:\n  temperature: {model: 3.0}\n", "eval.temperature.model"),
         ("dpo:\n  loss_type: [sigmoid, nonsense]\n", "not accepted by the installed trl"),
         ("sft:\n  learning_rat: 0.1\n", "learning_rat: not a field of trl.SFTConfig"),

@@ -33,7 +33,7 @@ def setup_workdir(path, base_model_dir):
         }
     ).to_parquet(path / "data/personas/train.parquet")
     params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["trees"].update(personas=TREES, turns=2, max_tokens={"user": 24, "inducer": 48, "responder": 24, "judge": 8})
+    params["trees"].update(personas=TREES, turns=2, max_tokens={"user": 24, "inducer": 48, "responder": 24})
     (path / "params.yaml").write_text(yaml.safe_dump(params))
     write_judge_check(path / "metrics/judge.json")
 

@@ -7,7 +7,7 @@ import ast
 from pathlib import Path
 
 from aloe.llm.base import ChatResult
-from aloe.params import Decoding, Params
+from aloe.params import Decoding, JudgeParams, Params, ScoreJudgeParams
 from aloe.roles.pairwise_judge import PairAsk, PairwiseJudge
 from aloe.roles.persona_writer import PersonaWriter
 from aloe.roles.responder import Responder, ResponderAsk
@@ -62,7 +62,7 @@ def test_requests_are_built_only_by_the_llm_layer():
 
 
 def test_a_role_asks_with_its_items_key_and_re_asks_on_a_new_seed_by_sampling():
-    judge = PairwiseJudge(Params().trees.decoding("judge"), "parsed", 0.5)
+    judge = PairwiseJudge(Params().judge)
     item = PairAsk("Baker in Lyon.", "Warm.", "Bread?", "Weather.", (11, 0, "judge_ab"))
     attempts = judge.attempts([item])
     [first] = attempts.next_batch()
@@ -85,12 +85,13 @@ def test_the_responder_hints_only_where_the_item_has_a_hint():
 
 
 def test_the_score_judge_completes_score_only_where_the_backend_continues_and_reads_as_asked():
-    decoding = Decoding(0.0, 8, 3, 0.7, top_logprobs=20)
+    judge = JudgeParams()
     item = ScoreAsk("Baker.", "Warm.", "Hi", "Hello baker!", (1, 0, "judge"))
-    prefilled, plain = ScoreJudge(decoding, "parsed", 0.5, True), ScoreJudge(decoding, "parsed", 0.5, False)
+    prefilled, plain = ScoreJudge(judge, True), ScoreJudge(judge, False)
     assert prefilled.attempts([item]).next_batch()[0].messages[-1] == ("assistant", "Score:")
     assert plain.attempts([item]).next_batch()[0].messages[-1][0] == "user"
-    assert ScoreJudge(decoding, "int", 0.5, True).prefill == ""  # the released reading: no prefill
+    released = judge.model_copy(update={"scoring": ScoreJudgeParams(read="int")})
+    assert ScoreJudge(released, True).prefill == ""  # the released reading: no prefill
     assert prefilled.read(ChatResult(text="4")) == (4.0, "text")
     assert plain.read(ChatResult(text="1. The user's personality")) is None  # a list, not a score
 

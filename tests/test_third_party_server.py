@@ -104,14 +104,14 @@ def write_project(tmp_path: Path, base_url: str, model: str, min_mass: float = 0
     }
     params["judge_check"] = {"pairs": 3, "bootstrap": 50}
     # short replies (the judges' token limits as they are): the test is about reading the judges
-    short = {"user": 24, "inducer": 48, "responder": 24, "judge": 8}
-    params["trees"].update(personas=3, turns=turns, judge_min_mass=min_mass, max_tokens=short)
+    short = {"user": 24, "inducer": 48, "responder": 24}
+    params["trees"].update(personas=3, turns=turns, max_tokens=short)
+    params["judge"]["pairwise"]["min_mass"] = params["judge"]["scoring"]["min_mass"] = min_mass
     params["eval"].update(
         examples=2,
         turns=2,
         bootstrap=50,
-        judge_min_mass=min_mass,
-        max_tokens={"user": 24, "model": 24, "judge": 8},
+        max_tokens={"user": 24, "model": 24},
         variants={"served": {"backend": "served", "track": "params.yaml"}},
     )
     params["wandb"]["mode"] = "disabled"

@@ -6,7 +6,7 @@ import pytest
 from aloe.conversations.builder import TreeBuilder
 from aloe.conversations.pairs import flatten
 from aloe.conversations.stats import tree_metrics
-from aloe.params import TreesParams
+from aloe.params import JudgeParams, PairwiseJudgeParams, TreesParams
 from scripted import always_first, marker, persona_rules, prefers_persona, role_of, tokens_result, verdict
 
 PERSONAS = [
@@ -15,15 +15,20 @@ PERSONAS = [
 ]
 
 
-def build(llm, **cfg) -> list:
+def judge(**pairwise) -> JudgeParams:
+    """The pairwise judge asked at most twice, as the trees' roles here."""
+    return JudgeParams(max_attempts=2, pairwise=PairwiseJudgeParams(**pairwise))
+
+
+def build(llm, pairwise: dict | None = None, **cfg) -> list:
     params = TreesParams(**{"turns": 2, "max_attempts": 2, **cfg})
-    builder = TreeBuilder(llm, params, seed=0)
+    builder = TreeBuilder(llm, params, judge(**(pairwise or {})), seed=0)
     return builder, builder.build(PERSONAS)
 
 
 def test_a_judge_that_prefers_the_persona_labels_every_turn_hinted(scripted_llm):
     llm, _ = scripted_llm(persona_rules(judge=prefers_persona))
-    builder, trees = build(llm, judge_disagreement="average")
+    builder, trees = build(llm, {"disagreement": "average"})
     turns = [t for tree in trees for t in tree.turns]
     assert len(turns) == 4 and all(not t.tie and t.judge.source == "agree" for t in turns)
     for t in turns:  # the preferred side is the hinted reply, which uses the persona's words
@@ -49,7 +54,7 @@ def test_a_judge_that_prefers_the_plain_reply_flips_preferred_and_rejected(scrip
 def test_pure_position_bias_labels_nothing_under_average(scripted_llm):
     """Must-show (a) for trees: 'first' with probability 0.9 in both orders is never a label."""
     llm, _ = scripted_llm(persona_rules(judge=always_first))
-    _, trees = build(llm, judge_disagreement="average")
+    _, trees = build(llm, {"disagreement": "average"})
     metrics = tree_metrics(trees, trees, {})
     assert metrics["label_rate"] == 0.0 and metrics["tie_reasons"] == {"within_margin": 4}
     assert metrics["position_bias"] == 1.0 and metrics["judge_consistency"] == 0.0
@@ -57,24 +62,24 @@ def test_pure_position_bias_labels_nothing_under_average(scripted_llm):
 
 def test_tie_and_hinted_policies_on_a_position_biased_judge(scripted_llm):
     llm, _ = scripted_llm(persona_rules(judge=always_first))
-    _, ties = build(llm, judge_disagreement="tie")
+    _, ties = build(llm, {"disagreement": "tie"})
     assert all(t.tie and t.judge.tie_reason == "disagree" for tree in ties for t in tree.turns)
-    _, hinted = build(llm, judge_disagreement="hinted")
+    _, hinted = build(llm, {"disagreement": "hinted"})
     metrics = tree_metrics(hinted, hinted, {})
     assert metrics["label_rate"] == 1.0 and metrics["label_sources"] == {"hinted": 4}
 
 
 def test_averaged_probability_within_the_margin_is_a_tie(scripted_llm):
-    """Must-show (c): orders whose averaged P(hinted) is within judge_margin of 0.5."""
+    """Must-show (c): orders whose averaged P(hinted) is within judge.pairwise.margin of 0.5."""
 
     def slight(req, profile, first, second):
         return verdict(0.62 if marker(profile) in first else 0.52)  # P(hinted) = (0.62 + 0.48) / 2 = 0.55
 
     llm, _ = scripted_llm(persona_rules(judge=slight))
-    _, trees = build(llm, judge_disagreement="average", judge_margin=0.1)
+    _, trees = build(llm, {"disagreement": "average", "margin": 0.1})
     judges = [t.judge for tree in trees for t in tree.turns]
     assert all(j.hinted_won is None and j.p_hinted == pytest.approx(0.55) for j in judges)
-    _, looser = build(llm, judge_disagreement="average", judge_margin=0.04)
+    _, looser = build(llm, {"disagreement": "average", "margin": 0.04})
     assert all(t.judge.hinted_won is True for tree in looser for t in tree.turns)
 
 
@@ -87,7 +92,7 @@ def test_a_greedy_unusable_judge_is_re_asked_by_sampling_and_succeeds(scripted_l
         return tokens_result(["Hmm"]) if req.temperature == 0 else prefers_persona(req, profile, first, second)
 
     llm, _ = scripted_llm(persona_rules(judge=judge))
-    _, trees = build(llm, turns=1, judge_disagreement="average", retry_temperature=0.7)
+    _, trees = build(llm, {"disagreement": "average"}, turns=1)
     turn = trees[0].turns[0]
     assert turn.attempts["judge_ab"] == 2 and turn.judge.hinted_won is True
     assert {t for t, _ in seen} == {0.0, 0.7} and len({s for _, s in seen}) == len(seen)
@@ -174,7 +179,7 @@ def test_a_local_model_gets_every_step_of_every_tree_as_one_batch_and_re_asks_ap
     for role in ("user", "inducer", "responder", "judge"):
         llm.add_role(role, model)
     personas = PERSONAS + [{**PERSONAS[1], "persona_id": "p2", "profile": "Carla from Turin bakes bread."}]
-    trees = TreeBuilder(llm, TreesParams(turns=2, max_attempts=2, **GREEDY_USER), seed=0).build(personas)
+    trees = TreeBuilder(llm, TreesParams(turns=2, max_attempts=2, **GREEDY_USER), judge(), seed=0).build(personas)
     assert all(t.failure is None and len(t.turns) == 2 for t in trees)
     first_turn = [  # a plain responder's prompt names no persona (turn 1: no history yet)
         [("Astrid", "user"), ("Bram", "user"), ("Carla", "user")],
@@ -192,10 +197,10 @@ def test_per_tree_pipelining_builds_the_same_trees_as_stepping_all_trees_togethe
     from aloe.llm.client import LLM
 
     llm, _ = scripted_llm(mute_first_asks_of("Astrid", persona_rules(judge=prefers_persona)))
-    params = TreesParams(turns=3, max_attempts=2, judge_disagreement="average", **GREEDY_USER)
-    pipelined = TreeBuilder(llm, params, seed=0)
+    params, rule = TreesParams(turns=3, max_attempts=2, **GREEDY_USER), judge(disagreement="average")
+    pipelined = TreeBuilder(llm, params, rule, seed=0)
     lockstep = TreeBuilder(
-        LLM(llm.params, cache=ResponseCache(tmp_path / "other.sqlite"), progress=False), params, 0, lockstep=True
+        LLM(llm.params, cache=ResponseCache(tmp_path / "other.sqlite"), progress=False), params, rule, 0, lockstep=True
     )
     a = [pipelined.record(t) for t in pipelined.build(PERSONAS)]
     b = [lockstep.record(t) for t in lockstep.build(PERSONAS)]
@@ -235,7 +240,7 @@ def test_retries_the_client_makes_are_counted_per_role_when_pipelined(scripted_l
 
 
 def test_the_released_judging_asks_one_order_and_reads_only_exactly_first(scripted_llm):
-    """trees.judge_orders: hinted_first + verdict_read: exact_first (the faithful preset): one call
+    """judge.pairwise.orders: hinted_first + read: exact_first (the faithful preset): one call
     per turn, the hinted reply always first, and "First" (capital F) read as "second", so a judge
     that prefers the hinted reply in every turn labels every turn for the plain one."""
 
@@ -246,7 +251,7 @@ def test_the_released_judging_asks_one_order_and_reads_only_exactly_first(script
         return tokens_result(["First" if marker(profile) in first else "second"])
 
     llm, _ = scripted_llm(persona_rules(judge=capital_first))
-    _, trees = build(llm, judge_orders="hinted_first", verdict_read="exact_first")
+    _, trees = build(llm, {"orders": "hinted_first", "read": "exact_first"})
     turns = [t for tree in trees for t in tree.turns]
     assert len(turns) == 4 and all(t.judge.order_ba is None and t.judge.source == "one_order" for t in turns)
     assert all(t.judge.hinted_won is False and t.assistant.preferred == "That sounds nice." for t in turns)
@@ -255,5 +260,5 @@ def test_the_released_judging_asks_one_order_and_reads_only_exactly_first(script
     metrics = tree_metrics(trees, trees, {})  # no turn was asked both ways: no consistency, no position bias
     assert metrics["judge_consistency"] is None and metrics["position_bias"] is None
     assert metrics["label_sources"] == {"one_order": 4}
-    _, parsed = build(llm, judge_orders="hinted_first")  # our reader: "First" is first
+    _, parsed = build(llm, {"orders": "hinted_first"})  # our reader: "First" is first
     assert all(t.judge.hinted_won is True for tree in parsed for t in tree.turns)

@@ -111,7 +111,7 @@ def judge_check_rows(params: Params) -> list[Row]:
             pairwise + scores,
             pairwise * (template_tokens("judge_pair") + persona + 2 * t.responder)
             + scores * (template_tokens("judge_score") + persona + t.user + t.responder),
-            (pairwise + scores) * t.judge,
+            pairwise * params.judge.pairwise.max_tokens + scores * params.judge.scoring.max_tokens,
         ),
     ]
 
@@ -126,7 +126,7 @@ def tree_rows(params: Params) -> list[Row]:
     # the inducer's prompt carries one worked example (a filled-in prompt and its answer) before the real one
     inducer = 2 * template_tokens("inducer") + sum(map(template_tokens, ("inducer_example", "inducer_example_answer")))
     inducer += 2 * persona
-    orders = 2 if cfg.judge_orders == "both" else 1  # the released code asks the hinted-first order only
+    orders = 2 if params.judge.pairwise.orders == "both" else 1  # the released code asks the hinted-first order only
     return [
         Row("trees", "user", "", n, round(n * (template_tokens("user_simulator") + persona + history)), n * t.user),
         Row("trees", "inducer", "", n, round(n * (inducer + history + t.user)), n * t.inducer),
@@ -144,7 +144,7 @@ def tree_rows(params: Params) -> list[Row]:
             "",
             orders * n,
             orders * n * (template_tokens("judge_pair") + persona + 2 * t.responder),
-            orders * n * t.judge,
+            orders * n * params.judge.pairwise.max_tokens,
         ),
     ]
 
@@ -179,7 +179,7 @@ def eval_rows(params: Params) -> list[Row]:
                 round(n * (history + t.user)),
                 n * t.model,
             ),
-            Row(stage, "judge", "", n, round(n * judge_prompt), n * t.judge),
+            Row(stage, "judge", "", n, round(n * judge_prompt), n * params.judge.scoring.max_tokens),
         ]
     return rows
 

@@ -34,7 +34,7 @@ from aloe.conversations.records import ConversationTree, Replies, TreeTurn, Turn
 from aloe.judging.labels import decide, decide_one
 from aloe.llm.client import LLM
 from aloe.llm.pipeline import Pipeline
-from aloe.params import TreesParams
+from aloe.params import JudgeParams, TreesParams
 from aloe.roles.inducer import Inducer, InducerAsk
 from aloe.roles.pairwise_judge import PairAsk, PairwiseJudge
 from aloe.roles.responder import Responder, ResponderAsk
@@ -63,15 +63,16 @@ class Tree:
 
 
 class TreeBuilder:
-    def __init__(self, llm: LLM, cfg: TreesParams, seed: int, lockstep: bool = False):
+    def __init__(self, llm: LLM, cfg: TreesParams, judge: JudgeParams, seed: int, lockstep: bool = False):
         self.llm = llm
         self.cfg = cfg
+        self.rule = judge.pairwise  # the label rule: orders, disagreement, margin
         self.seed = seed
         self.lockstep = lockstep  # see aloe.llm.pipeline
         self.user = UserSimulator(cfg.decoding("user"))
         self.inducer = Inducer(cfg.decoding("inducer"))
         self.responder = Responder(cfg.decoding("responder"))
-        self.judge = PairwiseJudge(cfg.decoding("judge"), cfg.verdict_read, cfg.judge_min_mass)
+        self.judge = PairwiseJudge(judge)
 
     def build(self, personas: list[dict]) -> list[Tree]:
         trees = [
@@ -133,9 +134,9 @@ class TreeBuilder:
         self._keep(t, ("hinted", "plain"), await self.responder.ask_async(send, items), turn)
 
     async def _judge(self, t: Tree, turn: int, send) -> None:
-        """Both orders in one call (or the hinted-first order alone, ``trees.judge_orders``);
+        """Both orders in one call (or the hinted-first order alone, ``judge.pairwise.orders``);
         an order that stays unreadable is missing (a tie)."""
-        orders = tuple(JUDGE_ORDERS) if self.cfg.judge_orders == "both" else ("judge_ab",)
+        orders = tuple(JUDGE_ORDERS) if self.rule.orders == "both" else ("judge_ab",)
         items = [
             PairAsk(t.profile, t.personality, t.pending[first], t.pending[second], (t.seed, turn, order))
             for order, (first, second) in ((o, JUDGE_ORDERS[o]) for o in orders)
@@ -149,7 +150,7 @@ class TreeBuilder:
         if ba is None:
             label = decide_one(ab.reading)
         else:
-            label = decide(ab.reading, ba.reading, self.cfg.judge_disagreement, self.cfg.judge_margin)
+            label = decide(ab.reading, ba.reading, self.rule.disagreement, self.rule.margin)
         t.pending["judge"] = TurnJudge.from_label(ab, ba, label)
 
     def _continue(self, t: Tree, turn: int) -> None:

@@ -29,7 +29,7 @@ class TurnJudge:
     agree: bool | None  # both orders preferred the same reply; None when an order is missing
     p_hinted: float | None  # order-averaged P(hinted preferred)
     margin: float | None  # |p_hinted - 0.5|
-    source: str  # agree | average | hinted | tie | one_order (order_ba is None: trees.judge_orders hinted_first)
+    source: str  # agree | average | hinted | tie | one_order (order_ba is None: judge.pairwise.orders hinted_first)
     tie_reason: str | None  # missing | disagree | within_margin
     hinted_won: bool | None  # None: a tie
 

@@ -4,7 +4,7 @@ Every number is over the turns of the kept trees. ``label_rate`` is the share of
 turns that became a preference (the rest are ties, counted by reason);
 ``position_bias`` the share of order verdicts that said "first" (0.5 = none,
 1.0 = the judge reads only the position); both are over turns judged in both orders, so
-None under ``trees.judge_orders: hinted_first``, where "first" is always the hinted reply and
+None under ``judge.pairwise.orders: hinted_first``, where "first" is always the hinted reply and
 the share would be its win rate; ``mean_margin`` the mean
 |P(hinted preferred) - 0.5| over labelled turns; ``reveal_by_turn`` the share of
 the profile's content words the simulated user has stated by turn k
@@ -22,7 +22,7 @@ def tree_metrics(trees: list, kept: list, calls: dict) -> dict:
     turns = [turn for t in kept for turn in t.turns]
     judges = [turn.judge for turn in turns]
     labelled = [j for j in judges if j.hinted_won is not None]
-    both = [j for j in judges if j.order_ba is not None]  # trees.judge_orders hinted_first asks one
+    both = [j for j in judges if j.order_ba is not None]  # judge.pairwise.orders hinted_first asks one
     orders = [o.reading for j in both for o in (j.order_ab, j.order_ba)]
     said = [o.verdict for o in orders if o.verdict]
     margins = [j.margin for j in labelled if j.margin is not None]

@@ -9,7 +9,7 @@ stops early when the simulator or the evaluated model gives no usable output
 after ``eval.max_attempts`` asks; its later turns are *stopped*, not missing.
 A judge that gives no usable score leaves that turn *missing* (never imputed).
 Where the judge's backend continues a prefill, the judge completes "Score:" (not under
-``eval.score_read: int``, which reads the answer as the released code did).
+``judge.scoring.read: int``, which reads the answer as the released code did).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from aloe.evaluation.records import BenchmarkTurn
 from aloe.llm.client import LLM
-from aloe.params import EvalParams
+from aloe.params import EvalParams, JudgeParams
 from aloe.roles.chat import Chat, ChatAsk
 from aloe.roles.score_judge import ScoreAsk, ScoreJudge
 from aloe.roles.simulator import SimulatorAsk, UserSimulator
@@ -38,13 +38,13 @@ class Dialogue:
     stopped: str | None = None
 
 
-def run_benchmark(llm: LLM, examples: list[dict], cfg: EvalParams, seed: int) -> list[Dialogue]:
+def run_benchmark(llm: LLM, examples: list[dict], cfg: EvalParams, judge_cfg: JudgeParams, seed: int) -> list[Dialogue]:
     dialogues = [
         Dialogue(e["persona_id"], e["profile_id"], e["profile"], e["personality"], derive_seed(seed, e["persona_id"]))
         for e in examples
     ]
     user, model = UserSimulator(cfg.decoding("user")), Chat(cfg.decoding("model"))
-    judge = ScoreJudge(cfg.decoding("judge"), cfg.score_read, cfg.judge_min_mass, llm.continues_prefill("judge"))
+    judge = ScoreJudge(judge_cfg, llm.continues_prefill("judge"))
     for d in dialogues:
         d.simulator = UserSimulator.opening(d.profile, d.personality)
     for turn in range(cfg.turns):

@@ -27,9 +27,9 @@ def evaluate(
     examples = load_examples(cfg, eval_split, params.seed)
     llm = LLM(params.llm, roles=("user", "judge"))
     gate = judge_gate(judge_check, llm.model_id("judge"))
-    enforce(gate, cfg.on_blind_judge, where)
+    enforce(gate, params.judge.scoring.on_blind, where)
     llm.add_role("model", subject)
-    dialogues = run_benchmark(llm, examples, cfg, params.seed)
+    dialogues = run_benchmark(llm, examples, cfg, params.judge, params.seed)
     models = {role: llm.model_id(role) for role in ("model", "user", "judge")}
     records = [dialogue_record(d, models) for d in dialogues]
     scores, asked = score_table(records, cfg.turns)
@@ -37,7 +37,9 @@ def evaluate(
     methods = Counter(t.score_method for d in dialogues for t in d.turns)
     metrics.update(
         reveal_by_turn=mean_by_turn([reveal_curve(d.profile, [t.user for t in d.turns]) for d in dialogues]),
-        score_methods={m: methods[m] for m in ("logprobs", "text", "missing") + (("int",) * (cfg.score_read == "int"))},
+        score_methods={
+            m: methods[m] for m in ("logprobs", "text", "missing") + (("int",) * (params.judge.scoring.read == "int"))
+        },
         dialogues_stopped=sum(d.stopped is not None for d in dialogues),
         judge_logprobs=llm.backend("judge").name not in llm.without_logprobs,
         models=models,

@@ -10,8 +10,8 @@ can tell anything apart prefers the matched reply. The pairwise judge is asked
 every probe of :data:`aloe.judge_check.planted.PROBES` in both orders (matched against mismatched, against
 similar, the matched reply against itself plus one neutral sentence, matched
 against mismatched for the contrast persona, and again on new seeds), read with
-the label rule's evidence (policy ``average`` at ``trees.judge_margin``, whatever
-``trees.judge_disagreement`` says, so the check measures the judge and not the
+the label rule's evidence (policy ``average`` at ``judge.pairwise.margin``, whatever
+``judge.pairwise.disagreement`` says, so the check measures the judge and not the
 policy); the 1-5 scoring judge of the benchmark scores the three replies, and the
 first two again on new seeds.
 

@@ -59,8 +59,7 @@ def ask_replies(llm: LLM, records: list[PlantedPair], by_id: dict, seed: int, pa
 
 def ask_verdicts(llm: LLM, records: list[PlantedPair], by_id: dict, seed: int, params: Params) -> None:
     """Both orders of every probe, read as the trees read verdicts."""
-    trees = params.trees
-    judge = PairwiseJudge(trees.decoding("judge"), trees.verdict_read, trees.judge_min_mass)
+    judge = PairwiseJudge(params.judge)
     asked = [(r, name, order) for r in records for name in PROBES for order in ORDERS]
     items = [verdict_item(r, name, order, by_id, seed) for r, name, order in asked]
     answers = [judge.order_answer(a) for a in judge.ask(llm, items)]
@@ -78,8 +77,7 @@ def verdict_item(rec: PlantedPair, name: str, order: str, by_id: dict, seed: int
 
 def ask_scores(llm: LLM, records: list[PlantedPair], seed: int, params: Params) -> None:
     """Every score of :data:`SCORED`, read as the benchmark reads scores."""
-    ev = params.eval
-    judge = ScoreJudge(ev.decoding("judge"), ev.score_read, ev.judge_min_mass, llm.continues_prefill("judge"))
+    judge = ScoreJudge(params.judge, llm.continues_prefill("judge"))
     asked = [(r, key) for r in records for key in SCORED]
     items = [
         ScoreAsk(r.profile, r.personality, r.message, r.reply(SCORED[key][0]), (seed, r.persona_id, SCORED[key][1]))

@@ -37,7 +37,7 @@ Status, one word per judge:
   log-probabilities are expected values: a judge at 3.4 against 2.6 rounds to one score
   but separates the pairs, so the share alone does not make it blind);
 - ``weak`` (pairwise judge): accuracy interval reaching 0.5, or accuracy below
-  ``trees.min_judge_accuracy``;
+  ``judge.pairwise.min_accuracy``;
 - ``sees``: none of the above.
 """
 
@@ -222,7 +222,7 @@ def retest_kappa(first: np.ndarray, again: np.ndarray) -> dict:
     """Quadratic-weighted kappa of the rounded scores against the same replies scored again on
     new seeds, with its count. None only where one score is given on both sides (kappa is 0/0
     there); a judge constant on one side only gets its kappa (0: the scores do not repeat).
-    Scores off the 1-5 scale (``eval.score_read: int`` keeps them) count as their own values."""
+    Scores off the 1-5 scale (``judge.scoring.read: int`` keeps them) count as their own values."""
     both = ~np.isnan(first) & ~np.isnan(again)
     a, b = np.rint(first[both]).astype(int), np.rint(again[both]).astype(int)
     values = sorted(set(a) | set(b))

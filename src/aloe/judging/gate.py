@@ -1,7 +1,7 @@
 """No number from a blind judge: the gates in front of the trees and of every ALOE figure.
 
 Trees: a pairwise judge that cannot tell planted pairs apart makes labels that mean
-nothing; ``trees.on_weak_judge`` says whether ``trees`` warns or stops.
+nothing; ``judge.pairwise.on_weak`` says whether ``trees`` warns or stops.
 
 Benchmark: its numbers are means of the 1-5 judge's scores. If that judge cannot
 tell a reply written for the persona from one written for somebody else (its report
@@ -9,7 +9,7 @@ card in metrics/judge.json says ``blind``, :mod:`aloe.judging.card`), "no differ
 p = 1.0" is the judge's blindness, not a result. So every benchmark JSON (the
 ``aloe_eval`` and ``aloe_compare`` stages, ``aloe eval --out``, ``aloe compare --out``)
 carries ``judge_blind`` and the card it rests on, a blind judge prints one line that
-says so, and ``eval.on_blind_judge: fail`` stops before any call is paid for.
+says so, and ``judge.scoring.on_blind: fail`` stops before any call is paid for.
 
 A card describes one judge: it applies only where the benchmark's judge has the
 identity (backend, weights, library versions) the judge check measured. Anywhere
@@ -23,6 +23,7 @@ import logging
 from aloe.errors import AloeError
 from aloe.judging.card import blind_reason
 from aloe.judging.judge_card import JudgeCard
+from aloe.params import PairwiseJudgeParams
 
 log = logging.getLogger(__name__)
 
@@ -44,23 +45,22 @@ def enforce(gate: dict, on_blind: str, where: str) -> None:
         "these numbers cannot tell models apart. Point llm.roles.judge at a stronger model"
     )
     if on_blind == "fail":
-        raise AloeError(message + " (or set eval.on_blind_judge: warn to write them anyway, marked judge_blind)")
+        raise AloeError(message + " (or set judge.scoring.on_blind: warn to write them anyway, marked judge_blind)")
     log.warning(message)
 
 
-def enforce_pairwise(card: JudgeCard | None, cfg, path: str) -> None:
-    """The trees gate (``cfg``: params.trees): a warning, or an error under
-    ``on_weak_judge: fail``, where the pairwise judge is not above chance or below
-    ``min_judge_accuracy`` on the planted pairs."""
+def enforce_pairwise(card: JudgeCard | None, cfg: PairwiseJudgeParams, path: str) -> None:
+    """The trees gate: a warning, or an error under ``judge.pairwise.on_weak: fail``, where the
+    pairwise judge is not above chance or below ``judge.pairwise.min_accuracy`` on the planted pairs."""
     if card is None:
         raise AloeError(f"{path}: no judge check found (run the judge_check stage first)")
-    if not card.weak(cfg.min_judge_accuracy):
+    if not card.weak(cfg.min_accuracy):
         return
     message = (
         f"the judge is weak: accuracy {card.accuracy} {card.accuracy_ci95} on {card.n} planted "
-        f"pairs ({path}; 0.5 = chance, trees.min_judge_accuracy = {cfg.min_judge_accuracy}); "
+        f"pairs ({path}; 0.5 = chance, judge.pairwise.min_accuracy = {cfg.min_accuracy}); "
         "its labels are not evidence of a preference. Point llm.roles.judge at a stronger model"
     )
-    if cfg.on_weak_judge == "fail":
-        raise AloeError(message + " (or set trees.on_weak_judge: warn to build trees anyway)")
+    if cfg.on_weak == "fail":
+        raise AloeError(message + " (or set judge.pairwise.on_weak: warn to build trees anyway)")
     log.warning("trees: %s", message)

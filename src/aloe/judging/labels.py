@@ -46,7 +46,7 @@ def order_p_first(reading: OrderReading) -> float | None:
 
 
 def decide_one(subject_first: OrderReading) -> Label:
-    """One order only, the subject (hinted) reply always first (``trees.judge_orders:
+    """One order only, the subject (hinted) reply always first (``judge.pairwise.orders:
     hinted_first``, the released code): its verdict is the label, position bias and all;
     source ``one_order``."""
     p = order_p_first(subject_first)
@@ -56,7 +56,7 @@ def decide_one(subject_first: OrderReading) -> Label:
 
 
 def decide(subject_first: OrderReading, subject_second: OrderReading, policy: str, min_margin: float) -> Label:
-    """``policy``: average | tie | hinted (params ``trees.judge_disagreement``)."""
+    """``policy``: average | tie | hinted (params ``judge.pairwise.disagreement``)."""
     p1, p2 = order_p_first(subject_first), order_p_first(subject_second)
     if p1 is None or p2 is None:
         return Label(None, None, None, "tie", "missing")

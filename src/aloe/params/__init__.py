@@ -22,6 +22,7 @@ from pydantic import BaseModel, ValidationError, model_validator
 from aloe.errors import AloeError
 from aloe.params.base import Decoding, PositiveInt, Probability, Strict, Temperature, doc
 from aloe.params.evaluation import EvalParams, EvalRoleFloats, EvalRoleTokens, EvalVariant
+from aloe.params.judge import JudgeParams, PairwiseJudgeParams, ScoreJudgeParams
 from aloe.params.models import (
     OPTIONAL_ROLES,
     ROLES,
@@ -65,12 +66,14 @@ __all__ = [
     "IMPORT_DIR",
     "ImportFile",
     "JudgeCheckParams",
+    "JudgeParams",
     "LLMParams",
     "LoraParams",
     "OPTIONAL_ROLES",
     "OURS",
     "OpenAIBackendParams",
     "PairsParams",
+    "PairwiseJudgeParams",
     "Params",
     "PersonaFiles",
     "PersonaFilterParams",
@@ -84,6 +87,7 @@ __all__ = [
     "RoleSettings",
     "RoleTokens",
     "SFTParams",
+    "ScoreJudgeParams",
     "Strict",
     "Temperature",
     "TrainParams",
@@ -104,6 +108,7 @@ class Params(Strict):
     llm: LLMParams = LLMParams()
     personas: PersonasParams = PersonasParams()
     judge_check: JudgeCheckParams = JudgeCheckParams()
+    judge: JudgeParams = JudgeParams()
     trees: TreesParams = TreesParams()
     pairs: PairsParams = PairsParams()
     train: TrainingParams = TrainingParams()

@@ -1,12 +1,11 @@
-"""The benchmark's section: examples, turns, the simulator's, model's and judge's decoding, variants."""
+"""The benchmark's section: examples, turns, the simulator's and the model's decoding, variants
+(the 1-5 judge: :mod:`aloe.params.judge`)."""
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import model_validator
 
-from aloe.params.base import Decoding, PositiveInt, Probability, Strict, Temperature, doc
+from aloe.params.base import Decoding, PositiveInt, Strict, Temperature, doc
 from aloe.params.personas import PersonaFiles
 
 
@@ -27,13 +26,11 @@ class EvalVariant(Strict):
 class EvalRoleFloats(Strict):
     user: Temperature = doc(0.8, "the simulator")
     model: Temperature = doc(0.7, "the evaluated model")
-    judge: Temperature = doc(0.0, "the 1-5 judge")
 
 
 class EvalRoleTokens(Strict):
     user: PositiveInt = doc(48, "the simulator")
     model: PositiveInt = doc(64, "the evaluated model")
-    judge: PositiveInt = doc(8, "the 1-5 judge")
 
 
 class EvalParams(Strict):
@@ -46,14 +43,6 @@ class EvalParams(Strict):
     turns: int = doc(3, "turns per dialogue (paper: 10)", ge=1, le=50)
     max_attempts: PositiveInt = doc(3, "asks for unusable output (re-asks: new seed)")
     retry_temperature: float = doc(0.7, "a re-ask of a greedy role samples at this temperature", gt=0.0, le=2.0)
-    judge_min_mass: Probability = doc(0.5, "the digit token's probabilities count only if digits hold this much")
-    score_read: Literal["parsed", "int"] = doc(
-        "parsed",
-        "`parsed` (our reader, log-probabilities, the 'Score:' prefill), or `int` (the released code's `int()`)",
-    )
-    on_blind_judge: Literal["warn", "fail"] = doc(
-        "warn", "what a 1-5 judge that metrics/judge.json calls blind does to `aloe_eval`, `aloe_compare`, `aloe eval`"
-    )
     bootstrap: int = doc(1000, "cluster-bootstrap resamples for intervals and paired comparisons", ge=0)
     batch_size: PositiveInt = doc(32, "batch of a local evaluated model")
     temperature: EvalRoleFloats = EvalRoleFloats()
@@ -64,12 +53,10 @@ class EvalParams(Strict):
     )
 
     def decoding(self, role: str) -> Decoding:
-        """How the benchmark role ``role`` (user, model, judge) is asked; the judge's score is
-        read from log-probabilities where the backend gives them."""
+        """How the benchmark role ``role`` (user, model) is asked (the judge: params ``judge``)."""
         return Decoding(
             temperature=getattr(self.temperature, role),
             max_tokens=getattr(self.max_tokens, role),
             max_attempts=self.max_attempts,
             retry_temperature=self.retry_temperature,
-            top_logprobs=20 if role == "judge" else 0,
         )

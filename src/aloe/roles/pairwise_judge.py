@@ -4,8 +4,8 @@ Asked in the trees (the hinted reply against the plain one, in both orders) and 
 the judge check (planted pairs with a known answer), always through this one
 role, so the report card measures the judge exactly as the labels read it. The
 reader is ours (:func:`aloe.roles.verdicts.read_verdict`: the verdict word and
-its token probabilities) or the released code's (``exact_first``: anything but
-exactly "first" is "second").
+its token probabilities) or the released code's (``judge.pairwise.read: exact_first``:
+anything but exactly "first" is "second").
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from aloe.llm.base import ChatResult
 from aloe.llm.reask import Answer
-from aloe.params import Decoding
+from aloe.params import JudgeParams
 from aloe.prompts import render
 from aloe.roles.base import Role
 from aloe.roles.verdicts import OrderAnswer, OrderReading, read_verdict, read_verdict_exact
@@ -32,9 +32,9 @@ class PairAsk:
 class PairwiseJudge(Role):
     plays = "judge"
 
-    def __init__(self, decoding: Decoding, verdict_read: str, min_mass: float):
-        super().__init__(decoding)
-        self.verdict_read, self.min_mass = verdict_read, min_mass
+    def __init__(self, cfg: JudgeParams):
+        super().__init__(cfg.decoding("pairwise"))
+        self.verdict_read, self.min_mass = cfg.pairwise.read, cfg.pairwise.min_mass
 
     def messages(self, item: PairAsk) -> list[dict]:
         content = render(

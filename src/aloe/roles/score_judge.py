@@ -5,7 +5,7 @@ Asked in the benchmark (every reply of the evaluated model) and in the judge che
 judge exactly as the benchmark reads it. The reader is ours
 (:func:`aloe.roles.scores.read_score`: the digit and its token probabilities, with
 the "Score:" prefill where the backend continues one) or the released code's
-``int()`` of the whole answer (``score_read: int``, no prefill).
+``int()`` of the whole answer (``judge.scoring.read: int``, no prefill).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 
 from aloe.llm.base import ChatResult
 from aloe.llm.reask import Answer
-from aloe.params import Decoding
+from aloe.params import JudgeParams
 from aloe.prompts import render
 from aloe.roles.base import Role
 from aloe.roles.scores import PREFILL, read_score, read_score_int
@@ -48,12 +48,12 @@ class JudgedScore:
 class ScoreJudge(Role):
     plays = "judge"
 
-    def __init__(self, decoding: Decoding, score_read: str, min_mass: float, continues_prefill: bool):
+    def __init__(self, cfg: JudgeParams, continues_prefill: bool):
         """``continues_prefill``: whether the judge's backend continues a trailing assistant
         message (:meth:`aloe.llm.client.LLM.continues_prefill`)."""
-        super().__init__(decoding)
-        self.score_read, self.min_mass = score_read, min_mass
-        self.prefill = PREFILL if score_read == "parsed" and continues_prefill else ""
+        super().__init__(cfg.decoding("scoring"))
+        self.score_read, self.min_mass = cfg.scoring.read, cfg.scoring.min_mass
+        self.prefill = PREFILL if self.score_read == "parsed" and continues_prefill else ""
 
     def messages(self, item: ScoreAsk) -> list[dict]:
         content = render(

@@ -98,7 +98,7 @@ def expected_digit(position: dict, min_mass: float) -> float | None:
 
 
 def read_score_int(result: ChatResult) -> tuple[float | None, str]:
-    """The released benchmark's reading (``eval.score_read: int``, the faithful preset): Python's
+    """The released benchmark's reading (``judge.scoring.read: int``, the faithful preset): Python's
     ``int()`` of the whole answer, so "4" and " 4" are 4 and "4.", "Score: 4" or "4/5" are
     nothing (the released code stopped there; here the judge is asked again, then the score is
     missing). An integer off the scale is kept, as ``int()`` kept it."""

@@ -107,7 +107,7 @@ class OrderAnswer:
 
 
 def read_verdict_exact(result: ChatResult) -> OrderReading:
-    """The released ALOE code's reading (``trees.verdict_read: exact_first``, the faithful
+    """The released ALOE code's reading (``judge.pairwise.read: exact_first``, the faithful
     preset): "first" exactly (surrounding whitespace aside), anything else "second", so
     "First", "Message 1" and "**first**" all count as second. No probabilities; a failed
     call is missing (the released code would have stopped). What our reader makes of the

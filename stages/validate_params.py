@@ -23,7 +23,7 @@ from aloe.stage import setup
 def main(params_path: str, out: str) -> None:
     setup(params_path)
     with atomic_path(Path(out)) as tmp:
-        tmp.write_text("params.yaml passed validation against src/aloe/params.py\n")
+        tmp.write_text("params.yaml passed validation against src/aloe/params/\n")
     click.echo(f"{params_path}: valid")
 
 

@@ -159,7 +159,9 @@ def test_the_trees_gate_warns_or_fails_on_a_weak_pairwise_judge(caplog):
     with pytest.raises(AloeError, match="the judge is weak: accuracy 0.55"):
         enforce_pairwise(barely, trees.model_copy(update={"on_weak": "fail"}), "metrics/judge.json")
     enforce_pairwise(weak, trees, "metrics/judge.json")
-    assert "trees: the judge is weak: accuracy 0.5" in caplog.text
+    assert "trees: the judge is weak: accuracy 0.5" in caplog.text and "too few profiles" not in caplog.text
+    enforce_pairwise(replace(weak, pairwise={"status": "underpowered"}), trees, "metrics/judge.json")
+    assert "too few profiles to rate it: raise judge_check.pairs" in caplog.text
     with pytest.raises(AloeError, match="the judge is weak"):
         enforce_pairwise(weak, trees.model_copy(update={"on_weak": "fail"}), "metrics/judge.json")
     with pytest.raises(AloeError, match="metrics/judge.json: no judge check found"):

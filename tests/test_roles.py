@@ -77,10 +77,10 @@ def test_a_role_asks_with_its_items_key_and_re_asks_on_a_new_seed_by_sampling():
 
 def test_the_responder_hints_only_where_the_item_has_a_hint():
     responder = Responder(Decoding(0.7, 64, 3, 0.7))
-    history = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}]
+    history = ({"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"})
     hinted = responder.messages(ResponderAsk(history, "Any tips?", ("Gardener.", "Calm."), ()))
     plain = responder.messages(ResponderAsk(history, "Any tips?", None, ()))
-    assert hinted[:2] == plain[:2] == history
+    assert tuple(hinted[:2]) == tuple(plain[:2]) == history
     assert "Profile: Gardener." in hinted[2]["content"] and "Profile:" not in plain[2]["content"]
 
 

@@ -256,7 +256,7 @@ def chat(model: str, max_tokens: int, temperature: float) -> None:
         if not line:
             break
         history.append({"role": "user", "content": line})
-        [answer] = bot.ask(llm, [ChatAsk(list(history), ("chat", len(history)))])
+        [answer] = bot.ask(llm, [ChatAsk(tuple(history), ("chat", len(history)))])
         if not answer.result.ok:  # the turn is dropped: the model never sees an error as its own words
             history.pop()
             click.echo(f"(error: {answer.result.error}; say it again, or an empty line to quit)")

@@ -116,7 +116,7 @@ class TreeBuilder:
         t.pending = {}
         if turn == 0:
             t.simulator = UserSimulator.opening(t.profile, t.personality)
-        answers = await self.user.ask_async(send, [SimulatorAsk(t.simulator, (t.seed, turn, "user"))])
+        answers = await self.user.ask_async(send, [SimulatorAsk(tuple(t.simulator), (t.seed, turn, "user"))])
         self._keep(t, ("user",), answers, turn)
 
     async def _inducer(self, t: Tree, turn: int, send) -> None:
@@ -128,8 +128,8 @@ class TreeBuilder:
         """Both replies in one call: with the inferred persona as a hint, and without."""
         message = t.pending["user"]
         items = [
-            ResponderAsk(t.history, message, t.pending["inducer"], (t.seed, turn, "hinted")),
-            ResponderAsk(t.history, message, None, (t.seed, turn, "plain")),
+            ResponderAsk(tuple(t.history), message, t.pending["inducer"], (t.seed, turn, "hinted")),
+            ResponderAsk(tuple(t.history), message, None, (t.seed, turn, "plain")),
         ]
         self._keep(t, ("hinted", "plain"), await self.responder.ask_async(send, items), turn)
 

@@ -49,11 +49,11 @@ def run_benchmark(llm: LLM, examples: list[dict], cfg: EvalParams, judge_cfg: Ju
         d.simulator = UserSimulator.opening(d.profile, d.personality)
     for turn in range(cfg.turns):
         active = [d for d in dialogues if d.stopped is None]
-        users = _ask(llm, user, [SimulatorAsk(d.simulator, (d.seed, turn, "user")) for d in active], active)
+        users = _ask(llm, user, [SimulatorAsk(tuple(d.simulator), (d.seed, turn, "user")) for d in active], active)
         active = _stop_missing(active, users, turn, "user simulator")
         for d in active:
             d.messages.append({"role": "user", "content": users[id(d)]})
-        replies = _ask(llm, model, [ChatAsk(d.messages, (d.seed, turn, "model")) for d in active], active)
+        replies = _ask(llm, model, [ChatAsk(tuple(d.messages), (d.seed, turn, "model")) for d in active], active)
         active = _stop_missing(active, replies, turn, "evaluated model")
         items = [
             ScoreAsk(d.profile, d.personality, users[id(d)], replies[id(d)], (d.seed, turn, "judge")) for d in active

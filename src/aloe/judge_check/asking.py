@@ -52,7 +52,7 @@ def ask_openings(llm: LLM, records: list[PlantedPair], seed: int, params: Params
 def ask_replies(llm: LLM, records: list[PlantedPair], by_id: dict, seed: int, params: Params) -> None:
     """The responder answers each opening told the persona of every reply tag."""
     pairs = [(r, tag) for r in records for tag in REPLIES]
-    items = [ResponderAsk([], r.message, hint(by_id[r.persona_of(tag)]), (seed, r.persona_id, tag)) for r, tag in pairs]
+    items = [ResponderAsk((), r.message, hint(by_id[r.persona_of(tag)]), (seed, r.persona_id, tag)) for r, tag in pairs]
     for (rec, tag), answer in zip(pairs, Responder(params.trees.decoding("responder")).ask(llm, items), strict=True):
         rec.replies[tag] = answer.value
 

@@ -7,6 +7,7 @@ import numpy as np
 
 from aloe.judge_check.planted import PlantedPair
 from aloe.judging.card import mean_with_ci, pair_card, planted_labels, score_card
+from aloe.judging.judge_card import LabelNoise
 from aloe.judging.labels import decide
 from aloe.params import PairwiseJudgeParams, Params
 from aloe.roles.verdicts import OrderReading
@@ -51,13 +52,8 @@ def label_noise(pairs: list[PlantedPair], rule: PairwiseJudgeParams, n_boot: int
     trees the rate is likely higher: read it as a lower bound."""
     flipped = [np.mean(f) if (f := label_flips(*p.readings("planted"), rule)) else np.nan for p in pairs]
     rate = mean_with_ci(np.array(flipped), [p.profile_id for p in pairs], n_boot, seed) if pairs else {"n": 0}
-    return {
-        "flip_rate": rate.get("value"),
-        "flip_rate_ci95": rate.get("ci95"),
-        "labelled": rate["n"],
-        "asked": len(pairs),
-        "rule": {k: getattr(rule, k) for k in ("orders", "disagreement", "margin")},
-    }
+    rule_keys = {k: getattr(rule, k) for k in ("orders", "disagreement", "margin")}
+    return LabelNoise(rate.get("value"), rate.get("ci95"), rate["n"], len(pairs), rule_keys).to_json()
 
 
 def label_flips(subject_first: OrderReading, subject_second: OrderReading, rule: PairwiseJudgeParams) -> list[float]:

@@ -61,6 +61,8 @@ def enforce_pairwise(card: JudgeCard | None, cfg: PairwiseJudgeParams, path: str
         f"pairs ({path}; 0.5 = chance, judge.pairwise.min_accuracy = {cfg.min_accuracy}); "
         "its labels are not evidence of a preference. Point llm.roles.judge at a stronger model"
     )
+    if card.underpowered:
+        message += " (the check had too few profiles to rate it: raise judge_check.pairs)"
     if cfg.on_weak == "fail":
         raise AloeError(message + " (or set judge.pairwise.on_weak: warn to build trees anyway)")
     log.warning("trees: %s", message)

@@ -1,15 +1,17 @@
-"""metrics/judge.json as one typed record: which judge the check measured, both judges'
-report cards (:mod:`aloe.judging.card`) and the headline figures the gates read.
+"""The judge check's files as typed records: metrics/judge.json (:class:`JudgeCard`: which
+judge the check measured, both judges' report cards, :mod:`aloe.judging.card`, and the
+headline figures the gates read) and data/judge/label_noise.json (:class:`LabelNoise`).
 
-The judge check writes it; the trees gate, the pairs stage, the benchmark's gate
-and ``aloe judge-card`` read it through :meth:`JudgeCard.read`, so a field that is
-not there is an error naming the file, never a ``KeyError`` three modules away.
+The judge check writes them; the trees gate, the pairs stage, the benchmark's gate
+(``aloe_eval``, ``aloe_compare``, ``aloe eval``, ``aloe compare``) and the dpo stage read
+them here, so a field that is not there is an error naming the file, never a
+``KeyError`` three modules away.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from aloe.errors import AloeError
@@ -51,8 +53,36 @@ class JudgeCard:
         """The card at ``path``, or None where there is none (an ``aloe eval`` outside a pipeline)."""
         if path is None or not Path(path).exists():
             return None
-        try:
-            record = json.loads(Path(path).read_text())
-        except json.JSONDecodeError as e:
-            raise AloeError(f"{path}:{e.lineno}: not valid JSON ({e.msg})") from None
-        return cls.from_json(record, str(path))
+        return cls.from_json(read_json(path), str(path))
+
+
+@dataclass(frozen=True)
+class LabelNoise:
+    """How often the trees' label rule picks the mismatched reply of a planted pair: the flip
+    rate ``dpo.label_noise: measured`` trains with (:mod:`aloe.training.label_noise`)."""
+
+    flip_rate: float | None  # None: the rule labelled no planted pair
+    flip_rate_ci95: list[float] | None
+    labelled: int  # planted pairs the rule labelled (ties are no labels)
+    asked: int
+    rule: dict  # the label rule measured: judge.pairwise orders, disagreement, margin
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def read(cls, path: str) -> LabelNoise:
+        record = read_json(path)
+        missing = [f.name for f in fields(cls) if f.name not in record]
+        if missing:
+            raise AloeError(f"{path}: not a label-noise estimate (missing {', '.join(missing)}); rerun judge_check")
+        return cls(**{f.name: record[f.name] for f in fields(cls)})
+
+
+def read_json(path: str) -> dict:
+    try:
+        return json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise AloeError(f"{path}: file not found (run the judge_check stage first)") from None
+    except json.JSONDecodeError as e:
+        raise AloeError(f"{path}:{e.lineno}: not valid JSON ({e.msg})") from None

@@ -4,9 +4,10 @@ A role is asked about a list of *items* (one dataclass per role: what it needs t
 render its prompt, plus ``key``, where in the run the question sits). It renders
 its messages, sends them as one batched call per attempt to the backend that
 params name for it (``llm.roles``), and reads each answer; an unreadable answer
-is asked again with a new seed (:mod:`aloe.llm.reask`). Every request's seed is
-``derive_seed(*item.key, attempt)``, so a resumed run replays each call from the
-response cache.
+is asked again with a new seed (:mod:`aloe.llm.reask`). A request's seed is
+``derive_seed(*item.key, attempt)`` (the persona writer draws its own with its
+examples), so a resumed run replays each call from the response cache. Items hold
+copies (tuples) of the chats they carry: a re-ask sends what the first ask sent.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from aloe.roles.base import Role
 
 @dataclass(frozen=True)
 class ChatAsk:
-    messages: list[dict]  # the conversation so far, ending with the user's message
+    messages: tuple[dict, ...]  # the conversation so far, ending with the user's message
     key: tuple
 
 
@@ -19,7 +19,7 @@ class Chat(Role):
     plays = "model"
 
     def messages(self, item: ChatAsk) -> list[dict]:
-        return item.messages
+        return list(item.messages)
 
     def read(self, result: ChatResult) -> str | None:
         return result.text.strip() or None

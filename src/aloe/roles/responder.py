@@ -15,7 +15,7 @@ from aloe.roles.clean import clean_message
 
 @dataclass(frozen=True)
 class ResponderAsk:
-    history: list[dict]  # the conversation before the message, as user/assistant turns
+    history: tuple[dict, ...]  # the conversation before the message, as user/assistant turns
     message: str
     hint: tuple[str, str] | None  # (profile, personality) the reply should suit, or None: plain
     key: tuple

@@ -18,7 +18,7 @@ from aloe.roles.clean import clean_message
 
 @dataclass(frozen=True)
 class SimulatorAsk:
-    chat: list[dict]  # the simulator's own chat so far
+    chat: tuple[dict, ...]  # the simulator's own chat so far
     key: tuple
 
 
@@ -40,7 +40,7 @@ class UserSimulator(Role):
         ]
 
     def messages(self, item: SimulatorAsk) -> list[dict]:
-        return item.chat
+        return list(item.chat)
 
     def read(self, result: ChatResult) -> str | None:
         return clean_message(result.text)

@@ -8,10 +8,8 @@ not the word ``measured``.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from aloe.errors import AloeError
+from aloe.judging.judge_card import LabelNoise
 from aloe.params import DPOParams
 
 # The robust loss divides by 1 - 2 x smoothing: at 0.45 a pair's loss is scaled tenfold, and
@@ -26,16 +24,16 @@ def robust_dpo(cfg: DPOParams, measured: str) -> tuple[DPOParams, dict]:
     if cfg.label_noise == 0.0:
         return cfg, {"label_noise": 0.0, "label_noise_source": "off"}
     if cfg.label_noise == "measured":
-        noise = json.loads(Path(measured).read_text())
-        if noise["flip_rate"] is None:
+        noise = LabelNoise.read(measured)
+        if noise.flip_rate is None:
             raise AloeError(
                 f"dpo.label_noise: measured, but {measured} has no flip rate: the judge check's label rule "
-                f"labelled none of its {noise['asked']} planted pairs; set dpo.label_noise to a number or 0"
+                f"labelled none of its {noise.asked} planted pairs; set dpo.label_noise to a number or 0"
             )
-        rate, source = noise["flip_rate"], f"measured on {noise['labelled']} labelled planted pairs ({measured})"
+        rate, source = noise.flip_rate, f"measured on {noise.labelled} labelled planted pairs ({measured})"
         if rate >= 0.5:
             raise AloeError(
-                f"dpo.label_noise: measured, but {measured} gives a flip rate of {rate} on {noise['labelled']} "
+                f"dpo.label_noise: measured, but {measured} gives a flip rate of {rate} on {noise.labelled} "
                 "labelled planted pairs: the trees' label rule prefers the reply written for the persona no more "
                 "often than a coin, so no loss can learn the persona from its labels; use a judge the check "
                 "passes, or set dpo.label_noise to a number or 0"

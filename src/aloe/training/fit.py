@@ -164,13 +164,25 @@ def export(saved: str, start_dir: str, tmp: Path) -> None:
         base = AutoModelForCausalLM.from_pretrained(start_dir, dtype=torch.float32)
         merged = PeftModel.from_pretrained(base, saved).merge_and_unload()
         merged.save_pretrained(tmp, safe_serialization=True)
-        shutil.copytree(
+        shutil.copytree(  # not training_args.bin: a pickle naming this machine's checkpoint dir
             saved,
             tmp / "adapter",
-            ignore=shutil.ignore_patterns("tokenizer*", "special_tokens*", "chat_template*", "vocab*", "merges*"),
+            ignore=shutil.ignore_patterns(
+                "tokenizer*", "special_tokens*", "chat_template*", "vocab*", "merges*", "training_args.bin"
+            ),
         )
+        sort_target_modules(tmp / "adapter" / "adapter_config.json")
     else:
         shutil.copytree(saved, tmp, dirs_exist_ok=True)
+
+
+def sort_target_modules(config: Path) -> None:
+    """peft writes ``target_modules`` from a set, in an order that changes from process to
+    process: sorted, the same training writes the same bytes, and DVC reruns nothing after it."""
+    adapter = json.loads(config.read_text())
+    if isinstance(adapter.get("target_modules"), list):
+        adapter["target_modules"] = sorted(adapter["target_modules"])
+        config.write_text(json.dumps(adapter, indent=2, sort_keys=True) + "\n")
 
 
 def arguments_of(args) -> dict:

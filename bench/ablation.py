@@ -31,13 +31,13 @@ from pathlib import Path
 
 import click
 import numpy as np
-import pandas as pd
 
 from aloe.conversations.builder import TreeBuilder
 from aloe.judging.card import mean_with_ci
 from aloe.llm.client import LLM, make_backend
 from aloe.llm.server import BackgroundServer
 from aloe.params import OpenAIBackendParams, load_params
+from aloe.personas.rows import Persona, read_personas
 from common import git_describe, write_result
 from rule_judge import JudgeFaults, RuleJudge, persona_words, rule_judge_server
 
@@ -54,7 +54,7 @@ def arm_name(artifact: str, b: float, eps: float, form: str) -> str:
     return f"{artifact}_b{b:+.1f}_eps{eps:.1f}_{form}"
 
 
-def grow(params, personas: list[dict], pairwise: dict, faults: JudgeFaults) -> list:
+def grow(params, personas: list[Persona], pairwise: dict, faults: JudgeFaults) -> list:
     """One-turn trees under the arm's judge and its judge.pairwise settings."""
     server = rule_judge_server(RuleJudge(faults=faults))
     with BackgroundServer(server) as srv:
@@ -109,7 +109,7 @@ def score_labels(trees: list, profile_of: dict[str, str], n_boot: int, seed: int
 def main(params_path, personas, trees, bootstrap, out_dir, summary) -> None:
     os.environ.setdefault("ALOE_RULE_JUDGE_KEY", "rule")
     params = load_params(params_path)
-    rows = pd.read_parquet(personas).to_dict("records")[:trees]
+    rows = read_personas(personas)[:trees]
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     arms = {}
     for artifact, b, eps, form in itertools.product(ARTIFACTS, BIASES, NOISES, FORMATS):
@@ -120,7 +120,7 @@ def main(params_path, personas, trees, bootstrap, out_dir, summary) -> None:
             faults = JudgeFaults(position_bias=b, noise=eps, answer_format=form)
             grown = grow(params, rows, ARTIFACTS[artifact], faults)
             result = {"arm": {"artifact": artifact, "b": b, "epsilon": eps, "format": form}}
-            profiles = {r["persona_id"]: r["profile_id"] for r in rows}
+            profiles = {r.persona_id: r.profile_id for r in rows}
             result |= score_labels(grown, profiles, bootstrap, params.seed) | {
                 "wall_s": round(time.perf_counter() - t0, 1)
             }

@@ -35,17 +35,24 @@ from aloe.llm.base import ChatRequest, ChatResult
 from aloe.llm.cache import ResponseCache
 from aloe.llm.client import LLM
 from aloe.params import JudgeParams, LLMParams, TreesParams
+from aloe.personas.rows import Persona
 from common import REPO, free_port, wait_for_port, write_result
 
 ROLES = ("persona_writer", "user", "inducer", "responder", "judge")
 SIGMA = 1.15  # log-normal shape with mean 0.2 s and p99 about 1.5 s: exp(mu + 2.326 sigma) = 1.5
 
 
-def personas(n: int) -> list[dict]:
+def personas(n: int) -> list[Persona]:
     profiles = [json.loads(line) for line in (REPO / "data/seeds/profiles.jsonl").read_text().splitlines()]
     traits = [json.loads(line)["text"] for line in (REPO / "data/seeds/personalities.jsonl").read_text().splitlines()]
     return [
-        {"persona_id": f"p{i}", "profile": profiles[i % len(profiles)], "personality": traits[i % len(traits)]}
+        Persona(
+            f"p{i}",
+            f"a{i % len(profiles)}",
+            profiles[i % len(profiles)],
+            f"b{i % len(traits)}",
+            traits[i % len(traits)],
+        )
         for i in range(n)
     ]
 

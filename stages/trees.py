@@ -1,7 +1,6 @@
 """Stage trees: grow one conversation tree per training persona."""
 
 import click
-import pandas as pd
 
 from aloe.conversations.builder import TreeBuilder
 from aloe.conversations.stats import tree_metrics
@@ -10,6 +9,7 @@ from aloe.files import write_json, write_jsonl
 from aloe.judging.gate import enforce_pairwise
 from aloe.judging.judge_card import JudgeCard
 from aloe.llm.client import LLM
+from aloe.personas.rows import read_personas
 from aloe.stage import setup, write_run_log
 
 
@@ -24,12 +24,10 @@ def main(params_path: str, personas: str, judge_metrics: str, out: str, metrics:
     params = setup(params_path)
     cfg = params.trees
     enforce_pairwise(JudgeCard.read(judge_metrics), params.judge.pairwise, judge_metrics)
-    frame = pd.read_parquet(personas)
-    if cfg.personas is not None:
-        frame = frame.head(cfg.personas)
+    rows = read_personas(personas)[: cfg.personas]
     llm = LLM(params.llm, roles=("user", "inducer", "responder", "judge"))
     builder = TreeBuilder(llm, cfg, params.judge, params.seed)
-    trees = builder.build(frame.to_dict("records"))
+    trees = builder.build(rows)
     kept = [t for t in trees if len(t.turns) >= cfg.min_turns]
     report = tree_metrics(trees, kept, llm.report())
     if not report["label_rate"]:

@@ -13,6 +13,7 @@ from aloe.evaluation.metrics import aloe_metrics, compare, ols, turn_rows
 from aloe.evaluation.records import DialogueRecord, dialogue_record, paired_tables, score_table
 from aloe.llm.base import ChatResult
 from aloe.params import EvalParams, JudgeParams, ScoreJudgeParams
+from aloe.personas.rows import Persona
 from aloe.roles.scores import read_score_int
 from scripted import persona_rules, role_of, tokens_result
 
@@ -106,15 +107,9 @@ def test_paired_tables_align_rows_and_refuse_other_examples_or_judges():
         paired_tables(a, other_judge, ("a", "b"))
 
 
-def paper_shaped(profiles=20, personalities=5) -> list[dict]:
+def paper_shaped(profiles=20, personalities=5) -> list[Persona]:
     return [
-        {
-            "persona_id": f"paper-{i:03d}+{j}",
-            "profile_id": f"paper-{i:03d}",
-            "profile": f"P{i}",
-            "personality_id": f"pers-{j}",
-            "personality": f"Q{j}",
-        }
+        Persona(f"paper-{i:03d}+{j}", f"paper-{i:03d}", f"P{i}", f"pers-{j}", f"Q{j}")
         for i in range(profiles)
         for j in range(personalities)
     ]
@@ -123,11 +118,11 @@ def paper_shaped(profiles=20, personalities=5) -> list[dict]:
 def test_stratified_sample_spreads_over_profiles_and_personalities():
     rows = paper_shaped()
     sample = stratified_sample(rows, 6, seed=0)
-    assert len({r["profile_id"] for r in sample}) == 6  # the first 6 rows would be 2 profiles
-    assert max(list(r["personality_id"] for r in sample).count(p) for p in {"pers-0", "pers-1"}) <= 2
+    assert len({r.profile_id for r in sample}) == 6  # the first 6 rows would be 2 profiles
+    assert max(list(r.personality_id for r in sample).count(p) for p in {"pers-0", "pers-1"}) <= 2
     assert stratified_sample(rows, 6, seed=0) == sample and stratified_sample(rows, 6, seed=1) != sample
     many = stratified_sample(rows, 30, seed=0)
-    assert len({r["profile_id"] for r in many}) == 20 and len(many) == 30
+    assert len({r.profile_id for r in many}) == 20 and len(many) == 30
     assert stratified_sample(rows, None, 0) == rows
 
 
@@ -143,10 +138,7 @@ def test_turn_rows_skip_turns_without_a_value():
     )
 
 
-EXAMPLES = [
-    {"persona_id": f"e{i}", "profile_id": f"prof-{i}", "profile": f"Person {i} keeps bees.", "personality": "Calm."}
-    for i in range(3)
-]
+EXAMPLES = [Persona(f"e{i}", f"prof-{i}", f"Person {i} keeps bees.", "calm", "Calm.") for i in range(3)]
 
 
 def bench(scripted_llm, generate, read: str = "parsed", **cfg):

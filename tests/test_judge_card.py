@@ -3,7 +3,7 @@ scripted judges with a known fault behind the real OpenAI backend on loopback.""
 
 import json
 import subprocess
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 import numpy as np
 import pytest
@@ -16,16 +16,16 @@ from aloe.judging.card import MIN_CLUSTERS, blind_reason, retest_kappa
 from aloe.judging.gate import enforce, enforce_pairwise, judge_gate
 from aloe.judging.judge_card import JudgeCard
 from aloe.params import Params
+from aloe.personas.rows import Persona
 from conftest import stage_argv
 from e2e import REPO  # also puts bench/ on the path
 from scripted import always_first, marker, persona_rules, prefers_persona, role_of, tokens_result, verdict
 
 CITIES = ["Oslo", "Ghent", "Turin", "Pune", "Lagos", "Sendai", "Quito", "Hanoi", "Perth", "Cusco", "Tromso", "Dakar"]
 WIDE = [  # one persona per profile: 12 clusters, enough to rate a judge
-    {"persona_id": f"p{i}", "profile_id": f"prof-{i}", "profile": f"{c} native keeps bees.", "personality": "Calm."}
-    for i, c in enumerate(CITIES)
+    Persona(f"p{i}", f"prof-{i}", f"{c} native keeps bees.", "calm", "Calm.") for i, c in enumerate(CITIES)
 ]
-NARROW = [{**p, "profile_id": f"prof-{i // 4}"} for i, p in enumerate(WIDE)]  # 3 clusters
+NARROW = [replace(p, profile_id=f"prof-{i // 4}") for i, p in enumerate(WIDE)]  # 3 clusters
 CONTRAST = [(i + 6) % len(WIDE) for i in range(len(WIDE))]
 SIMILAR = [(i + 1) % len(WIDE) for i in range(len(WIDE))]
 
@@ -115,8 +115,8 @@ def test_under_twelve_profiles_a_card_says_underpowered(scripted_llm):
 
 
 def test_planted_pairs_are_spread_over_profiles():
-    personas = [{"persona_id": f"{p}{k}", "profile_id": p} for p in "abcd" for k in range(3)]
-    assert [x["persona_id"] for x in spread_over_profiles(personas, 6)] == ["a0", "b0", "c0", "d0", "a1", "b1"]
+    personas = [Persona(f"{p}{k}", p, "", "", "") for p in "abcd" for k in range(3)]
+    assert [x.persona_id for x in spread_over_profiles(personas, 6)] == ["a0", "b0", "c0", "d0", "a1", "b1"]
 
 
 BLIND_RECORD = {
@@ -230,7 +230,7 @@ def test_the_benchmark_refuses_or_marks_a_blind_judge(scripted_llm, tmp_path, mo
     llm, srv = scripted_llm(persona_rules(judge=prefers_persona, score=constant_scores))
     split = tmp_path / "eval.parquet"
     pd.DataFrame(
-        [{**p, "personality_id": f"q{i}"} for i, p in enumerate(WIDE[:4])],
+        [{**asdict(p), "personality_id": f"q{i}"} for i, p in enumerate(WIDE[:4])],
         columns=["persona_id", "profile_id", "profile", "personality_id", "personality"],
     ).to_parquet(split)
     params = Params.model_validate(
@@ -256,9 +256,9 @@ def test_the_benchmark_refuses_or_marks_a_blind_judge(scripted_llm, tmp_path, mo
 HOBBIES = ["sailing", "knitting", "chess", "surfing", "baking", "opera", "karate", "pottery", "rowing", "poetry"]
 HOBBIES += ["falconry", "origami"]
 DISTINCT = [  # profiles that share no content word: the rule scores the matched reply 5, the other 1
-    {**p, "profile": f"{c} {h}.", "personality": "Calm."} for p, c, h in zip(WIDE, CITIES, HOBBIES, strict=True)
+    replace(p, profile=f"{c} {h}.", personality="Calm.") for p, c, h in zip(WIDE, CITIES, HOBBIES, strict=True)
 ]
-BLANK = [{**p, "profile": f"I am {c.lower()[:3]}.", "personality": "Calm."} for p, c in zip(WIDE, CITIES, strict=True)]
+BLANK = [replace(p, profile=f"I am {c.lower()[:3]}.", personality="Calm.") for p, c in zip(WIDE, CITIES, strict=True)]
 
 
 def rule_card(scripted_llm, personas, **faults) -> dict:

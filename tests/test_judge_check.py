@@ -9,6 +9,7 @@ from aloe.judge_check.planted import PlantedPair
 from aloe.judge_check.report import judge_metrics
 from aloe.judge_check.selection import contrasts, neighbours
 from aloe.params import Params
+from aloe.personas.rows import Persona
 from scripted import always_first, marker, persona_rules, prefers_persona, tokens_result
 
 NAMES = [
@@ -20,13 +21,7 @@ NAMES = [
     "Fumiko from Sendai",
 ]
 PERSONAS = [
-    {
-        "persona_id": f"p{i}",
-        "profile_id": f"prof-{i // 2}",
-        "profile": f"{n} keeps bees and sails.",
-        "personality": "Calm.",
-    }
-    for i, n in enumerate(NAMES)
+    Persona(f"p{i}", f"prof-{i // 2}", f"{n} keeps bees and sails.", "calm", "Calm.") for i, n in enumerate(NAMES)
 ]
 CONTRAST = [(i + 3) % len(PERSONAS) for i in range(len(PERSONAS))]
 SIMILAR = [(i + 2) % len(PERSONAS) for i in range(len(PERSONAS))]  # another profile, not the contrast

@@ -294,3 +294,13 @@ def test_the_optional_llm_check_rejects_what_the_checker_calls_implausible(scrip
     )
     verdicts = check_plausible(llm, ruled, seed=0)
     assert verdicts.to_dict() == {0: "yes", 1: "no"}  # the rejected row is never asked
+
+
+def test_a_personas_file_without_a_column_is_an_error_naming_it(tmp_path):
+    from aloe.personas.rows import read_personas
+
+    path = tmp_path / "train.parquet"
+    row = {"persona_id": ["a+b"], "profile_id": ["a"], "profile": ["I bake."], "personality": ["Calm."]}
+    pd.DataFrame(row).to_parquet(path)
+    with pytest.raises(AloeError, match=r"train.parquet: not a personas file \(missing column personality_id\)"):
+        read_personas(str(path))

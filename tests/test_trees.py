@@ -1,16 +1,19 @@
 """The tree builder's label mapping, tie policies and re-asks, through the real OpenAI
 backend against a scripted judge on the loopback server."""
 
+from dataclasses import replace
+
 import pytest
 
 from aloe.conversations.builder import TreeBuilder
 from aloe.conversations.pairs import flatten
 from aloe.conversations.stats import tree_metrics
 from aloe.params import JudgeParams, PairwiseJudgeParams, TreesParams
+from aloe.personas.rows import Persona
 from scripted import always_first, marker, persona_rules, prefers_persona, role_of, tokens_result, verdict
 
 PERSONAS = [
-    {"persona_id": f"p{i}", "profile": f"{name} keeps bees and sails on weekends.", "personality": "Calm, dry humour."}
+    Persona(f"p{i}", f"a{i}", f"{name} keeps bees and sails on weekends.", "b", "Calm, dry humour.")
     for i, name in enumerate(["Astrid from Oslo", "Bram from Ghent"])
 ]
 
@@ -36,7 +39,7 @@ def test_a_judge_that_prefers_the_persona_labels_every_turn_hinted(scripted_llm)
         assert t.judge.order_ab.reading.verdict == "first" and t.judge.order_ba.reading.verdict == "second"
         assert t.margin == pytest.approx(0.45)
     dpo, _, dropped = flatten(builder.record(trees[0]))
-    assert len(dpo) == 2 and all(marker(PERSONAS[0]["profile"]) in r.chosen[0]["content"] for r in dpo)
+    assert len(dpo) == 2 and all(marker(PERSONAS[0].profile) in r.chosen[0]["content"] for r in dpo)
     assert {r.label_source for r in dpo} == {"agree"}
 
 
@@ -178,7 +181,7 @@ def test_a_local_model_gets_every_step_of_every_tree_as_one_batch_and_re_asks_ap
     model = InProcessModel(mute_first_asks_of("Astrid", persona_rules(judge=prefers_persona)))
     for role in ("user", "inducer", "responder", "judge"):
         llm.add_role(role, model)
-    personas = PERSONAS + [{**PERSONAS[1], "persona_id": "p2", "profile": "Carla from Turin bakes bread."}]
+    personas = PERSONAS + [replace(PERSONAS[1], persona_id="p2", profile="Carla from Turin bakes bread.")]
     trees = TreeBuilder(llm, TreesParams(turns=2, max_attempts=2, **GREEDY_USER), judge(), seed=0).build(personas)
     assert all(t.failure is None and len(t.turns) == 2 for t in trees)
     first_turn = [  # a plain responder's prompt names no persona (turn 1: no history yet)

@@ -35,6 +35,7 @@ from aloe.judging.labels import decide, decide_one
 from aloe.llm.client import LLM
 from aloe.llm.pipeline import Pipeline
 from aloe.params import JudgeParams, TreesParams
+from aloe.personas.rows import Persona
 from aloe.roles.inducer import Inducer, InducerAsk
 from aloe.roles.pairwise_judge import PairAsk, PairwiseJudge
 from aloe.roles.responder import Responder, ResponderAsk
@@ -74,11 +75,8 @@ class TreeBuilder:
         self.responder = Responder(cfg.decoding("responder"))
         self.judge = PairwiseJudge(judge)
 
-    def build(self, personas: list[dict]) -> list[Tree]:
-        trees = [
-            Tree(p["persona_id"], p["profile"], p["personality"], derive_seed(self.seed, p["persona_id"]))
-            for p in personas
-        ]
+    def build(self, personas: list[Persona]) -> list[Tree]:
+        trees = [Tree(p.persona_id, p.profile, p.personality, derive_seed(self.seed, p.persona_id)) for p in personas]
         pipeline = Pipeline(self.llm, self.lockstep)
         quiet = not (trees and self.llm.progress)
         with tqdm(total=len(trees) * self.cfg.turns, desc="tree turns", unit="turn", disable=quiet) as bar:

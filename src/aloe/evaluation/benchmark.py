@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from aloe.evaluation.records import BenchmarkTurn
 from aloe.llm.client import LLM
 from aloe.params import EvalParams, JudgeParams
+from aloe.personas.rows import Persona
 from aloe.roles.chat import Chat, ChatAsk
 from aloe.roles.score_judge import ScoreAsk, ScoreJudge
 from aloe.roles.simulator import SimulatorAsk, UserSimulator
@@ -38,9 +39,11 @@ class Dialogue:
     stopped: str | None = None
 
 
-def run_benchmark(llm: LLM, examples: list[dict], cfg: EvalParams, judge_cfg: JudgeParams, seed: int) -> list[Dialogue]:
+def run_benchmark(
+    llm: LLM, examples: list[Persona], cfg: EvalParams, judge_cfg: JudgeParams, seed: int
+) -> list[Dialogue]:
     dialogues = [
-        Dialogue(e["persona_id"], e["profile_id"], e["profile"], e["personality"], derive_seed(seed, e["persona_id"]))
+        Dialogue(e.persona_id, e.profile_id, e.profile, e.personality, derive_seed(seed, e.persona_id))
         for e in examples
     ]
     user, model = UserSimulator(cfg.decoding("user")), Chat(cfg.decoding("model"))

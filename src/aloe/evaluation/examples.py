@@ -13,32 +13,24 @@ from __future__ import annotations
 import random
 from collections import Counter, defaultdict
 
-import pandas as pd
-
+from aloe.personas.rows import Persona, read_personas
 from aloe.personas.texts import load_texts
 
 
-def eval_personas(cfg, eval_split: str) -> list[dict]:
-    """Every eval example: persona_id, profile_id (the cluster), profile, personality."""
+def eval_personas(cfg, eval_split: str) -> list[Persona]:
+    """Every eval example: our eval split, or the paper's files crossed."""
     if cfg.paper_files.profile and cfg.paper_files.personality:
         profiles = load_texts(cfg.paper_files.profile)
         personalities = load_texts(cfg.paper_files.personality)[:5]
         return [
-            {
-                "persona_id": f"paper-{i:03d}+{j}",
-                "profile_id": f"paper-{i:03d}",
-                "profile": p,
-                "personality_id": f"paper-pers-{j}",
-                "personality": q,
-            }
+            Persona(f"paper-{i:03d}+{j}", f"paper-{i:03d}", p, f"paper-pers-{j}", q)
             for i, p in enumerate(profiles)
             for j, q in enumerate(personalities)
         ]
-    frame = pd.read_parquet(eval_split)
-    return frame[["persona_id", "profile_id", "profile", "personality_id", "personality"]].to_dict("records")
+    return read_personas(eval_split)
 
 
-def stratified_sample(rows: list[dict], n: int | None, seed: int) -> list[dict]:
+def stratified_sample(rows: list[Persona], n: int | None, seed: int) -> list[Persona]:
     """``n`` rows, round-robin over profiles in a seeded order, each time taking the
     personality used least so far; all rows when ``n`` is None or too large."""
     if n is None or n >= len(rows):
@@ -46,7 +38,7 @@ def stratified_sample(rows: list[dict], n: int | None, seed: int) -> list[dict]:
     rng = random.Random(f"{seed}/eval-sample")
     by_profile = defaultdict(list)
     for i, row in enumerate(rows):
-        by_profile[row["profile_id"]].append(i)
+        by_profile[row.profile_id].append(i)
     order = sorted(by_profile)
     rng.shuffle(order)
     used, chosen = Counter(), []
@@ -55,12 +47,12 @@ def stratified_sample(rows: list[dict], n: int | None, seed: int) -> list[dict]:
             options = [i for i in by_profile[profile] if i not in chosen]
             if not options or len(chosen) == n:
                 continue
-            least = min(used[rows[i]["personality_id"]] for i in options)
-            pick = rng.choice([i for i in options if used[rows[i]["personality_id"]] == least])
-            used[rows[pick]["personality_id"]] += 1
+            least = min(used[rows[i].personality_id] for i in options)
+            pick = rng.choice([i for i in options if used[rows[i].personality_id] == least])
+            used[rows[pick].personality_id] += 1
             chosen.append(pick)
     return [rows[i] for i in sorted(chosen)]
 
 
-def load_examples(cfg, eval_split: str, seed: int) -> list[dict]:
+def load_examples(cfg, eval_split: str, seed: int) -> list[Persona]:
     return stratified_sample(eval_personas(cfg, eval_split), cfg.examples, seed)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from aloe.judge_check.planted import ORDERS, PROBES, REPLIES, SCORED, PlantedPair
 from aloe.llm.client import LLM
 from aloe.params import Params
+from aloe.personas.rows import Persona
 from aloe.roles.pairwise_judge import PairAsk, PairwiseJudge
 from aloe.roles.responder import Responder, ResponderAsk
 from aloe.roles.score_judge import ScoreAsk, ScoreJudge
@@ -20,17 +21,18 @@ from aloe.seeds import derive_seed
 
 
 def planted_pairs(
-    llm: LLM, personas: list[dict], contrast: list[int], similar: list[int], params: Params
+    llm: LLM, personas: list[Persona], contrast: list[int], similar: list[int], params: Params
 ) -> list[PlantedPair]:
     """One record per persona: the message, three replies, both orders of every probe, every score.
     Each step asks only the pairs the step before left usable."""
     seed = derive_seed(params.seed, "judge_check")
-    ids = [(p["persona_id"], p["profile_id"], p["profile"], p["personality"]) for p in personas]
     records = [
-        PlantedPair(*own, personas[c]["persona_id"], personas[n]["persona_id"])
-        for own, c, n in zip(ids, contrast, similar, strict=True)
+        PlantedPair(
+            p.persona_id, p.profile_id, p.profile, p.personality, personas[c].persona_id, personas[n].persona_id
+        )
+        for p, c, n in zip(personas, contrast, similar, strict=True)
     ]
-    by_id = {p["persona_id"]: p for p in personas}
+    by_id = {p.persona_id: p for p in personas}
     ask_openings(llm, records, seed, params)
     ready = [r for r in records if r.message]
     ask_replies(llm, ready, by_id, seed, params)
@@ -72,7 +74,7 @@ def verdict_item(rec: PlantedPair, name: str, order: str, by_id: dict, seed: int
     persona = by_id[rec.persona_of(probe.persona)]
     first, second = (probe.subject, probe.other) if order == "subject_first" else (probe.other, probe.subject)
     key = (seed, rec.persona_id, probe.tag(order))
-    return PairAsk(persona["profile"], persona["personality"], rec.reply(first), rec.reply(second), key)
+    return PairAsk(persona.profile, persona.personality, rec.reply(first), rec.reply(second), key)
 
 
 def ask_scores(llm: LLM, records: list[PlantedPair], seed: int, params: Params) -> None:
@@ -87,5 +89,5 @@ def ask_scores(llm: LLM, records: list[PlantedPair], seed: int, params: Params) 
         rec.scores[key] = judged
 
 
-def hint(persona: dict) -> tuple[str, str]:
-    return persona["profile"], persona["personality"]
+def hint(persona: Persona) -> tuple[str, str]:
+    return persona.profile, persona.personality

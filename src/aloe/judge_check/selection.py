@@ -5,34 +5,34 @@ neighbour (the most similar with another profile: the hard pair)."""
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from aloe.errors import AloeError
 from aloe.params import Params
 from aloe.personas.embeddings import filter_embedder
+from aloe.personas.rows import Persona, read_personas
 
 
-def spread_over_profiles(personas: list[dict], n: int) -> list[dict]:
+def spread_over_profiles(personas: list[Persona], n: int) -> list[Persona]:
     """``n`` personas taken one profile at a time (the first persona of every profile, then
     the second, ...), in the split's order: intervals resample profiles, so pairs spread
     over many profiles say more than pairs piled on a few."""
-    by_profile: dict[str, list[dict]] = {}
+    by_profile: dict[str, list[Persona]] = {}
     for p in personas:
-        by_profile.setdefault(p["profile_id"], []).append(p)
+        by_profile.setdefault(p.profile_id, []).append(p)
     rounds = max((len(v) for v in by_profile.values()), default=0)
     spread = [group[k] for k in range(rounds) for group in by_profile.values() if k < len(group)]
     return spread[:n]
 
 
-def planted_personas(path: str, params: Params) -> tuple[list[dict], list[int], list[int]]:
+def planted_personas(path: str, params: Params) -> tuple[list[Persona], list[int], list[int]]:
     """The check's training personas (spread over profiles) and, for each, its contrast (the
     least similar) and its near neighbour (the most similar with another profile)."""
-    rows = spread_over_profiles(pd.read_parquet(path).to_dict("records"), params.judge_check.pairs)
+    rows = spread_over_profiles(read_personas(path), params.judge_check.pairs)
     if len(rows) < 2:
         raise AloeError(f"{path}: the judge check needs at least 2 training personas, found {len(rows)}")
-    vectors = filter_embedder(params.personas.filter).encode([f"{p['profile']} {p['personality']}" for p in rows])
+    vectors = filter_embedder(params.personas.filter).encode([f"{p.profile} {p.personality}" for p in rows])
     contrast = contrasts(vectors)
-    return rows, contrast, neighbours(vectors, [p["profile_id"] for p in rows], contrast)
+    return rows, contrast, neighbours(vectors, [p.profile_id for p in rows], contrast)
 
 
 def contrasts(vectors: np.ndarray) -> list[int]:

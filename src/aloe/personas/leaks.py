@@ -14,6 +14,7 @@ import re
 import numpy as np
 
 from aloe.personas.embeddings import Embedder
+from aloe.personas.rows import Persona
 
 
 def normalise(text: str) -> str:
@@ -22,10 +23,10 @@ def normalise(text: str) -> str:
 
 
 class LeakGuard:
-    def __init__(self, eval_personas: list[dict], embedder: Embedder, threshold: float):
+    def __init__(self, eval_personas: list[Persona], embedder: Embedder, threshold: float):
         self.embedder = embedder
         self.threshold = threshold
-        self.texts = {kind: sorted({p[kind] for p in eval_personas}) for kind in ("profile", "personality")}
+        self.texts = {kind: sorted({getattr(p, kind) for p in eval_personas}) for kind in ("profile", "personality")}
         self.exact = {kind: {normalise(t) for t in texts} for kind, texts in self.texts.items()}
         self.vectors = {kind: embedder.encode(texts) for kind, texts in self.texts.items()}
 

@@ -67,7 +67,7 @@ def aloe_metrics(scores: np.ndarray, asked: np.ndarray, clusters: list, bootstra
     if stats is None:
         raise AloeError(
             f"the judge gave no usable score ({int(asked.sum())} asked, 0 usable); check the judge "
-            "backend (llm.roles.judge), its answers in data/eval/*.jsonl, or raise eval.max_attempts"
+            "backend (llm.roles.judge), its answers in data/eval/*.jsonl, or raise judge.max_attempts"
         )
     al = alignment_levels(scores)
     have = ~np.isnan(al)

@@ -51,7 +51,7 @@ def ask_openings(llm: LLM, records: list[PlantedPair], seed: int, params: Params
         rec.message = answer.value
 
 
-def ask_replies(llm: LLM, records: list[PlantedPair], by_id: dict, seed: int, params: Params) -> None:
+def ask_replies(llm: LLM, records: list[PlantedPair], by_id: dict[str, Persona], seed: int, params: Params) -> None:
     """The responder answers each opening told the persona of every reply tag."""
     pairs = [(r, tag) for r in records for tag in REPLIES]
     items = [ResponderAsk((), r.message, hint(by_id[r.persona_of(tag)]), (seed, r.persona_id, tag)) for r, tag in pairs]
@@ -59,7 +59,7 @@ def ask_replies(llm: LLM, records: list[PlantedPair], by_id: dict, seed: int, pa
         rec.replies[tag] = answer.value
 
 
-def ask_verdicts(llm: LLM, records: list[PlantedPair], by_id: dict, seed: int, params: Params) -> None:
+def ask_verdicts(llm: LLM, records: list[PlantedPair], by_id: dict[str, Persona], seed: int, params: Params) -> None:
     """Both orders of every probe, read as the trees read verdicts."""
     judge = PairwiseJudge(params.judge)
     asked = [(r, name, order) for r in records for name in PROBES for order in ORDERS]
@@ -69,7 +69,7 @@ def ask_verdicts(llm: LLM, records: list[PlantedPair], by_id: dict, seed: int, p
         rec.verdicts[name] = (first, second)
 
 
-def verdict_item(rec: PlantedPair, name: str, order: str, by_id: dict, seed: int) -> PairAsk:
+def verdict_item(rec: PlantedPair, name: str, order: str, by_id: dict[str, Persona], seed: int) -> PairAsk:
     probe = PROBES[name]
     persona = by_id[rec.persona_of(probe.persona)]
     first, second = (probe.subject, probe.other) if order == "subject_first" else (probe.other, probe.subject)

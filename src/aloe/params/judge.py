@@ -1,8 +1,8 @@
 """The ``judge`` section: both judges, their decoding, their readers, the label rule and the gates.
 
-One section, read by the judge check, the trees, the pairs stage and the benchmark,
-so the report card measures each judge exactly as the labels and the benchmark read
-it. Which backend plays the judge stays in ``llm.roles.judge``, with every other role.
+One section, read by the judge check, the trees and the benchmark, so the report
+card measures each judge exactly as the labels and the benchmark read it. Which
+backend plays the judge stays in ``llm.roles.judge``, with every other role.
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ class JudgeParams(Strict):
     scoring: ScoreJudgeParams = ScoreJudgeParams()
 
     def decoding(self, judge: Literal["pairwise", "scoring"]) -> Decoding:
+        """How that judge is asked (every ask and re-ask of it)."""
         cfg = getattr(self, judge)
         return Decoding(
             temperature=cfg.temperature,

@@ -173,7 +173,7 @@ def export(saved: str, start_dir: str, tmp: Path) -> None:
         )
         sort_target_modules(tmp / "adapter" / "adapter_config.json")
     else:
-        shutil.copytree(saved, tmp, dirs_exist_ok=True)
+        shutil.copytree(saved, tmp, dirs_exist_ok=True, ignore=shutil.ignore_patterns("training_args.bin"))
 
 
 def sort_target_modules(config: Path) -> None:

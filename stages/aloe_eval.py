@@ -1,5 +1,7 @@
 """Stage aloe_eval: run the ALOE benchmark on one model variant."""
 
+from dataclasses import replace
+
 import click
 
 from aloe.errors import AloeError
@@ -27,16 +29,16 @@ def main(params_path, variant, eval_split, judge_metrics, records, metrics, plot
     subject = variant_backend(params, variant)
     check = JudgeCard.read(judge_metrics)
     llm, dialogues, report = evaluate(params, params.eval, subject, eval_split, check, f"aloe_eval@{variant}")
-    report["variant"] = variant
+    report = replace(report, variant=variant)
     write_jsonl(records, (d.to_json() for d in dialogues))
-    write_json(metrics, report)
-    write_json(plot, turn_rows(report, variant))
+    write_json(metrics, report.to_json())
+    write_json(plot, turn_rows(report.AL, report.AL_n, variant))
     write_run_log(run_log, llm)
     log_to_wandb(params.wandb, variant, report)
     click.echo(
-        f"{variant}: AL_mean {report['AL_mean']} {report['AL_mean_ci95']} IR {report['IR']} "
-        f"AL {report['AL']} (n per turn {report['AL_n']}); scores read by {report['score_methods']}; "
-        f"judge_blind {report['judge_blind']}"
+        f"{variant}: AL_mean {report.AL_mean} {report.AL_mean_ci95} IR {report.IR} "
+        f"AL {report.AL} (n per turn {report.AL_n}); scores read by {report.score_methods}; "
+        f"judge_blind {report.judge_blind}"
     )
     llm.close()
 

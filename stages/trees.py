@@ -30,18 +30,18 @@ def main(params_path: str, personas: str, judge_metrics: str, out: str, metrics:
     trees = builder.build(rows)
     kept = [t for t in trees if len(t.turns) >= cfg.min_turns]
     report = tree_metrics(trees, kept, llm.report())
-    if not report["label_rate"]:
+    if not report.label_rate:
         raise AloeError(
-            f"no turn of {report['turns']} was labelled (ties: {report['tie_reasons']}; verdicts read "
-            f"by {report['verdict_methods']}): the judge never preferred one reply with "
+            f"no turn of {report.turns} was labelled (ties: {report.tie_reasons}; verdicts read "
+            f"by {report.verdict_methods}): the judge never preferred one reply with "
             "judge.pairwise.margin to spare. Point llm.roles.judge at a stronger model"
         )
     write_jsonl(out, (builder.record(t).to_json() for t in kept))
-    write_json(metrics, report)
+    write_json(metrics, report.to_json())
     write_run_log(run_log, llm)
     click.echo(
-        f"wrote {len(kept)} trees to {out}; {report['failed']} dropped; label rate {report['label_rate']} "
-        f"({report['label_sources']}), ties {report['tie_reasons']}, position bias {report['position_bias']}"
+        f"wrote {len(kept)} trees to {out}; {report.failed} dropped; label rate {report.label_rate} "
+        f"({report.label_sources}), ties {report.tie_reasons}, position bias {report.position_bias}"
     )
     llm.close()
 

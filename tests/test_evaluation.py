@@ -127,7 +127,7 @@ def test_stratified_sample_spreads_over_profiles_and_personalities():
 
 
 def test_turn_rows_skip_turns_without_a_value():
-    rows = turn_rows({"AL": [2.0, None, 3.0], "AL_n": [2, 0, 1]}, "sft")
+    rows = turn_rows([2.0, None, 3.0], [2, 0, 1], "sft")
     assert (
         json.loads(json.dumps(rows))
         == rows

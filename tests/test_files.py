@@ -1,3 +1,4 @@
+import json
 import signal
 import subprocess
 import sys
@@ -7,6 +8,7 @@ import pytest
 
 from aloe.errors import AloeError
 from aloe.files import atomic_path, iter_jsonl, read_jsonl, write_json
+from conftest import REPO
 
 
 def test_atomic_path_leaves_old_output_on_failure(tmp_path):
@@ -79,3 +81,25 @@ with atomic_path(sys.argv[1]) as tmp:
     print(tmp, flush=True)
     time.sleep(60)
 """
+
+
+@pytest.mark.parametrize(
+    ("record", "path"),
+    [
+        ("aloe.evaluation.report.EvalReport", "metrics/aloe/sft.json"),
+        ("aloe.conversations.stats.TreeReport", "metrics/trees.json"),
+    ],
+)
+def test_a_committed_report_reads_back_and_a_missing_field_names_the_file(tmp_path, record, path):
+    """The stage's committed file reads back whole (to the byte); one field short, it is an error
+    naming the file and the stage to rerun."""
+    import importlib
+
+    module, name = record.rsplit(".", 1)
+    cls = getattr(importlib.import_module(module), name)
+    committed = json.loads((REPO / path).read_text())
+    assert cls.read(str(REPO / path)).to_json() == committed
+    short = tmp_path / "short.json"
+    short.write_text(json.dumps({k: v for k, v in committed.items() if k != "calls"}))
+    with pytest.raises(AloeError, match=r"short.json: not written by the \w+ stage \(missing calls\); rerun"):
+        cls.read(str(short))

@@ -128,7 +128,7 @@ BLIND_RECORD = {
     "pairwise": {"status": "weak"},
     "scoring": {"status": "blind", "n": 12, "most_common_share": 1.0, "distribution": {"1": 24}},
 }
-BLIND = JudgeCard.from_json(BLIND_RECORD)
+BLIND = JudgeCard(**BLIND_RECORD)
 
 
 def test_the_benchmark_gate_applies_only_to_the_judge_that_was_measured(caplog):
@@ -145,7 +145,7 @@ def test_the_benchmark_gate_applies_only_to_the_judge_that_was_measured(caplog):
 def test_a_card_file_missing_a_field_is_an_error_naming_the_file(tmp_path):
     path = tmp_path / "judge.json"
     path.write_text(json.dumps({k: v for k, v in BLIND_RECORD.items() if k != "scoring"}))
-    with pytest.raises(AloeError, match=r"judge.json: not a judge check's metrics \(missing scoring\)"):
+    with pytest.raises(AloeError, match=r"judge.json: not written by the judge_check stage \(missing scoring\)"):
         JudgeCard.read(str(path))
     assert JudgeCard.read(str(tmp_path / "absent.json")) is None
 
@@ -248,7 +248,7 @@ def test_the_benchmark_refuses_or_marks_a_blind_judge(scripted_llm, tmp_path, mo
         assert srv.server.requests_seen == before  # nothing paid for
         return
     _, records, metrics = evaluate(params, params.eval, llm.backend("user"), str(split), check, "aloe eval")
-    assert metrics["judge_blind"] is True and metrics["judge_card"] == BLIND.scoring
+    assert metrics.judge_blind is True and metrics.judge_card == BLIND.scoring
     assert len(records) == 4 and srv.server.requests_seen > before
 
 

@@ -33,7 +33,7 @@ def measured(tmp_path, flip_rate, labelled=6) -> str:
 def test_a_label_noise_file_without_its_fields_is_an_error_naming_it(tmp_path):
     path = tmp_path / "label_noise.json"
     path.write_text(json.dumps({"flip_rate": 0.1}))
-    with pytest.raises(AloeError, match=r"label_noise.json: not a label-noise estimate \(missing flip_rate_ci95"):
+    with pytest.raises(AloeError, match=r"label_noise.json: not written by the judge_check stage \(missing flip_rate"):
         robust_dpo(DPOParams(label_noise="measured"), str(path))
     with pytest.raises(AloeError, match=r"absent.json: file not found"):
         robust_dpo(DPOParams(label_noise="measured"), str(tmp_path / "absent.json"))

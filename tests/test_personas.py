@@ -232,14 +232,16 @@ def test_the_hnsw_pool_agrees_with_exact_search():
 
 def test_the_last_line_of_a_cut_answer_is_marked_truncated():
     from aloe.llm.base import ChatResult
-    from aloe.roles.persona_writer import fragments
+    from aloe.roles.persona_writer import PersonaWriter
+
+    read = PersonaWriter(0.0, 10, 2, 2).read
 
     text = (
         "I am a 40-year-old plumber in Leeds who plays darts on Fridays.\n"
         "I am a five-year-old boy who loves his normal mother but no"
     )
-    assert [s for _, s in fragments(ChatResult(text=text, finish_reason="length"))] == ["ok", "truncated"]
-    assert [s for _, s in fragments(ChatResult(text=text, finish_reason="stop"))] == ["ok", "ok"]
+    assert [s for _, s in read(ChatResult(text=text, finish_reason="length"))] == ["ok", "truncated"]
+    assert [s for _, s in read(ChatResult(text=text, finish_reason="stop"))] == ["ok", "ok"]
 
 
 def test_embeddings_are_cached_by_text(embedder):

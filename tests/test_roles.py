@@ -27,7 +27,6 @@ READERS = {  # what reads a role's answer; only roles/ may call these
     "clean_message",
     "parse_candidates",
     "read_yes_no",
-    "fragments",
 }
 
 

@@ -59,8 +59,8 @@ def test_pure_position_bias_labels_nothing_under_average(scripted_llm):
     llm, _ = scripted_llm(persona_rules(judge=always_first))
     _, trees = build(llm, {"disagreement": "average"})
     metrics = tree_metrics(trees, trees, {})
-    assert metrics["label_rate"] == 0.0 and metrics["tie_reasons"] == {"within_margin": 4}
-    assert metrics["position_bias"] == 1.0 and metrics["judge_consistency"] == 0.0
+    assert metrics.label_rate == 0.0 and metrics.tie_reasons == {"within_margin": 4}
+    assert metrics.position_bias == 1.0 and metrics.judge_consistency == 0.0
 
 
 def test_tie_and_hinted_policies_on_a_position_biased_judge(scripted_llm):
@@ -69,7 +69,7 @@ def test_tie_and_hinted_policies_on_a_position_biased_judge(scripted_llm):
     assert all(t.tie and t.judge.tie_reason == "disagree" for tree in ties for t in tree.turns)
     _, hinted = build(llm, {"disagreement": "hinted"})
     metrics = tree_metrics(hinted, hinted, {})
-    assert metrics["label_rate"] == 1.0 and metrics["label_sources"] == {"hinted": 4}
+    assert metrics.label_rate == 1.0 and metrics.label_sources == {"hinted": 4}
 
 
 def test_averaged_probability_within_the_margin_is_a_tie(scripted_llm):
@@ -261,7 +261,7 @@ def test_the_released_judging_asks_one_order_and_reads_only_exactly_first(script
     assert {t.judge.order_ab.reading.text_verdict for t in turns} == {"first"}  # what our reader would say
     assert asked == [True] * 4  # one call per turn, hinted first
     metrics = tree_metrics(trees, trees, {})  # no turn was asked both ways: no consistency, no position bias
-    assert metrics["judge_consistency"] is None and metrics["position_bias"] is None
-    assert metrics["label_sources"] == {"one_order": 4}
+    assert metrics.judge_consistency is None and metrics.position_bias is None
+    assert metrics.label_sources == {"one_order": 4}
     _, parsed = build(llm, {"orders": "hinted_first"})  # our reader: "First" is first
     assert all(t.judge.hinted_won is True for tree in parsed for t in tree.turns)

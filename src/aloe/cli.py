@@ -73,23 +73,23 @@ def eval_cmd(model, base_url, api_key_env, params_path, eval_split, examples, tu
     else:
         backend = local_subject(model, params)
     check = JudgeCard.read(judge_metrics)
-    llm, records, metrics = evaluate(params, cfg, backend, eval_split, check, "aloe eval")
+    llm, records, report = evaluate(params, cfg, backend, eval_split, check, "aloe eval")
     table = Table(title=f"ALOE: {model}")
     for column in ("turn", "AL", "n"):
         table.add_column(column, justify="right")
-    for k, (al, n) in enumerate(zip(metrics["AL"], metrics["AL_n"], strict=True), start=1):
+    for k, (al, n) in enumerate(zip(report.AL, report.AL_n, strict=True), start=1):
         table.add_row(str(k), "-" if al is None else f"{al:.3f}", str(n))
     console = Console()
     console.print(table)
     console.print(
-        f"AL_mean {metrics['AL_mean']} {metrics['AL_mean_ci95']}  IR {metrics['IR']} "
-        f"{metrics['IR_ci95']}  R2 {metrics['R2']}  N_IR {metrics['N_IR']}  "
-        f"examples {metrics['n_examples']} ({metrics['clusters']} profiles)  judge_missing "
-        f"{metrics['judge_missing']}  stopped_early {metrics['stopped_early']}  "
-        f"scores read by {metrics['score_methods']}  judge_blind {metrics['judge_blind']}"
+        f"AL_mean {report.AL_mean} {report.AL_mean_ci95}  IR {report.IR} "
+        f"{report.IR_ci95}  R2 {report.R2}  N_IR {report.N_IR}  "
+        f"examples {report.n_examples} ({report.clusters} profiles)  judge_missing "
+        f"{report.judge_missing}  stopped_early {report.stopped_early}  "
+        f"scores read by {report.score_methods}  judge_blind {report.judge_blind}"
     )
     if out:
-        write_json(out, metrics)
+        write_json(out, report.to_json())
         write_jsonl(records_path(out), (r.to_json() for r in records))
     llm.close()
 

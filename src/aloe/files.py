@@ -1,4 +1,4 @@
-"""Atomic writes and line-numbered JSON Lines reading.
+"""Atomic writes, line-numbered JSON Lines reading, and typed records read from JSON files.
 
 Every stage output goes through ``atomic_path``: work happens in a temporary
 sibling and is renamed into place only on success, so a killed stage never
@@ -16,6 +16,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -128,3 +129,25 @@ def _jsonl_lines(path: Path) -> Iterator[tuple[int, Any]]:
 def read_jsonl(path: str | os.PathLike) -> list[tuple[int, Any]]:
     """Every line of :func:`iter_jsonl` at once."""
     return list(iter_jsonl(path))
+
+
+def read_json(path: str | os.PathLike, producer: str) -> Any:
+    """The JSON value in ``path``; a missing or broken file is an error naming it and, for a
+    missing one, the ``producer`` that writes it."""
+    try:
+        return json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise AloeError(f"{path}: file not found (run {producer} first)") from None
+    except json.JSONDecodeError as e:
+        raise AloeError(f"{path}:{e.lineno}: not valid JSON ({e.msg})") from None
+
+
+def read_record(cls, path: str | os.PathLike, producer: str, record: Any = None):
+    """A dataclass ``cls`` from the JSON object in ``path`` (or from ``record``, read from there):
+    a field the file lacks is an error naming the file and the ``producer`` to rerun, never a
+    ``KeyError`` modules away. Keys the dataclass does not declare are left out."""
+    record = read_json(path, producer) if record is None else record
+    missing = [f.name for f in fields(cls) if f.name not in record] if isinstance(record, dict) else ["all"]
+    if missing:
+        raise AloeError(f"{path}: not written by {producer} (missing {', '.join(missing)}); rerun {producer}")
+    return cls(**{f.name: record[f.name] for f in fields(cls)})

@@ -122,9 +122,9 @@ def compare(a: np.ndarray, b: np.ndarray, clusters: list, bootstrap_n: int, seed
     }
 
 
-def turn_rows(metrics: dict, variant: str) -> list[dict]:
+def turn_rows(al_by_turn: list[float | None], n_by_turn: list[int], variant: str) -> list[dict]:
     """Plot data for `dvc plots`: one row per turn that has a value."""
-    al = np.array([np.nan if v is None else v for v in metrics["AL"]], dtype=float)
+    al = np.array([np.nan if v is None else v for v in al_by_turn], dtype=float)
     have = ~np.isnan(al)
     n_al = np.full_like(al, np.nan)
     n_al[have] = normalise(al[have])
@@ -133,7 +133,7 @@ def turn_rows(metrics: dict, variant: str) -> list[dict]:
             "turn": int(k) + 1,
             "AL": float(al[k]),
             "N_AL": round(float(n_al[k]), 4),
-            "n": metrics["AL_n"][k],
+            "n": n_by_turn[k],
             "variant": variant,
         }
         for k in np.flatnonzero(have)

@@ -10,6 +10,7 @@ from aloe.evaluation.benchmark import run_benchmark
 from aloe.evaluation.examples import load_examples
 from aloe.evaluation.metrics import aloe_metrics, turn_rows
 from aloe.evaluation.records import DialogueRecord, dialogue_record, score_table
+from aloe.evaluation.report import EvalReport
 from aloe.judging.gate import enforce, judge_gate
 from aloe.judging.judge_card import JudgeCard
 from aloe.llm.base import Backend
@@ -21,8 +22,8 @@ from aloe.tracking import configure_wandb
 
 def evaluate(
     params: Params, cfg: EvalParams, subject: Backend, eval_split: str, judge_check: JudgeCard | None, where: str
-) -> tuple[LLM, list[DialogueRecord], dict]:
-    """(llm, per-dialogue records, metrics). ``judge_check``: metrics/judge.json, whose card
+) -> tuple[LLM, list[DialogueRecord], EvalReport]:
+    """(llm, per-dialogue records, report). ``judge_check``: metrics/judge.json, whose card
     of the 1-5 judge gates the run (:mod:`aloe.judging.gate`) before any call is made."""
     examples = load_examples(cfg, eval_split, params.seed)
     llm = LLM(params.llm, roles=("user", "judge"))
@@ -35,7 +36,8 @@ def evaluate(
     scores, asked = score_table(records, cfg.turns)
     metrics = aloe_metrics(scores, asked, [d.profile_id for d in dialogues], cfg.bootstrap, params.seed)
     methods = Counter(t.score_method for d in dialogues for t in d.turns)
-    metrics.update(
+    report = EvalReport(
+        **metrics,
         reveal_by_turn=mean_by_turn([reveal_curve(d.profile, [t.user for t in d.turns]) for d in dialogues]),
         score_methods={
             m: methods[m] for m in ("logprobs", "text", "missing") + (("int",) * (params.judge.scoring.read == "int"))
@@ -46,23 +48,23 @@ def evaluate(
         **gate,
         calls=llm.report(),
     )
-    return llm, records, metrics
+    return llm, records, report
 
 
-def log_to_wandb(cfg, variant: str, metrics: dict) -> None:
+def log_to_wandb(cfg, variant: str, report: EvalReport) -> None:
     """Summary metrics and a per-turn table, in a run named after the variant and experiment."""
     report_to, run_name = configure_wandb(cfg, f"aloe_eval-{variant}")
     if not report_to:
         return
     import wandb
 
-    scalars = {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    scalars = {k: v for k, v in report.to_json().items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
     run = wandb.init(
         name=run_name,
         job_type="eval",
-        config={"variant": variant, "model": metrics["models"]["model"], "turns": metrics["turns"]},
+        config={"variant": variant, "model": report.models["model"], "turns": report.turns},
     )
-    rows = turn_rows(metrics, variant)
+    rows = turn_rows(report.AL, report.AL_n, variant)
     run.log({"aloe/by_turn": wandb.Table(columns=list(rows[0]), data=[list(r.values()) for r in rows])})
     run.summary.update({f"aloe/{k}": v for k, v in scalars.items()})
     run.finish()

@@ -10,11 +10,12 @@ them here, so a field that is not there is an error naming the file, never a
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from aloe.errors import AloeError
+from aloe.files import read_record
+
+PRODUCER = "the judge_check stage"
 
 
 @dataclass(frozen=True)
@@ -42,18 +43,11 @@ class JudgeCard:
         return not (self.above_chance and self.accuracy is not None and self.accuracy >= min_accuracy)
 
     @classmethod
-    def from_json(cls, record: dict, where: str = "metrics/judge.json") -> JudgeCard:
-        missing = [f.name for f in fields(cls) if f.name not in record]
-        if missing:
-            raise AloeError(f"{where}: not a judge check's metrics (missing {', '.join(missing)}); rerun judge_check")
-        return cls(**{f.name: record[f.name] for f in fields(cls)})
-
-    @classmethod
     def read(cls, path: str | None) -> JudgeCard | None:
         """The card at ``path``, or None where there is none (an ``aloe eval`` outside a pipeline)."""
         if path is None or not Path(path).exists():
             return None
-        return cls.from_json(read_json(path), str(path))
+        return read_record(cls, path, PRODUCER)
 
 
 @dataclass(frozen=True)
@@ -72,17 +66,4 @@ class LabelNoise:
 
     @classmethod
     def read(cls, path: str) -> LabelNoise:
-        record = read_json(path)
-        missing = [f.name for f in fields(cls) if f.name not in record]
-        if missing:
-            raise AloeError(f"{path}: not a label-noise estimate (missing {', '.join(missing)}); rerun judge_check")
-        return cls(**{f.name: record[f.name] for f in fields(cls)})
-
-
-def read_json(path: str) -> dict:
-    try:
-        return json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise AloeError(f"{path}: file not found (run the judge_check stage first)") from None
-    except json.JSONDecodeError as e:
-        raise AloeError(f"{path}:{e.lineno}: not valid JSON ({e.msg})") from None
+        return read_record(cls, path, PRODUCER)

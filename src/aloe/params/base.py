@@ -36,3 +36,17 @@ class Decoding:
     retry_temperature: float
     top_logprobs: int = 0  # >0: ask for the k likeliest tokens at every position (judges)
     top_p: float | None = None  # None: 0.95 when sampling, 1.0 when greedy
+
+
+class RoleSection(Strict):
+    """A section that sets ``temperature`` and ``max_tokens`` per role (fields named for the
+    roles) and the re-ask settings ``max_attempts`` and ``retry_temperature`` for all of them."""
+
+    def decoding(self, role: str) -> Decoding:
+        """How the role ``role`` of this section is asked (the judges: params ``judge``)."""
+        return Decoding(
+            temperature=getattr(self.temperature, role),
+            max_tokens=getattr(self.max_tokens, role),
+            max_attempts=self.max_attempts,
+            retry_temperature=self.retry_temperature,
+        )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import model_validator
 
-from aloe.params.base import Decoding, PositiveInt, Strict, Temperature, doc
+from aloe.params.base import PositiveInt, RoleSection, Strict, Temperature, doc
 from aloe.params.personas import PersonaFiles
 
 
@@ -33,7 +33,7 @@ class EvalRoleTokens(Strict):
     model: PositiveInt = doc(64, "the evaluated model")
 
 
-class EvalParams(Strict):
+class EvalParams(RoleSection):
     paper_files: PersonaFiles = doc(
         PersonaFiles(), "the paper's eval files (all profiles x first 5 personalities) instead of our split"
     )
@@ -51,12 +51,3 @@ class EvalParams(Strict):
         {v: EvalVariant(model=f"models/{v}", track=f"models/{v}") for v in ("base", "sft", "dpo")},
         "one `aloe_eval` stage each: `{model: DIR, track: DIR}` or `{backend: NAME, track: params.yaml}`",
     )
-
-    def decoding(self, role: str) -> Decoding:
-        """How the benchmark role ``role`` (user, model) is asked (the judge: params ``judge``)."""
-        return Decoding(
-            temperature=getattr(self.temperature, role),
-            max_tokens=getattr(self.max_tokens, role),
-            max_attempts=self.max_attempts,
-            retry_temperature=self.retry_temperature,
-        )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import re
+import ast
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, get_args
 
@@ -89,40 +90,35 @@ class SFTParams(TrainParams):
 
 
 def dpo_losses() -> tuple[str, ...]:
-    """The loss types the installed trl accepts: the names its DPOConfig quotes in the help
-    of the ``loss_type`` field (typed ``list[str]``: trl has no Literal or list constant of them)."""
-    help_ = _loss_type_help_in_source()
-    if help_ is None:  # this trl declares the field otherwise: ask the class itself (imports trl, seconds)
-        import dataclasses
+    """The loss types the installed trl computes: the names ``DPOTrainer``'s loss loop compares
+    ``loss_type`` with. trl checks a loss name nowhere else (``DPOConfig`` types the field
+    ``list[str]``; an unknown name fails at the first loss), so its dispatch is the list. The
+    trainer's source is read, not imported: importing trl's trainer stack costs seconds, and every
+    stage validates the params."""
+    tree = ast.parse(_dpo_trainer_source())
+    names = {
+        node.comparators[0].value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Compare)
+        and ast.unparse(node.left) == "loss_type"
+        and isinstance(node.ops[0], ast.Eq)
+        and isinstance(node.comparators[0], ast.Constant)
+    }
+    if not names:
+        raise RuntimeError("no loss dispatch found in the installed trl's DPOTrainer: pin the trl the README names")
+    return tuple(sorted(names))
 
-        from trl import DPOConfig
 
-        help_ = next(f for f in dataclasses.fields(DPOConfig) if f.name == "loss_type").metadata["help"]
-    return tuple(re.findall(r"`'(\w+)'`", help_))
+def _dpo_trainer_source() -> str:
+    """The installed trl's DPOTrainer module source, from its file when it is one (no import)."""
+    path = Path(find_spec("trl").origin).parent / "trainer" / "dpo_trainer.py"
+    if path.is_file():
+        return path.read_text()
+    import inspect
 
+    from trl.trainer import dpo_trainer
 
-def _loss_type_help_in_source() -> str | None:
-    """The help in ``DPOConfig``'s ``loss_type`` field metadata, parsed from the installed trl's source (a
-    literal there) rather than imported: importing trl's trainer stack costs seconds, and every
-    stage validates the params. None where the source declares it otherwise."""
-    import ast
-    from importlib.util import find_spec
-
-    path = Path(find_spec("trl").origin).parent / "trainer" / "dpo_config.py"
-    if not path.is_file():
-        return None
-    tree = ast.parse(path.read_text())
-    classes = [node for node in tree.body if isinstance(node, ast.ClassDef) and node.name == "DPOConfig"]
-    declared = [
-        s for c in classes for s in c.body if isinstance(s, ast.AnnAssign) and ast.unparse(s.target) == "loss_type"
-    ]
-    metadata = [
-        k.value for d in declared if isinstance(d.value, ast.Call) for k in d.value.keywords if k.arg == "metadata"
-    ]
-    try:
-        return ast.literal_eval(metadata[0])["help"]
-    except (IndexError, KeyError, TypeError, ValueError):  # no such field, or its metadata is no literal
-        return None
+    return inspect.getsource(dpo_trainer)
 
 
 class DPOParams(TrainParams):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import model_validator
 
-from aloe.params.base import Decoding, PositiveInt, Strict, Temperature, doc
+from aloe.params.base import PositiveInt, RoleSection, Strict, Temperature, doc
 
 
 class RoleSettings(Strict):
@@ -19,7 +19,7 @@ class RoleTokens(Strict):
     responder: PositiveInt = doc(64, "both responders")
 
 
-class TreesParams(Strict):
+class TreesParams(RoleSection):
     personas: PositiveInt | None = doc(10, "the first N training personas get a tree; null = all")
     turns: int = doc(3, "turns per tree (paper: 10)", ge=1, le=50)
     min_turns: PositiveInt = doc(1, "a tree cut short is kept if it has this many turns")
@@ -27,15 +27,6 @@ class TreesParams(Strict):
     retry_temperature: float = doc(0.7, "a re-ask of a greedy role samples at this temperature", gt=0.0, le=2.0)
     temperature: RoleSettings = RoleSettings()
     max_tokens: RoleTokens = RoleTokens()
-
-    def decoding(self, kind: str) -> Decoding:
-        """How the tree role ``kind`` (user, inducer, responder) is asked (the judge: params ``judge``)."""
-        return Decoding(
-            temperature=getattr(self.temperature, kind),
-            max_tokens=getattr(self.max_tokens, kind),
-            max_attempts=self.max_attempts,
-            retry_temperature=self.retry_temperature,
-        )
 
     @model_validator(mode="after")
     def _min_le_turns(self) -> TreesParams:

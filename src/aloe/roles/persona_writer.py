@@ -49,18 +49,6 @@ def parse_candidates(text: str, min_chars: int = 40) -> list[tuple[str, str]]:
     return out
 
 
-def fragments(result: ChatResult) -> list[tuple[str, str]]:
-    """(text, status) of every line the writer produced; the last line of an answer cut
-    by max_tokens is ``truncated`` (a person described halfway is not a persona); a
-    failed call is one ``llm_error`` row."""
-    if not result.ok:
-        return [(result.error, "llm_error")]
-    parsed = parse_candidates(result.text)
-    if parsed and result.finish_reason == "length" and parsed[-1][1] in ("ok", "fragment"):
-        parsed[-1] = (parsed[-1][0], "truncated")
-    return parsed
-
-
 @dataclass(frozen=True)
 class WriterAsk:
     kind: str  # profile | personality
@@ -89,8 +77,13 @@ class PersonaWriter(Role):
         return [{"role": "user", "content": render(f"persona_{item.kind}", n=str(self.n), examples=examples)}]
 
     def read(self, result: ChatResult) -> list[tuple[str, str]]:
-        return fragments(result)
+        """(text, status) of every line written; the last line of an answer cut by max_tokens is
+        ``truncated`` (a person described halfway is not a persona)."""
+        parsed = parse_candidates(result.text)
+        if parsed and result.finish_reason == "length" and parsed[-1][1] in ("ok", "fragment"):
+            parsed[-1] = (parsed[-1][0], "truncated")
+        return parsed
 
     def write(self, llm, items: list[WriterAsk]) -> list[list[tuple[str, str]]]:
         """Every line of every call's answer with its status (a failed call: one ``llm_error`` row)."""
-        return [fragments(answer.result) for answer in self.ask(llm, items)]
+        return [a.value if a.result.ok else [(a.result.error, "llm_error")] for a in self.ask(llm, items)]

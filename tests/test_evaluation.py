@@ -210,11 +210,11 @@ def test_judge_expected_score_on_the_real_model(base_model_dir):
     [res] = backend.generate([ChatRequest.from_messages(messages, **request)])
     assert res.logprobs and len(res.logprobs) == res.completion_tokens - (res.finish_reason == "stop")
     # Asked plainly, this judge opens a numbered list ("1. The user's..."): no score
-    assert read_score(res, min_mass=0.5) == (None, "missing"), res.text
+    assert read_score(res, min_mass=0.5) == (None, "missing", "list"), res.text
     # Asked to complete "Score:", it writes a digit whose probabilities are read
     prefilled = [*messages, {"role": "assistant", "content": PREFILL}]
     [res] = backend.generate([ChatRequest.from_messages(prefilled, **request)])
-    score, method = read_score(res, min_mass=0.5, prefill=PREFILL)
+    score, method, _ = read_score(res, min_mass=0.5, prefill=PREFILL)
     assert method == "logprobs" and 1.0 < score < 5.0, res.text
 
 
@@ -229,7 +229,6 @@ def test_the_released_score_read_is_int_of_the_whole_answer(scripted_llm):
     assert scores[0].tolist() == [4.0, 4.0, 4.0] and np.isnan(scores[1:]).all()
     assert {t.score_method for t in dialogues[0].turns} == {"int"}
     assert {t.score_method for d in dialogues[1:] for t in d.turns} == {"missing"}
-    assert read_score_int(ChatResult(text=" 4")) == (4.0, "int") and read_score_int(ChatResult(text="4.")) == (
-        None,
-        "missing",
-    )
+    assert read_score_int(ChatResult(text=" 4")) == (4.0, "int", None)
+    assert read_score_int(ChatResult(text="4.")) == (None, "missing", "format")  # our slot reading takes it
+    assert read_score_int(ChatResult(text="1. The")) == (None, "missing", "list")

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from aloe.errors import AloeError
+from aloe.files import read_record
 from aloe.judge_check.asking import planted_pairs
 from aloe.judge_check.report import judge_metrics
 from aloe.judge_check.selection import spread_over_profiles
@@ -353,10 +354,19 @@ def test_retest_kappa_is_undefined_only_for_one_score_on_both_sides():
     assert retest_kappa(np.array([0.0, 10, 4]), np.array([0.0, 10, 4]))["value"] == 1.0  # int() off the scale
 
 
-def test_a_list_formatted_judge_is_unreadable_not_scored(scripted_llm):
-    score = rule_card(scripted_llm, DISTINCT, answer_format="list")["scoring"]
-    assert score["n"] == 0 and score["methods"] == {"missing": 60} and score["status"] == "blind"
-    assert blind_reason(score) == "not one of its 60 answers on planted pairs was a readable score"
+def test_a_list_formatted_judge_is_unreadable_for_both_judges_never_position_biased(scripted_llm):
+    """A judge that answers "1. The user would say second." gives no verdict and no score where
+    they were asked: both cards say unreadable, with the reason, and no position shift is read
+    from the list's "1"."""
+    card = rule_card(scripted_llm, DISTINCT, answer_format="list")
+    pair, score = card["pairwise"], card["scoring"]
+    assert pair["status"] == score["status"] == "unreadable"
+    assert pair["missing_reasons"] == {"list": 2 * pair["n"]} and score["missing_reasons"] == {"list": 60}
+    assert pair["position_shift"]["value"] is None and pair["first_position_rate"]["n"] == 0
+    assert score["n"] == 0 and score["methods"] == {"missing": 60}
+    assert blind_reason(score) == "60 of its 60 answers on planted pairs gave no score (list 60)"
+    judges = read_record(JudgeCard, "metrics/judge.json", "judge_check", card)
+    assert judges.blind and judges.weak(0.6)  # both gates stop it
 
 
 def test_aloe_judge_card_puts_candidate_judges_side_by_side(serve, tmp_path, monkeypatch):

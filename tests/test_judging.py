@@ -9,6 +9,7 @@ import pytest
 from aloe.judging.labels import decide
 from aloe.llm.base import ChatResult
 from aloe.roles.scores import parse_score, read_score
+from aloe.roles.slots import REASONS, answer_text
 from aloe.roles.tokens import position_of
 from aloe.roles.verdicts import OrderReading, parse_verdict, read_verdict, read_verdict_exact
 from scripted import tokens_result
@@ -16,15 +17,20 @@ from scripted import tokens_result
 OUTPUTS = [json.loads(line) for line in (Path(__file__).parent / "data/judge_outputs.jsonl").read_text().splitlines()]
 
 
-@pytest.mark.parametrize("row", OUTPUTS, ids=lambda r: f"{r['kind']}:{r['text'][:30]}")
+@pytest.mark.parametrize("row", OUTPUTS, ids=lambda r: f"{r['kind']}:{r.get('prefill', '')}{r['text'][:30]}")
 def test_judge_outputs_read_as_judges_write_them(row):
+    """Each answer reads as expected, from the slot or as a whole; an unread one says why."""
     parse = parse_score if row["kind"] == "score" else parse_verdict
-    got = parse(row["text"])
-    assert (got[0] if got else None) == row["expected"], row
+    value, _, reason = parse(answer_text(row["text"], row.get("prefill", "")))
+    assert (value, reason) == (row["expected"], row.get("reason")), row
 
 
-def test_the_table_covers_real_outputs_of_more_than_one_judge():
+def test_the_table_covers_real_outputs_of_more_than_one_judge_and_every_reason():
     assert len({r["source"] for r in OUTPUTS}) >= 3
+    assert {r["reason"] for r in OUTPUTS if "reason" in r} == set(REASONS) - {"cut", "error", "format"}
+    for kind in ("score", "verdict"):  # both readers: lists, prefilled slots and whole answers
+        rows = [r for r in OUTPUTS if r["kind"] == kind]
+        assert any(r.get("reason") == "list" for r in rows) and any("prefill" in r for r in rows)
 
 
 def test_score_is_read_at_the_digit_not_the_first_token():
@@ -32,7 +38,7 @@ def test_score_is_read_at_the_digit_not_the_first_token():
     result = tokens_result(
         ["Score", ":", " 4"], {0: {"Score": 0.6, "1": 0.3, "2": 0.1}, 2: {" 4": 0.5, "4": 0.2, " 5": 0.3}}
     )
-    score, method = read_score(result, min_mass=0.5)
+    score, method, _ = read_score(result, min_mass=0.5)
     assert method == "logprobs" and score == pytest.approx(4 * 0.7 + 5 * 0.3)  # " 4" and "4" summed
 
 
@@ -40,21 +46,21 @@ def test_a_prefilled_answer_is_read_after_its_prefill():
     """The judge completed "Score:" with " 1. The reply ignores her": a labelled score of 1,
     its probabilities read at the digit's token of the continuation."""
     result = tokens_result([" ", "1", ".", " The", " reply"], {1: {"1": 0.6, "2": 0.4}})
-    assert read_score(result, min_mass=0.5) == (None, "missing")  # alone, a list opening
-    score, method = read_score(result, min_mass=0.5, prefill="Score:")
+    assert read_score(result, min_mass=0.5) == (None, "missing", "list")  # alone, a list opening
+    score, method, _ = read_score(result, min_mass=0.5, prefill="Score:")
     assert method == "logprobs" and score == pytest.approx(1 * 0.6 + 2 * 0.4)
 
 
 def test_a_one_cut_off_by_the_token_limit_is_missing():
-    assert read_score(ChatResult(text="1.", finish_reason="length"), 0.5) == (None, "missing")
-    assert read_score(ChatResult(text="1.", finish_reason="stop"), 0.5) == (1.0, "text")
-    assert read_score(ChatResult(text="4.", finish_reason="length"), 0.5) == (4.0, "text")
+    assert read_score(ChatResult(text="1.", finish_reason="length"), 0.5) == (None, "missing", "cut")
+    assert read_score(ChatResult(text="1.", finish_reason="stop"), 0.5) == (1.0, "text", None)
+    assert read_score(ChatResult(text="4.", finish_reason="length"), 0.5) == (4.0, "text", None)
 
 
 def test_score_falls_back_to_text_when_digits_hold_too_little_mass():
     result = tokens_result(["4"], {0: {"4": 0.3, "The": 0.7}})
-    assert read_score(result, min_mass=0.5) == (4.0, "text")
-    assert read_score(ChatResult(text="great reply"), 0.5) == (None, "missing")
+    assert read_score(result, min_mass=0.5) == (4.0, "text", None)
+    assert read_score(ChatResult(text="great reply"), 0.5) == (None, "missing", "none")
 
 
 def test_position_of_maps_characters_to_generated_tokens():
@@ -132,9 +138,19 @@ def test_text_only_orders_that_disagree_are_a_tie_and_a_missing_order_is_a_tie()
 
 def test_a_refused_answer_is_not_brought_back_by_its_probabilities():
     """'10' is not a 1-5 score even if the first token is a likely '1'; 'first or second' names both."""
-    assert read_score(tokens_result(["1", "0"], {0: {"1": 0.9, "2": 0.1}}), 0.5) == (None, "missing")
+    assert read_score(tokens_result(["1", "0"], {0: {"1": 0.9, "2": 0.1}}), 0.5) == (None, "missing", "off_scale")
     both = tokens_result(["first", " or", " second"], {0: {"first": 0.9, "second": 0.1}})
-    assert read_verdict(both, 0.5).method == "missing"
+    assert (read_verdict(both, 0.5).method, read_verdict(both, 0.5).reason) == ("missing", "ambiguous")
+
+
+def test_a_prefilled_verdict_is_read_in_its_slot_at_its_token():
+    """The judge completed "Verdict:" with " Message 1: My name is...": the slot names message 1,
+    and its probabilities are read at the digit's token of the continuation. Unprefilled, the
+    same words are no verdict."""
+    result = tokens_result([" Message", " 1", ":", " My", " name"], {1: {" 1": 0.7, " 2": 0.3}})
+    reading = read_verdict(result, 0.5, prefill="Verdict:")
+    assert (reading.verdict, reading.method, reading.p_first) == ("first", "logprobs", pytest.approx(0.7))
+    assert (read_verdict(result, 0.5).verdict, read_verdict(result, 0.5).reason) == (None, "unslotted")
 
 
 @pytest.mark.parametrize(

@@ -61,7 +61,7 @@ def test_requests_are_built_only_by_the_llm_layer():
 
 
 def test_a_role_asks_with_its_items_key_and_re_asks_on_a_new_seed_by_sampling():
-    judge = PairwiseJudge(Params().judge)
+    judge = PairwiseJudge(Params().judge, continues_prefill=False)
     item = PairAsk("Baker in Lyon.", "Warm.", "Bread?", "Weather.", (11, 0, "judge_ab"))
     attempts = judge.attempts([item])
     [first] = attempts.next_batch()
@@ -93,6 +93,33 @@ def test_the_score_judge_completes_score_only_where_the_backend_continues_and_re
     assert ScoreJudge(released, True).prefill == ""  # the released reading: no prefill
     assert prefilled.read(ChatResult(text="4")) == (4.0, "text")
     assert plain.read(ChatResult(text="1. The user's personality")) is None  # a list, not a score
+    assert plain.reading(ChatResult(text="1. The user's personality")) == (None, "missing", "list")
+
+
+class Says:
+    """An LLM layer whose backend answers every request with one text."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def chat(self, role: str, requests: list) -> list[ChatResult]:
+        return [ChatResult(text=self.text) for _ in requests]
+
+
+def test_the_pairwise_judge_completes_verdict_only_where_the_backend_continues():
+    """Prefilled, the judge's words after "Verdict:" are the slot, and the record shows them whole."""
+    judge = JudgeParams()
+    item = PairAsk("Baker.", "Warm.", "Bread?", "Weather.", (1, 0, "judge_ab"))
+    prefilled, plain = PairwiseJudge(judge, True), PairwiseJudge(judge, False)
+    assert prefilled.attempts([item]).next_batch()[0].messages[-1] == ("assistant", "Verdict:")
+    assert plain.attempts([item]).next_batch()[0].messages[-1][0] == "user"
+    released = judge.model_copy(update={"pairwise": judge.pairwise.model_copy(update={"read": "exact_first"})})
+    assert PairwiseJudge(released, True).prefill == ""  # the released reading: no prefill
+    [answer] = prefilled.ask(Says("Message 2: hi"), [item])
+    recorded = prefilled.order_answer(answer)
+    assert recorded.raw == "Verdict: Message 2: hi" and recorded.reading.verdict == "second"
+    [answer] = plain.ask(Says("Message 2: hi"), [item])
+    assert plain.order_answer(answer).reading.reason == "unslotted"
 
 
 def test_the_persona_writer_samples_examples_and_seed_from_one_generator_per_call():
@@ -117,6 +144,7 @@ def test_the_roles_index_names_every_role_module():
         "clean",
         "verdicts",
         "scores",
+        "slots",
         "tokens",
     }
     missing = sorted(m for m in modules if f"aloe.roles.{m}." not in index)

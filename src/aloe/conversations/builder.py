@@ -73,7 +73,7 @@ class TreeBuilder:
         self.user = UserSimulator(cfg.decoding("user"))
         self.inducer = Inducer(cfg.decoding("inducer"))
         self.responder = Responder(cfg.decoding("responder"))
-        self.judge = PairwiseJudge(judge)
+        self.judge = PairwiseJudge(judge, llm.continues_prefill("judge"))
 
     def build(self, personas: list[Persona]) -> list[Tree]:
         trees = [Tree(p.persona_id, p.profile, p.personality, derive_seed(self.seed, p.persona_id)) for p in personas]

@@ -36,6 +36,7 @@ class TreeReport:
     mean_margin: float | None
     hinted_win_rate: float | None
     verdict_methods: dict[str, int]  # how each order's verdict was read
+    verdict_missing_reasons: dict[str, int]  # why verdicts were not read (aloe.roles.slots.REASONS)
     verdict_conflicts: int
     retried_turns: int
     reveal_by_turn: list[float | None]
@@ -73,6 +74,7 @@ def tree_metrics(trees: list, kept: list, calls: dict) -> TreeReport:
         mean_margin=round(sum(margins) / len(margins), 4) if margins else None,
         hinted_win_rate=share(sum(j.hinted_won is True for j in labelled), len(labelled)),
         verdict_methods=dict(Counter(o.method for o in orders)),
+        verdict_missing_reasons=dict(Counter(o.reason for o in orders if o.reason)),
         verdict_conflicts=sum(o.conflict for o in orders),
         retried_turns=sum(any(a > 1 for a in t.attempts.values()) for t in turns),
         reveal_by_turn=mean_by_turn([reveal_curve(t.profile, [turn.user for turn in t.turns]) for t in kept]),

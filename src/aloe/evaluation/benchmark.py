@@ -69,6 +69,7 @@ def run_benchmark(
                     reply=replies[id(d)],
                     score=judged.score,
                     score_method=judged.method,
+                    score_reason=judged.reason,
                     judge_raw=judged.raw,
                 )
             )

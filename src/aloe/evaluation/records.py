@@ -25,7 +25,8 @@ class BenchmarkTurn:
     user: str | None = None
     reply: str | None = None
     score: float | None
-    score_method: str | None = None  # logprobs | text | missing
+    score_method: str | None = None  # logprobs | text | int | missing
+    score_reason: str | None = None  # why it is missing (aloe.roles.slots.REASONS)
     judge_raw: str | None = None  # what the judge wrote (the error, where the call failed)
 
     def to_json(self) -> dict:
@@ -39,6 +40,7 @@ class BenchmarkTurn:
             reply=record.get("reply"),
             score=record["score"],
             score_method=record.get("score_method"),
+            score_reason=record.get("score_reason"),
             judge_raw=record.get("judge_raw"),
         )
 

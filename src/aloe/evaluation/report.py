@@ -29,6 +29,7 @@ class EvalReport:
     bootstrap_incomplete: int
     reveal_by_turn: list[float | None]
     score_methods: dict[str, int]  # how each score was read
+    score_missing_reasons: dict[str, int]  # why scores were not read (aloe.roles.slots.REASONS)
     dialogues_stopped: int
     judge_logprobs: bool
     models: dict[str, str]  # backend identity per role: model, user, judge

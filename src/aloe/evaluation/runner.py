@@ -42,6 +42,7 @@ def evaluate(
         score_methods={
             m: methods[m] for m in ("logprobs", "text", "missing") + (("int",) * (params.judge.scoring.read == "int"))
         },
+        score_missing_reasons=dict(Counter(t.score_reason for d in dialogues for t in d.turns if t.score_reason)),
         dialogues_stopped=sum(d.stopped is not None for d in dialogues),
         judge_logprobs=llm.backend("judge").name not in llm.without_logprobs,
         models=models,

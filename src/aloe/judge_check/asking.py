@@ -61,7 +61,7 @@ def ask_replies(llm: LLM, records: list[PlantedPair], by_id: dict[str, Persona],
 
 def ask_verdicts(llm: LLM, records: list[PlantedPair], by_id: dict[str, Persona], seed: int, params: Params) -> None:
     """Both orders of every probe, read as the trees read verdicts."""
-    judge = PairwiseJudge(params.judge)
+    judge = PairwiseJudge(params.judge, llm.continues_prefill("judge"))
     asked = [(r, name, order) for r in records for name in PROBES for order in ORDERS]
     items = [verdict_item(r, name, order, by_id, seed) for r, name, order in asked]
     answers = [judge.order_answer(a) for a in judge.ask(llm, items)]

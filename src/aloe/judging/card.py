@@ -28,6 +28,10 @@ matched minus similar gap (the hard pair), and the weighted kappa of scores aske
 new seeds.
 
 Status, one word per judge:
+- ``unreadable``: at least :data:`UNREADABLE_SHARE` of its answers on planted pairs gave no
+  verdict or score where it was asked (``missing_reasons`` counts why, in
+  :data:`aloe.roles.slots.REASONS`: a judge that opens numbered lists shows ``list``); no
+  other figure of it means anything, position bias least of all;
 - ``underpowered``: fewer than :data:`MIN_CLUSTERS` profiles (or no interval at all,
   ``judge_check.bootstrap: 0``), so no interval is tight enough to call the judge
   anything, unless a constant score makes power moot;
@@ -54,6 +58,7 @@ from aloe.stats import bootstrap, percentile_ci
 
 MIN_CLUSTERS = 12  # below this many profiles, intervals are too wide to rate a judge
 CONSTANT_SHARE = 0.9  # a 1-5 judge giving one score to this share of replies is blind
+UNREADABLE_SHARE = 0.5  # a judge whose answers on planted pairs are this often unread is unreadable
 
 
 def planted_labels(pairs: list, min_margin: float) -> dict[str, list]:
@@ -74,7 +79,7 @@ def pair_card(pairs: list, labels: dict[str, list], min_accuracy: float, n_boot:
     """The pairwise judge's figures from judged planted pairs (:class:`aloe.judge_check.planted.PlantedPair`)
     and their :func:`planted_labels`."""
     if not pairs:
-        return {"n": 0, "clusters": 0, "status": "underpowered", "concerns": []}
+        return {"n": 0, "clusters": 0, "status": "underpowered", "concerns": [], "missing_reasons": {}}
     clusters = [p.profile_id for p in pairs]
     orders = [p.readings("planted") for p in pairs]
     planted = labels["planted"]
@@ -108,9 +113,12 @@ def pair_card(pairs: list, labels: dict[str, list], min_accuracy: float, n_boot:
         "persona_flip_rate": rate(flips(planted, labels["swapped"])),
         "retest_agreement": rate(same_verdicts(orders, [p.readings("retest") for p in pairs])),
         "verdict_methods": dict(Counter(o.method for pair in orders for o in pair)),
+        "missing_reasons": reasons(o for pair in orders for o in pair),
     }
     acc = card["accuracy"]
-    if card["clusters"] < MIN_CLUSTERS or acc["ci95"] is None:
+    if unreadable.mean() >= UNREADABLE_SHARE:
+        card["status"] = "unreadable"
+    elif card["clusters"] < MIN_CLUSTERS or acc["ci95"] is None:
         card["status"] = "underpowered"
     elif acc["ci95"][0] <= 0.5 or acc["value"] < min_accuracy:
         card["status"] = "weak"
@@ -118,6 +126,11 @@ def pair_card(pairs: list, labels: dict[str, list], min_accuracy: float, n_boot:
         card["status"] = "sees"
     card["concerns"] = pair_concerns(card)
     return card
+
+
+def reasons(readings) -> dict[str, int]:
+    """How often each reason left an answer unread (verdict or score readings)."""
+    return dict(Counter(r.reason for r in readings if r.reason))
 
 
 def credit(labels: list) -> list[float]:
@@ -167,9 +180,10 @@ def score_card(pairs: list, n_boot: int, seed: int) -> dict:
     scored = [p for p in pairs if p.scores["matched"].score is not None and p.scores["mismatched"].score is not None]
     every = [s for p in pairs for s in p.scores.values()]
     methods = Counter(s.method for s in every)
+    unread = methods["missing"] / len(every) if every else 0.0
     if not scored:  # nothing asked: nothing known; never a readable pair: no number can come from it
-        status = "blind" if every and methods["missing"] == len(every) else "underpowered"
-        return {"n": 0, "clusters": 0, "status": status, "methods": dict(methods)}
+        status = "unreadable" if every and unread >= UNREADABLE_SHARE else "underpowered"
+        return {"n": 0, "clusters": 0, "status": status, "methods": dict(methods), "missing_reasons": reasons(every)}
     clusters = [p.profile_id for p in scored]
 
     def scores(key: str) -> np.ndarray:
@@ -204,10 +218,13 @@ def score_card(pairs: list, n_boot: int, seed: int) -> dict:
         "retest_kappa": retest_kappa(first, again),
         "logprobs_share": _round(methods["logprobs"] / len(every)),
         "methods": dict(methods),
+        "missing_reasons": reasons(every),
     }
     gap_ci = card["gap"]["ci95"]
     no_gap = gap_ci is not None and gap_ci[0] <= 0
-    if card["most_common_share"] >= CONSTANT_SHARE and (no_gap or gap_ci is None):
+    if unread >= UNREADABLE_SHARE:
+        card["status"] = "unreadable"
+    elif card["most_common_share"] >= CONSTANT_SHARE and (no_gap or gap_ci is None):
         card["status"] = "blind"  # (nearly) one score and nothing between matched and mismatched
     elif card["clusters"] < MIN_CLUSTERS or gap_ci is None:
         card["status"] = "underpowered"
@@ -235,9 +252,11 @@ def retest_kappa(first: np.ndarray, again: np.ndarray) -> dict:
 
 
 def blind_reason(card: dict) -> str:
-    """Why a 1-5 judge's card says ``blind``, in words."""
-    if not card["n"]:
-        return f"not one of its {sum(card['methods'].values())} answers on planted pairs was a readable score"
+    """Why a 1-5 judge's card says ``blind`` or ``unreadable``, in words."""
+    if card["status"] == "unreadable":
+        asked = sum(card["methods"].values())
+        why = ", ".join(f"{k} {v}" for k, v in sorted(card["missing_reasons"].items(), key=lambda kv: -kv[1]))
+        return f"{card['methods'].get('missing', 0)} of its {asked} answers on planted pairs gave no score ({why})"
     if card["most_common_share"] >= CONSTANT_SHARE:
         common = max(card["distribution"], key=card["distribution"].get)
         return f"it gave {common} to {card['most_common_share']:.0%} of planted replies"

@@ -61,7 +61,9 @@ def enforce_pairwise(card: JudgeCard | None, cfg: PairwiseJudgeParams, path: str
         f"pairs ({path}; 0.5 = chance, judge.pairwise.min_accuracy = {cfg.min_accuracy}); "
         "its labels are not evidence of a preference. Point llm.roles.judge at a stronger model"
     )
-    if card.underpowered:
+    if card.pairwise["status"] == "unreadable":
+        message += f" (most of its answers gave no verdict where asked: {card.pairwise['missing_reasons']})"
+    elif card.underpowered:
         message += " (the check had too few profiles to rate it: raise judge_check.pairs)"
     if cfg.on_weak == "fail":
         raise AloeError(message + " (or set judge.pairwise.on_weak: warn to build trees anyway)")

@@ -30,8 +30,9 @@ class JudgeCard:
 
     @property
     def blind(self) -> bool:
-        """The 1-5 judge cannot tell a reply written for the persona from one for somebody else."""
-        return self.scoring["status"] == "blind"
+        """The 1-5 judge cannot tell a reply written for the persona from one for somebody else,
+        or its answers mostly gave no score where one was asked (``unreadable``)."""
+        return self.scoring["status"] in ("blind", "unreadable")
 
     @property
     def underpowered(self) -> bool:
@@ -39,7 +40,9 @@ class JudgeCard:
         return self.pairwise["status"] == "underpowered"
 
     def weak(self, min_accuracy: float) -> bool:
-        """The pairwise judge is not above chance, or below ``min_accuracy`` on the planted pairs."""
+        """The pairwise judge is unreadable, not above chance, or below ``min_accuracy`` on the planted pairs."""
+        if self.pairwise["status"] == "unreadable":
+            return True
         return not (self.above_chance and self.accuracy is not None and self.accuracy >= min_accuracy)
 
     @classmethod

@@ -3,8 +3,8 @@
 Asked in the benchmark (every reply of the evaluated model) and in the judge check
 (planted replies), always through this one role, so the report card measures the
 judge exactly as the benchmark reads it. The reader is ours
-(:func:`aloe.roles.scores.read_score`: the digit and its token probabilities, with
-the "Score:" prefill where the backend continues one) or the released code's
+(:func:`aloe.roles.scores.read_score`: the score in the slot the judge was asked to fill,
+with the "Score:" prefill where the backend continues one, and its token probabilities) or the released code's
 ``int()`` of the whole answer (``judge.scoring.read: int``, no prefill).
 """
 
@@ -18,6 +18,7 @@ from aloe.params import JudgeParams
 from aloe.prompts import render
 from aloe.roles.base import Role
 from aloe.roles.scores import PREFILL, read_score, read_score_int
+from aloe.roles.slots import answer_text
 
 
 @dataclass(frozen=True)
@@ -36,13 +37,14 @@ class JudgedScore:
     score: float | None
     method: str  # logprobs | text | int | missing
     raw: str | None  # the answer as read, or the error of a failed call
+    reason: str | None = None  # why no score was read (aloe.roles.slots.REASONS); None: one was
 
     def to_json(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_json(cls, record: dict) -> JudgedScore:
-        return cls(record["score"], record["method"], record["raw"])
+        return cls(record["score"], record["method"], record["raw"], record["reason"])
 
 
 class ScoreJudge(Role):
@@ -61,20 +63,21 @@ class ScoreJudge(Role):
         )
         return [{"role": "user", "content": content}]
 
-    def reading(self, result: ChatResult) -> tuple[float | None, str]:
+    def reading(self, result: ChatResult) -> tuple[float | None, str, str | None]:
+        """(score, method, why it is missing), usable or not."""
         if self.score_read == "int":
             return read_score_int(result)
         return read_score(result, self.min_mass, self.prefill)
 
     def read(self, result: ChatResult) -> tuple[float, str] | None:
-        score, method = self.reading(result)
+        score, method, _ = self.reading(result)
         return None if score is None else (score, method)
 
     def judged(self, answer: Answer) -> JudgedScore:
-        score, method = answer.value or (None, "missing")
         result = answer.result
-        raw = (f"{self.prefill} {result.text}" if self.prefill else result.text) if result.ok else result.error
-        return JudgedScore(score, method, raw)
+        score, method, reason = (*answer.value, None) if answer.value else self.reading(result)
+        raw = answer_text(result.text, self.prefill) if result.ok else result.error
+        return JudgedScore(score, method, raw, reason)
 
     def scores(self, llm, items: list[ScoreAsk]) -> list[JudgedScore]:
         """One score per item, missing where every attempt was unreadable."""

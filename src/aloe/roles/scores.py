@@ -1,28 +1,19 @@
-"""Read a 1-5 judge score as judges write it.
+"""Read a 1-5 score from where the judge was asked to give it.
 
-Accepted: "4", "4.", "4/5", "Score: 4", "**4**", "Rating: 4 out of 5", "I'd give
-it a 4", "4. The reply ...". Refused (None, so the judge is asked again):
-"1.5", "3-4", "10", "4/10", "3 or 4", nothing. A score at the head of the text
-(after markup or a label such as "Score:") decides even when an explanation
-follows with other numbers; elsewhere every score named must agree.
+The judge is asked to fill a slot (:mod:`aloe.roles.slots`): where the backend continues
+a prefill it completes "Score:", and the text read is the prefill and its continuation.
+A score is read from the slot (the head of an answer, or of its last line, that opens
+with "Score:", "Rating:", ...: "Score: 1. The reply ignores her", "Rating: 4 out of 5") or
+from an answer that is a score and nothing else ("4", "4.", "4/5", "**4**"). Anything
+else is missing with its reason: "1. The user's personality is..." and "Here is my
+evaluation:\\n1. The..." are a ``list`` (small judges open one, and read as a score it is
+always 1), "3-4" and "1.5" ``ambiguous``, "4/10" and "10" ``off_scale``, "I'd give it a 4"
+``unslotted``; a bare "1." where the token limit cut the answer is ``cut``.
 
-A numbered list is not a score. Small judges often open one ("1. The user's
-personality is...", "1. Does the conversational style fit..."), and read as a
-score it is always 1. The rule: an unlabelled "1." or "1)" that more text
-follows is a list's first item, so ambiguous, so missing. Any other digit so
-written ("4. The reply mentions her garden...") is a score with its reason,
-since lists start at 1; "Score: 1. The reply..." is a score, since a label says so.
-A bare "1." is a score, unless the token limit cut the answer there.
-
-Where the backend continues a prefill (:data:`PREFILL`, see
-:meth:`aloe.llm.client.LLM.continues_prefill`), the judge completes
-"Score:": it cannot open a list, and its first token is the digit, whose
-probabilities are then read. The text read is the prefill and its continuation.
-
-The score itself: where the backend gives log-probabilities, the expected value
-over the digits 1-5 at the position where the judge wrote its digit (all tokens
-reading as the same digit summed), if those digits hold at least ``min_mass`` of
-that position's probability; else the written integer.
+The score itself: where the backend gives log-probabilities, the expected value over the
+digits 1-5 at the token where the judge wrote its digit (all tokens reading as the same
+digit summed), if those digits hold at least ``min_mass`` of that position's probability;
+else the written integer.
 """
 
 from __future__ import annotations
@@ -30,63 +21,59 @@ from __future__ import annotations
 import re
 
 from aloe.llm.base import ChatResult
+from aloe.roles.slots import answer_text, last_line, opens_list
 from aloe.roles.tokens import mass, position_of
 
-NUMBER = re.compile(r"(?<![\d.,])\d+(?:[.,]\d+)?(?![\d])")
-SCALE_BEFORE = re.compile(r"(?:/|\bout\s+of|\bof)\s*$", re.I)
-RANGE_AFTER = re.compile(r"^\s*(?:-|–|to|or)\s*\d")
-RANGE_BEFORE = re.compile(r"\d\s*(?:-|–|to|or)\s*$")
-HEAD = re.compile(r"^[\W_]*(?:(?:final\s+|overall\s+)?(?:score|rating|grade|answer)\b[\W_]*(?:is\b[\W_]*)?)?$", re.I)
-LIST_OPENING = re.compile(r"^\s*1\s*[.)][*_]*\s*\S")  # "1. The user's...", "1) Does...", "**1.** The"
-LIST_CUT = re.compile(r"\s*1\s*[.)]\s*")  # the same, cut off by the token limit after the marker
-DIGITS = {str(k): k for k in range(1, 6)}
 PREFILL = "Score:"  # the assistant turn the 1-5 judge completes, where the backend continues one
+NUMBER = r"(\d+(?:[.,]\d+)?)(\s*(?:-|–|to|or)\s*\d+)?(?:\s*(?:/|out\s+of|of)\s*(\d+))?"  # value, range, scale
+LABEL = r"(?:(?:the|my)\s+)?(?:(?:final|overall)\s+)?(?:score|rating|grade)\s*(?:is\b)?\s*[:=-]?"
+SLOT = re.compile(rf"^[\W_]*{LABEL}[^\w\n]*(?:an?\s+)?{NUMBER}", re.I | re.M)  # re.M: a last line may open it
+WHOLE = re.compile(rf"^[\W_]*{NUMBER}[\W_]*$", re.I)
+LIST_CUT = re.compile(r"\s*1\s*[.)]\s*")  # "1." and nothing more: a list's first item, cut
+DIGITS = {str(k): k for k in range(1, 6)}
 
 
-def parse_score(text: str) -> tuple[int, int] | None:
-    """(score, character offset of its digit) or None when absent or ambiguous."""
-    candidates = []
-    for m in NUMBER.finditer(text):
-        before, after = text[: m.start()], text[m.end() :]
-        if SCALE_BEFORE.search(before):
-            if m.group() != "5":
-                return None  # "4/10", "8 out of 10": another scale
-            continue
-        if RANGE_AFTER.match(after) or RANGE_BEFORE.search(before) or not m.group().isdigit():
-            return None  # "3-4", "3 or 4", "1.5"
-        candidates.append(m)
-    if not candidates:
-        return None
-    first = candidates[0]
-    if first.group() not in DIGITS:
-        return None  # "10", "0"
-    head = text[: first.start()]
-    if not re.search(r"[^\W_]", head) and LIST_OPENING.match(text[first.start() :]):  # no label, markup at most
-        return None  # "1. The user's personality is...": a list's first item
-    if HEAD.match(text[: first.start()]) or {c.group() for c in candidates} == {first.group()}:
-        return DIGITS[first.group()], first.start()
-    return None
+def parse_score(text: str) -> tuple[int | None, int | None, str | None]:
+    """(score, character offset of its digit, None) where ``text`` answers in the slot or as a
+    whole; else (None, None, reason), a reason of :data:`aloe.roles.slots.REASONS`."""
+    last = last_line(text)
+    for pattern, start in ((SLOT, 0), (WHOLE, 0), (SLOT, last)):
+        m = pattern.match(text, start)
+        if m:
+            number, range_, scale = m.group(1, 2, 3)
+            if range_ or not number.isdigit():
+                return None, None, "ambiguous"  # "3-4", "3 or 4", "1.5"
+            if number not in DIGITS or scale not in (None, "5"):
+                return None, None, "off_scale"  # "10", "0", "4/10"
+            return DIGITS[number], m.start(1), None
+    if opens_list(text):
+        return None, None, "list"
+    return None, None, "unslotted" if re.search(r"\d", text) else "none"
 
 
 def digit_meaning(token: str) -> int | None:
     return DIGITS.get(token.strip().strip("*\"'().:"))
 
 
-def read_score(result: ChatResult, min_mass: float, prefill: str = "") -> tuple[float | None, str]:
-    """(score, method) with method 'logprobs' | 'text' | 'missing'. ``prefill``: the text
-    the backend continued (the answer read is the prefill followed by ``result.text``)."""
-    lead = f"{prefill} " if prefill else ""
-    if result.finish_reason == "length" and LIST_CUT.fullmatch(lead + result.text):
-        return None, "missing"  # "1." where the token limit cut it: a list may have followed
-    parsed = parse_score(lead + result.text)
-    if parsed is not None:
-        pos = position_of(result, parsed[1] - len(lead))
-        if pos is not None:
-            expected = expected_digit(result.logprobs[pos], min_mass)
-            if expected is not None:
-                return expected, "logprobs"
-        return float(parsed[0]), "text"
-    return None, "missing"  # no score written: no digit token to read probabilities at; ask again
+def read_score(result: ChatResult, min_mass: float, prefill: str = "") -> tuple[float | None, str, str | None]:
+    """(score, method, reason): method 'logprobs' | 'text' | 'missing', and where it is missing,
+    why. ``prefill``: the text the backend continued (the answer read is the prefill followed
+    by ``result.text``)."""
+    if not result.ok:
+        return None, "missing", "error"
+    if not prefill and result.finish_reason == "length" and LIST_CUT.fullmatch(result.text):
+        return None, "missing", "cut"
+    answer = answer_text(result.text, prefill)
+    score, offset, reason = parse_score(answer)
+    if score is None:
+        return None, "missing", reason
+    at = offset - (len(answer) - len(result.text))  # the digit's place in the continuation
+    pos = position_of(result, at) if at >= 0 else None
+    if pos is not None:
+        expected = expected_digit(result.logprobs[pos], min_mass)
+        if expected is not None:
+            return expected, "logprobs", None
+    return float(score), "text", None
 
 
 def expected_digit(position: dict, min_mass: float) -> float | None:
@@ -97,12 +84,15 @@ def expected_digit(position: dict, min_mass: float) -> float | None:
     return sum(k * p for k, p in per_digit.items()) / total
 
 
-def read_score_int(result: ChatResult) -> tuple[float | None, str]:
+def read_score_int(result: ChatResult) -> tuple[float | None, str, str | None]:
     """The released benchmark's reading (``judge.scoring.read: int``, the faithful preset): Python's
     ``int()`` of the whole answer, so "4" and " 4" are 4 and "4.", "Score: 4" or "4/5" are
     nothing (the released code stopped there; here the judge is asked again, then the score is
-    missing). An integer off the scale is kept, as ``int()`` kept it."""
+    missing, with the slot reader's reason or ``format``). An integer off the scale is kept, as
+    ``int()`` kept it."""
+    if not result.ok:
+        return None, "missing", "error"
     try:
-        return float(int(result.text)), "int"
+        return float(int(result.text)), "int", None
     except ValueError:
-        return None, "missing"
+        return None, "missing", parse_score(result.text)[2] or "format"

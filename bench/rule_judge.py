@@ -139,7 +139,7 @@ def spoken(token: str, probabilities: dict[str, float], form: str, kind: str) ->
         at = 6
         top = [[f" {t}", lp] for t, lp in top]
     logprobs = [{"token": p, "top": top if i == at else [[p, 0.0]]} for i, p in enumerate(pieces)]
-    return ChatResult(text="".join(pieces), prompt_tokens=100, completion_tokens=len(pieces), logprobs=logprobs)
+    return ChatResult(text="".join(pieces), logprobs=logprobs)  # no tokenizer: no token counts
 
 
 def rule_judge_server(judge: RuleJudge) -> ChatServer:

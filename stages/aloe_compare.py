@@ -5,8 +5,8 @@ from pathlib import Path
 
 import click
 
-from aloe.evaluation.metrics import compare
-from aloe.evaluation.records import load_records, paired_tables
+from aloe.evaluation.comparison import paired_comparison, summary
+from aloe.evaluation.records import load_records
 from aloe.files import write_json
 from aloe.judging.gate import enforce, judge_gate
 from aloe.judging.judge_card import JudgeCard
@@ -27,14 +27,10 @@ def main(params_path: str, records_dir: str, judge_metrics: str, out: str) -> No
     report = {}
     for i, b in enumerate(names):  # every later variant against every earlier one: sft-base, dpo-base, dpo-sft
         for a in names[i + 1 :]:
-            scores_a, scores_b, clusters = paired_tables(runs[a], runs[b], (a, b))
-            report[f"{a}-{b}"] = compare(scores_a, scores_b, clusters, params.eval.bootstrap, params.seed)
+            report[f"{a}-{b}"] = paired_comparison(runs[a], runs[b], (a, b), params.eval.bootstrap, params.seed)
     write_json(out, {**report, **gate})
     for pair, r in report.items():
-        click.echo(
-            f"{pair}: dAL_mean {r['AL_mean']} {r['AL_mean_ci95']} (p {r['AL_mean_p']}), "
-            f"dIR {r['IR']} {r['IR_ci95']}, n {r['n']} examples in {r['clusters']} profiles"
-        )
+        click.echo(summary(pair, r) + ("; the 1-5 judge is blind" if gate["judge_blind"] else ""))
 
 
 if __name__ == "__main__":

@@ -36,7 +36,8 @@ def main(params_path, variant, eval_split, judge_metrics, records, metrics, plot
     write_run_log(run_log, llm)
     log_to_wandb(params.wandb, variant, report)
     click.echo(
-        f"{variant}: AL_mean {report.AL_mean} {report.AL_mean_ci95} IR {report.IR} "
+        f"{variant}: AL_mean {report.AL_mean} {report.AL_mean_ci95} IR {report.IR} ({report.clusters} profiles"
+        f"{', underpowered' * report.underpowered}) "
         f"AL {report.AL} (n per turn {report.AL_n}); scores read by {report.score_methods}; "
         f"judge_blind {report.judge_blind}"
     )

@@ -7,6 +7,7 @@ from aloe.files import write_json, write_jsonl
 from aloe.judge_check.asking import planted_pairs
 from aloe.judge_check.report import judge_metrics
 from aloe.judge_check.selection import planted_personas
+from aloe.judging.card_text import card_rows
 from aloe.llm.client import LLM
 from aloe.stage import setup, write_run_log
 
@@ -36,8 +37,9 @@ def main(params_path: str, personas: str, out: str, metrics: str, label_noise: s
         f"{report['score_gap']} {report['score_gap_ci95']}, most common score's share "
         f"{scoring.get('most_common_share')})"
     )
-    for concern in pairwise.get("concerns", []):
-        click.echo(f"judge check, pairwise judge: {concern}")
+    for kind, card in (("pairwise judge", pairwise), ("1-5 judge", scoring)):
+        for name, value in card_rows(card):
+            click.echo(f"  {kind} {name}: {value}")
     llm.close()
 
 

@@ -232,3 +232,48 @@ def test_the_released_score_read_is_int_of_the_whole_answer(scripted_llm):
     assert read_score_int(ChatResult(text=" 4")) == (4.0, "int", None)
     assert read_score_int(ChatResult(text="4.")) == (None, "missing", "format")  # our slot reading takes it
     assert read_score_int(ChatResult(text="1. The")) == (None, "missing", "list")
+
+
+def styled_run(profiles: int, words: dict, score) -> list[DialogueRecord]:
+    """One example per profile, 3 turns; turn k's reply has ``words[k]`` words (with a markdown
+    list where ``k`` is odd), scored by ``score(words, k)``."""
+    runs = []
+    for p in range(profiles):
+        turns = []
+        for k in range(3):
+            n = words[k] + p % 3  # lengths vary between turns and profiles
+            reply = ("- " if k % 2 else "") + " ".join(["word"] * n)
+            turns.append({"turn": k + 1, "score": score(n, k), "reply": reply})
+        runs.append({"id": f"p{p:02d}-x", "profile_id": f"p{p:02d}", "seed": p, "turns": turns, "models": MODELS})
+    return [DialogueRecord.from_json(r) for r in runs]
+
+
+MODELS = {"user": "u", "judge": "j", "model": "m"}
+
+
+def test_a_difference_made_of_length_vanishes_with_length_held_fixed():
+    """The judge scores only length; A writes longer replies. Raw, A is ahead; with length held
+    fixed, nothing is left. A difference that is not length survives the control."""
+    from aloe.evaluation.comparison import paired_comparison
+
+    by_length = lambda n, k: 1.0 + n / 10  # noqa: E731
+    longer, shorter = styled_run(12, {0: 20, 1: 25, 2: 30}, by_length), styled_run(12, {0: 5, 1: 12, 2: 8}, by_length)
+    r = paired_comparison(longer, shorter, ("a", "b"), 200, 0)
+    assert r["AL_mean"] > 1.0 and r["AL_mean_ci95"][0] > 0 and r["underpowered"] is False
+    held = r["style_controlled"]
+    assert abs(held["AL_mean"]) < 0.05 and held["coef"]["length"] > 0 and held["turns"] == 36
+    better = styled_run(12, {0: 20, 1: 25, 2: 30}, lambda n, k: 4.0 + (n % 2) * 0.1)
+    worse = styled_run(12, {0: 5, 1: 12, 2: 8}, lambda n, k: 2.0 + (n % 2) * 0.1)
+    r = paired_comparison(better, worse, ("a", "b"), 200, 0)
+    assert r["style_controlled"]["AL_mean"] == pytest.approx(2.0, abs=0.05) and r["AL_mean"] == pytest.approx(2.0)
+
+
+def test_a_comparison_on_few_profiles_says_underpowered_and_a_constant_style_gap_is_not_controlled():
+    from aloe.evaluation.comparison import paired_comparison, summary
+
+    same = lambda n, k: 3.0  # noqa: E731
+    r = paired_comparison(
+        styled_run(6, {0: 9, 1: 9, 2: 9}, same), styled_run(6, {0: 9, 1: 9, 2: 9}, same), ("a", "b"), 50, 0
+    )
+    assert r["underpowered"] is True and "underpowered" in summary("a-b", r)
+    assert r["style_controlled"]["AL_mean"] == 0.0  # equal replies: no style difference to hold

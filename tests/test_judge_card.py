@@ -11,6 +11,7 @@ import pytest
 from aloe.errors import AloeError
 from aloe.files import read_record
 from aloe.judge_check.asking import planted_pairs
+from aloe.judge_check.planted import PROBES, SCORED
 from aloe.judge_check.report import judge_metrics
 from aloe.judge_check.selection import spread_over_profiles
 from aloe.judging.card import MIN_CLUSTERS, blind_reason, retest_kappa
@@ -285,6 +286,22 @@ def test_the_card_passes_the_clean_rule_judge(scripted_llm):
     assert m["scoring"]["gap"]["value"] == pytest.approx(4.8 - 1.2) and within(m["pairwise"]["position_shift"], 0.0)
 
 
+def test_both_judges_are_probed_for_length_persona_and_calibration(scripted_llm):
+    """The rule reads persona words: padding with a neutral sentence changes no score (P(higher) a
+    tie), told the contrast persona the same reply scores lower, and both reliability tables rise
+    with the judge's confidence. A constant 1-5 judge is flagged persona-insensitive."""
+    m = rule_card(scripted_llm, DISTINCT)
+    score, pair = m["scoring"], m["pairwise"]
+    assert score["prefers_longer"]["value"] == 0.5 and score["persona_flip_gap"]["ci95"][0] > 0
+    assert score["brier"]["value"] < 0.1 and score["concerns"] == []
+    observed = [row["observed"] for row in score["reliability"]]
+    assert observed == sorted(observed) and observed[0] == 0.0 and observed[-1] == 1.0
+    confident = [row for row in pair["reliability"] if row["bin"][0] >= 0.6 or row["bin"][1] <= 0.4]
+    assert confident and all(row["observed"] == (row["mean_p"] > 0.5) for row in confident)
+    constant = rule_card(scripted_llm, DISTINCT, constant_score=3)["scoring"]
+    assert constant["persona_flip_gap"]["value"] == 0.0 and constant["concerns"][0].startswith("persona-insensitive")
+
+
 def test_the_card_recovers_an_injected_position_bias(scripted_llm):
     """Replies with no persona word: the rule says 0.5, so P(first) is 0.5 + b in both orders."""
     for b in (0.3, -0.2):
@@ -361,10 +378,11 @@ def test_a_list_formatted_judge_is_unreadable_for_both_judges_never_position_bia
     card = rule_card(scripted_llm, DISTINCT, answer_format="list")
     pair, score = card["pairwise"], card["scoring"]
     assert pair["status"] == score["status"] == "unreadable"
-    assert pair["missing_reasons"] == {"list": 2 * pair["n"]} and score["missing_reasons"] == {"list": 60}
+    asked = pair["n"] * len(SCORED)
+    assert pair["missing_reasons"] == {"list": 2 * pair["n"]} and score["missing_reasons"] == {"list": asked}
     assert pair["position_shift"]["value"] is None and pair["first_position_rate"]["n"] == 0
-    assert score["n"] == 0 and score["methods"] == {"missing": 60}
-    assert blind_reason(score) == "60 of its 60 answers on planted pairs gave no score (list 60)"
+    assert score["n"] == 0 and score["methods"] == {"missing": asked}
+    assert blind_reason(score) == f"{asked} of its {asked} answers on planted pairs gave no score (list {asked})"
     judges = read_record(JudgeCard, "metrics/judge.json", "judge_check", card)
     assert judges.blind and judges.weak(0.6)  # both gates stop it
 
@@ -381,6 +399,7 @@ def test_aloe_judge_card_puts_candidate_judges_side_by_side(serve, tmp_path, mon
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("ALOE_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("ALOE_SCRIPTED_KEY", "k")
+    monkeypatch.setenv("COLUMNS", "300")  # rich wraps no cell
     roles_server = serve(generate=persona_rules(), batch_window_s=0.0)
     clean = serve(generate=RuleJudge().generate, model_name="rule-judge")
     biased = rule_judge_server(RuleJudge(faults=JudgeFaults(position_bias=0.3)))
@@ -405,12 +424,33 @@ def test_aloe_judge_card_puts_candidate_judges_side_by_side(serve, tmp_path, mon
     args += ["--price", "rule=1,2", "--markdown", "cards.md", "--out", "cards.json"]
     done = CliRunner().invoke(main, args, catch_exceptions=False)
     assert done.exit_code == 0, done.output
-    rows = json.loads((tmp_path / "cards.json").read_text())
+    written = json.loads((tmp_path / "cards.json").read_text())
+    rows, [agreement] = written["cards"], written["agreement"]
     assert [r["name"] for r in rows] == ["rule", "biased"] and rows[0]["clusters"] == 12
+    assert rows[1]["served"].startswith("rule:more-persona-words:position_bias=0.3:")  # its faults in words
+    assert agreement["judges"] == ["rule", "biased"] and agreement["score_kappa"]["value"] == 1.0  # same scores
+    # its bias moves P(first), never past 0.5 on these distinct personas: the same words
+    assert agreement["verdict_kappa"]["value"] == 1.0 and agreement["verdict_kappa"]["n"] == 12 * 2 * len(PROBES)
+    assert rows[0]["per_1000"]["seconds"] > 0 and rows[0]["per_1000"]["judgments"] == 12 * (
+        2 * len(PROBES) + len(SCORED)
+    )
+    assert not rows[0]["tokens"]["measured"] and "not measured" in done.output  # the rule judge counts none
+    for kind in ("pairwise", "scoring"):  # the printed card has every figure of the JSON
+        assert all(f" {name} " in done.output or f"│ {name}" in done.output for name in rows[0][kind])
     assert rows[0]["pairwise"]["status"] == "sees" and rows[0]["pairwise"]["position_shift"]["value"] == 0.0
     assert rows[1]["pairwise"]["position_shift"]["value"] > 0.1 and rows[0]["judge"] != rows[1]["judge"]
-    tokens = rows[0]["tokens"]
-    assert rows[0]["cost"] == pytest.approx((tokens["prompt"] * 1 + tokens["completion"] * 2) / 1e6)
-    assert rows[1]["cost"] is None
+    assert rows[0]["cost"] is rows[1]["cost"] is None  # the rule judge counts no tokens: nothing to price
     table = (tmp_path / "cards.md").read_text().splitlines()
     assert len(table) == 4 and table[2].startswith("| rule | sees |") and "biased" in table[3]
+
+
+def test_cost_and_seconds_per_thousand_judgments_count_only_what_was_asked():
+    """Seconds per 1,000 from the calls the cache did not answer; cost from measured tokens at
+    the price given, "local" for a local model without one."""
+    from aloe.judge_check.candidates import costs
+
+    work = {"calls": 200, "prompt_tokens": 100_000, "completion_tokens": 2_000}
+    got = costs(work, {"cache_hits": 100, "seconds": 5.0}, (1.0, 2.0), local=False)
+    assert got["cost"] == pytest.approx(0.104) and got["per_1000"] == {"judgments": 200, "seconds": 50.0, "cost": 0.52}
+    assert costs(work, {"cache_hits": 200, "seconds": 0.0}, None, local=True)["per_1000"]["cost"] == "local"
+    assert costs(work, {"cache_hits": 200, "seconds": 0.0}, None, local=True)["per_1000"]["seconds"] is None

@@ -61,7 +61,10 @@ def test_a_judge_that_prefers_the_matched_reply_is_perfect(scripted_llm):
     assert [PlantedPair.from_json(r.to_json()) for r in records] == records  # the file round-trips
     for r in records:
         assert marker(r.profile) in r.reply("matched") and marker(r.profile) not in r.reply("mismatched")
-    assert metrics["score_gap"] == pytest.approx(3.0) and metrics["scoring"]["methods"] == {"logprobs": 30}
+    assert metrics["score_gap"] == pytest.approx(3.0) and metrics["scoring"]["methods"] == {"logprobs": 42}
+    assert metrics["scoring"]["persona_flip_gap"]["value"] == pytest.approx(3.0)  # told the contrast: low
+    assert metrics["scoring"]["prefers_longer"]["value"] == 0.5  # padding adds no persona: ties
+    assert metrics["scoring"]["brier"]["value"] < 0.1 and metrics["scoring"]["concerns"] == []
     assert metrics["clusters"] == 3
 
 

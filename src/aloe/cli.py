@@ -84,7 +84,8 @@ def eval_cmd(model, base_url, api_key_env, params_path, eval_split, examples, tu
     console.print(
         f"AL_mean {report.AL_mean} {report.AL_mean_ci95}  IR {report.IR} "
         f"{report.IR_ci95}  R2 {report.R2}  N_IR {report.N_IR}  "
-        f"examples {report.n_examples} ({report.clusters} profiles)  judge_missing "
+        f"examples {report.n_examples} ({report.clusters} profiles{', underpowered' * report.underpowered})  "
+        "judge_missing "
         f"{report.judge_missing}  stopped_early {report.stopped_early}  "
         f"scores read by {report.score_methods}  judge_blind {report.judge_blind}"
     )
@@ -108,9 +109,10 @@ def records_path(out: str) -> str:
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="write the comparison JSON here")
 def compare_cmd(a: str, b: str, bootstrap: int, seed: int, judge_metrics: str, on_blind_judge: str, out) -> None:
     """Paired difference A - B of two `aloe eval --out` runs (or data/eval/<variant>.jsonl):
-    AL_mean and IR with cluster-bootstrap intervals, on the same examples and seeds."""
-    from aloe.evaluation.metrics import compare
-    from aloe.evaluation.records import load_records, paired_tables
+    AL_mean and IR with cluster-bootstrap intervals, on the same examples and seeds, AL_mean
+    again with reply length and markdown held fixed, and `underpowered` below 12 profiles."""
+    from aloe.evaluation.comparison import paired_comparison, summary
+    from aloe.evaluation.records import load_records
     from aloe.files import write_json
     from aloe.judging.gate import enforce, judge_gate
     from aloe.judging.judge_card import JudgeCard
@@ -121,13 +123,8 @@ def compare_cmd(a: str, b: str, bootstrap: int, seed: int, judge_metrics: str, o
     runs = records(a), records(b)
     gate = judge_gate(JudgeCard.read(judge_metrics), runs[0][0].models["judge"])
     enforce(gate, on_blind_judge, "aloe compare")
-    scores_a, scores_b, clusters = paired_tables(*runs, (a, b))
-    r = compare(scores_a, scores_b, clusters, bootstrap, seed)
-    click.echo(
-        f"A - B: AL_mean {r['AL_mean']} {r['AL_mean_ci95']} (p {r['AL_mean_p']}); IR {r['IR']} "
-        f"{r['IR_ci95']} (p {r['IR_p']}); {r['n']} examples in {r['clusters']} profiles; "
-        f"judge_blind {gate['judge_blind']}"
-    )
+    r = paired_comparison(*runs, (a, b), bootstrap, seed)
+    click.echo(summary("A - B", r) + f"; IR p {r['IR_p']}; judge_blind {gate['judge_blind']}")
     if out:
         write_json(out, {"A": a, "B": b, **r, **gate})
 
@@ -167,20 +164,37 @@ def judge_card_cmd(judges, base_url, api_key_env, params_path, personas, price, 
 
     from aloe.files import write_json
     from aloe.judge_check.candidates import COLUMNS, candidate_backend, compare_judges, markdown
+    from aloe.judging.card_text import card_rows, figure
 
     params = setup(params_path)
     backends = {spec: candidate_backend(spec, params, base_url, api_key_env) for spec in judges}
-    rows = compare_judges(params, personas, backends, price)
+    rows, agreement = compare_judges(params, personas, backends, price)
+    console = Console()
     table = Table(title=f"judge report cards: {rows[0]['n']} planted pairs in {rows[0]['clusters']} profiles")
-    for header, _ in COLUMNS:
-        table.add_column(header, justify="left" if header == "judge" else "right")
-    for r in rows:
-        table.add_row(*(read(r) for _, read in COLUMNS))
-    Console().print(table)
+    for column in ["", *(read(r) for r in rows for header, read in COLUMNS[:1])]:  # a column per judge
+        table.add_column(column)
+    for header, read in COLUMNS[1:]:
+        table.add_row(header, *(read(r) for r in rows))
+    console.print(table)
+    for kind, title in (("pairwise", "pairwise judge"), ("scoring", "1-5 judge")):  # every figure of the JSON
+        full = Table(title=f"{title}: every figure")
+        full.add_column("figure")
+        for r in rows:
+            full.add_column(r["name"])
+        cards = [dict(card_rows(r[kind])) for r in rows]
+        for name in dict.fromkeys(k for card in cards for k in card):
+            full.add_row(name, *(card.get(name, "-") for card in cards))
+        console.print(full)
+    for a in agreement:
+        console.print(
+            f"agreement {a['judges'][0]} ~ {a['judges'][1]}: verdicts kappa {figure(a['verdict_kappa'])} "
+            f"(n {a['verdict_kappa']['n']}), 1-5 scores weighted kappa {figure(a['score_kappa'])} "
+            f"(n {a['score_kappa']['n']})"
+        )
     if markdown_out:
         Path(markdown_out).write_text(markdown(rows))
     if out:
-        write_json(out, rows)
+        write_json(out, {"cards": rows, "agreement": agreement})
 
 
 @main.command("estimate")

@@ -114,8 +114,11 @@ def load_records(path: str) -> list[DialogueRecord]:
     return records
 
 
-def paired_tables(a: list[DialogueRecord], b: list[DialogueRecord], names: tuple[str, str]) -> tuple:
-    """(scores A, scores B, clusters) with rows aligned, or an error saying why the runs differ."""
+def aligned_runs(
+    a: list[DialogueRecord], b: list[DialogueRecord], names: tuple[str, str]
+) -> tuple[list[DialogueRecord], list[DialogueRecord], int]:
+    """(A, B in A's order, turns): two runs of the same examples, seeds, simulator and judge,
+    or an error saying why the runs differ."""
 
     def key(recs):
         return [(r.id, r.seed) for r in recs]
@@ -136,5 +139,19 @@ def paired_tables(a: list[DialogueRecord], b: list[DialogueRecord], names: tuple
             )
     by_id = {r.id: r for r in b}
     b = [by_id[r.id] for r in a]
-    turns = max((t.turn for r in a + b for t in r.turns), default=1)
+    return a, b, max((t.turn for r in a + b for t in r.turns), default=1)
+
+
+def paired_tables(a: list[DialogueRecord], b: list[DialogueRecord], names: tuple[str, str]) -> tuple:
+    """(scores A, scores B, clusters) with rows aligned (:func:`aligned_runs`)."""
+    a, b, turns = aligned_runs(a, b, names)
     return score_table(a, turns)[0], score_table(b, turns)[0], [r.profile_id for r in a]
+
+
+def reply_table(records: list[DialogueRecord], turns: int) -> list[list[str | None]]:
+    """The evaluated model's reply per example and turn (None where there is none)."""
+    table = [[None] * turns for _ in records]
+    for i, r in enumerate(records):
+        for t in r.turns:
+            table[i][t.turn - 1] = t.reply
+    return table

@@ -23,6 +23,7 @@ class EvalReport:
     n_examples: int
     turns: int
     clusters: int  # profiles: the bootstrap resamples them
+    underpowered: bool  # fewer profiles than a judge's card asks for (aloe.judging.card.MIN_CLUSTERS)
     judge_missing: int  # scores asked and never read
     stopped_early: int  # turns not asked: the dialogue had ended
     bootstrap: int

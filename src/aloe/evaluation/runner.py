@@ -11,6 +11,7 @@ from aloe.evaluation.examples import load_examples
 from aloe.evaluation.metrics import aloe_metrics, turn_rows
 from aloe.evaluation.records import DialogueRecord, dialogue_record, score_table
 from aloe.evaluation.report import EvalReport
+from aloe.judging.card import MIN_CLUSTERS
 from aloe.judging.gate import enforce, judge_gate
 from aloe.judging.judge_card import JudgeCard
 from aloe.llm.base import Backend
@@ -38,6 +39,7 @@ def evaluate(
     methods = Counter(t.score_method for d in dialogues for t in d.turns)
     report = EvalReport(
         **metrics,
+        underpowered=metrics["clusters"] < MIN_CLUSTERS,
         reveal_by_turn=mean_by_turn([reveal_curve(d.profile, [t.user for t in d.turns]) for d in dialogues]),
         score_methods={
             m: methods[m] for m in ("logprobs", "text", "missing") + (("int",) * (params.judge.scoring.read == "int"))

@@ -9,7 +9,7 @@ derives from (check seed, persona, tag, attempt).
 
 from __future__ import annotations
 
-from aloe.judge_check.planted import ORDERS, PROBES, REPLIES, SCORED, PlantedPair
+from aloe.judge_check.planted import ORDERS, PROBES, REPLIES, SCORED, PlantedPair, Scored
 from aloe.llm.client import LLM
 from aloe.params import Params
 from aloe.personas.rows import Persona
@@ -38,7 +38,7 @@ def planted_pairs(
     ask_replies(llm, ready, by_id, seed, params)
     ready = [r for r in ready if all(r.replies.values()) and len(set(r.replies.values())) == len(REPLIES)]
     ask_verdicts(llm, ready, by_id, seed, params)
-    ask_scores(llm, ready, seed, params)
+    ask_scores(llm, ready, by_id, seed, params)
     return records
 
 
@@ -77,16 +77,19 @@ def verdict_item(rec: PlantedPair, name: str, order: str, by_id: dict[str, Perso
     return PairAsk(persona.profile, persona.personality, rec.reply(first), rec.reply(second), key)
 
 
-def ask_scores(llm: LLM, records: list[PlantedPair], seed: int, params: Params) -> None:
+def ask_scores(llm: LLM, records: list[PlantedPair], by_id: dict[str, Persona], seed: int, params: Params) -> None:
     """Every score of :data:`SCORED`, read as the benchmark reads scores."""
     judge = ScoreJudge(params.judge, llm.continues_prefill("judge"))
     asked = [(r, key) for r in records for key in SCORED]
-    items = [
-        ScoreAsk(r.profile, r.personality, r.message, r.reply(SCORED[key][0]), (seed, r.persona_id, SCORED[key][1]))
-        for r, key in asked
-    ]
+    items = [score_item(r, SCORED[key], by_id, seed) for r, key in asked]
     for (rec, key), judged in zip(asked, judge.scores(llm, items), strict=True):
         rec.scores[key] = judged
+
+
+def score_item(rec: PlantedPair, scored: Scored, by_id: dict[str, Persona], seed: int) -> ScoreAsk:
+    persona = by_id[rec.persona_of(scored.persona)]
+    key = (seed, rec.persona_id, scored.seed_tag)
+    return ScoreAsk(persona.profile, persona.personality, rec.message, rec.reply(scored.reply), key)
 
 
 def hint(persona: Persona) -> tuple[str, str]:

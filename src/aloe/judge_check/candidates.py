@@ -8,18 +8,25 @@ from the response cache); only the judge's calls differ, and their tokens give t
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
+
+from sklearn.metrics import cohen_kappa_score
 
 from aloe.errors import AloeError
 from aloe.judge_check.asking import planted_pairs
+from aloe.judge_check.planted import PlantedPair
 from aloe.judge_check.report import judge_metrics
 from aloe.judge_check.selection import planted_personas
+from aloe.judging.card_text import figure, text
 from aloe.llm.base import Backend
 from aloe.llm.client import LLM, make_backend
+from aloe.llm.local import TransformersBackend
 from aloe.params import OpenAIBackendParams, Params, TransformersBackendParams
+from aloe.stats import bootstrap, percentile_ci
 
 COLUMNS = (  # (header, how to read it from a card row)
-    ("judge", lambda r: r["name"]),
+    ("judge", lambda r: r["name"] + (f" ({r['served']})" if r["served"] else "")),
     ("pairwise", lambda r: r["pairwise"]["status"]),
     ("accuracy", lambda r: figure(r["pairwise"].get("accuracy"))),
     ("consistency", lambda r: figure(r["pairwise"].get("consistency"))),
@@ -34,16 +41,19 @@ COLUMNS = (  # (header, how to read it from a card row)
     ("AUROC", lambda r: figure(r["scoring"].get("auroc"))),
     ("top score share", lambda r: str(r["scoring"].get("most_common_share", "-"))),
     ("retest kappa", lambda r: figure(r["scoring"].get("retest_kappa"))),
-    ("judge tokens", lambda r: f"{r['tokens']['prompt']:,} + {r['tokens']['completion']:,}"),
+    ("1-5 P(longer)", lambda r: figure(r["scoring"].get("prefers_longer"))),
+    ("1-5 persona gap", lambda r: figure(r["scoring"].get("persona_flip_gap"))),
+    ("judge tokens", lambda r: tokens_text(r["tokens"])),
     ("cost $", lambda r: "-" if r["cost"] is None else f"{r['cost']:.4f}"),
+    ("s / 1k", lambda r: text(r["per_1000"]["seconds"])),
+    ("$ / 1k", lambda r: text(r["per_1000"]["cost"])),
 )
 
 
-def figure(f: dict | None) -> str:
-    if not f or f.get("value") is None:
-        return "-"
-    ci = f.get("ci95")
-    return f"{f['value']:.2f}" + (f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else "")
+def tokens_text(tokens: dict) -> str:
+    if not tokens["measured"]:
+        return "not measured"
+    return f"{tokens['prompt']:,} + {tokens['completion']:,}"
 
 
 def candidate_backend(spec: str, params: Params, base_url: str | None, api_key_env: str) -> Backend:
@@ -65,21 +75,94 @@ def candidate_backend(spec: str, params: Params, base_url: str | None, api_key_e
 
 def compare_judges(
     params: Params, personas: str, judges: dict[str, Backend], prices: dict[str, tuple[float, float]]
-) -> list[dict]:
-    """One row per judge: its name, identity, both report cards, judge tokens and cost."""
+) -> tuple[list[dict], list[dict]]:
+    """(one row per judge: its name, what its server says it serves, both report cards, judge
+    tokens, cost, and seconds and cost per 1,000 judgments; the agreement of every two judges)."""
     plan = planted_personas(personas, params)
-    out = []
+    rows, judged = [], {}
     for name, backend in judges.items():
         llm = LLM(params.llm, roles=("user", "responder"))
         llm.add_role("judge", backend)
-        metrics = judge_metrics(planted_pairs(llm, *plan, params), params, llm.model_id("judge"))
-        calls = llm.report().get("judge", {})
-        tokens = {"prompt": calls.get("prompt_tokens", 0), "completion": calls.get("completion_tokens", 0)}
-        price = prices.get(name)
-        cost = None if price is None else (tokens["prompt"] * price[0] + tokens["completion"] * price[1]) / 1e6
-        out.append({"name": name, **metrics, "tokens": tokens, "cost": cost})
+        judged[name] = planted_pairs(llm, *plan, params)
+        metrics = judge_metrics(judged[name], params, llm.model_id("judge"))
+        work, run = llm.report().get("judge", {}), llm.run_report().get("judge", {})
+        rows.append(
+            {
+                "name": name,
+                "served": getattr(backend, "served_root", None),
+                **metrics,
+                **costs(work, run, prices.get(name), local=isinstance(backend, TransformersBackend)),
+            }
+        )
         llm.close()
+    return rows, agreements(judged, params)
+
+
+def costs(work: dict, run: dict, price: tuple[float, float] | None, local: bool) -> dict:
+    """Judge tokens (``measured`` false where the server reported none), cost, and seconds and
+    cost per 1,000 judgments (seconds only from calls not answered by the response cache)."""
+    calls, hits = work.get("calls", 0), run.get("cache_hits", 0)
+    tokens = {"prompt": work.get("prompt_tokens", 0), "completion": work.get("completion_tokens", 0)}
+    tokens["measured"] = tokens["prompt"] + tokens["completion"] > 0
+    priced = price is not None and tokens["measured"]  # no token counts: no cost to compute
+    cost = (tokens["prompt"] * price[0] + tokens["completion"] * price[1]) / 1e6 if priced else None
+    per_1000_cost = "local" if local and price is None else None if cost is None or not calls else cost * 1000 / calls
+    asked = calls - hits
+    return {
+        "tokens": tokens,
+        "cost": cost,
+        "per_1000": {
+            "judgments": calls,
+            "seconds": round(run.get("seconds", 0.0) * 1000 / asked, 1) if asked else None,
+            "cost": per_1000_cost if isinstance(per_1000_cost, str | None) else round(per_1000_cost, 4),
+        },
+    }
+
+
+def agreements(judged: dict[str, list[PlantedPair]], params: Params) -> list[dict]:
+    """Every two candidates on the same planted pairs: Cohen's kappa of their verdicts (every
+    probe, each order; pairs of orders both read) and the weighted kappa of their rounded
+    1-5 scores, each with a 95% interval that resamples profiles."""
+    out = []
+    for a, b in itertools.combinations(judged, 2):
+        pairs = list(zip(judged[a], judged[b], strict=True))
+        clusters = [x.profile_id for x, _ in pairs]
+        verdicts = [
+            [
+                (oa.verdict, ob.verdict)
+                for name in x.verdicts.keys() & y.verdicts.keys()
+                for oa, ob in zip(x.readings(name), y.readings(name), strict=True)
+            ]
+            for x, y in pairs
+        ]
+        scores = [[(x.scores[k].score, y.scores[k].score) for k in x.scores.keys() & y.scores.keys()] for x, y in pairs]
+        out.append(
+            {
+                "judges": [a, b],
+                "verdict_kappa": kappa(verdicts, clusters, None, params),
+                "score_kappa": kappa(scores, clusters, "quadratic", params),
+            }
+        )
     return out
+
+
+def kappa(per_pair: list[list[tuple]], clusters: list, weights: str | None, params: Params) -> dict:
+    """Cohen's kappa over the (a, b) answers both judges gave, pooled over the rows resampled."""
+
+    def value(rows) -> float | None:
+        both = [(x, y) for r in rows for x, y in per_pair[r] if x is not None and y is not None]
+        if weights:
+            both = [(round(x), round(y)) for x, y in both]
+        labels = sorted({v for pair in both for v in pair})
+        if len(both) < 2 or len(labels) < 2:
+            return None
+        return float(cohen_kappa_score(*zip(*both, strict=True), labels=labels, weights=weights)) + 0.0
+
+    n_boot, seed = params.judge_check.bootstrap, params.seed
+    point = value(range(len(per_pair)))
+    asked = sum(1 for r in per_pair for x, y in r if x is not None and y is not None)
+    boot = [k for k in bootstrap(value, clusters, n_boot, seed) if k is not None]
+    return {"value": None if point is None else round(point, 4), "ci95": percentile_ci(boot), "n": asked}
 
 
 def markdown(rows: list[dict]) -> str:

@@ -36,12 +36,27 @@ PROBES = {
     "swapped": Probe("matched", "mismatched", "mismatched", "swapped:"),  # persona sensitivity
     "retest": Probe("matched", "mismatched", "matched", "retest:"),  # the planted probe on new seeds
 }
-SCORED = {  # score key: (reply tag, seed tag)
-    "matched": ("matched", "matched"),
-    "mismatched": ("mismatched", "mismatched"),
-    "similar": ("similar", "similar"),
-    "matched_retest": ("matched", "retest:matched"),
-    "mismatched_retest": ("mismatched", "retest:mismatched"),
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One reply of every planted pair the 1-5 judge scores: ``reply`` (a reply tag, or
+    ``padded``), told of ``persona`` (the pair's own, ``matched``, or its contrast's,
+    ``mismatched``); ``seed_tag`` keeps each score's calls apart in the cache."""
+
+    reply: str
+    persona: str
+    seed_tag: str
+
+
+SCORED = {
+    "matched": Scored("matched", "matched", "matched"),  # the gap and AUROC
+    "mismatched": Scored("mismatched", "matched", "mismatched"),
+    "similar": Scored("similar", "matched", "similar"),  # the hard gap
+    "matched_retest": Scored("matched", "matched", "retest:matched"),  # the scores on new seeds
+    "mismatched_retest": Scored("mismatched", "matched", "retest:mismatched"),
+    "padded": Scored("padded", "matched", "padded"),  # P(higher score for the longer reply): + NEUTRAL
+    "matched_swapped": Scored("matched", "mismatched", "swapped:matched"),  # persona flip: told the contrast
 }
 
 

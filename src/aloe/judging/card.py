@@ -11,8 +11,9 @@ on one profile are not independent).
 Pairwise judge: accuracy (ties count half), both-order consistency, first-position
 rate, position shift (the mean of P(first) over a pair's two orders, minus 0.5: 0 for
 a judge that reads the replies, +b for one whose P(first) is pushed up by b), tie and
-unreadable rates, and the Brier score of its order-averaged
-P(matched preferred) against the known answer (0 = certain and right, 0.25 = a coin);
+unreadable rates, the Brier score of its order-averaged
+P(matched preferred) against the known answer (0 = certain and right, 0.25 = a coin) and
+a reliability table of its per-order P(first) (:mod:`aloe.judging.calibration`);
 from the other probes, accuracy on the hard pair (the most similar persona's reply),
 P(prefer longer) on length-only pairs (AlpacaEval's figure), the share of winners that
 flip when the judge is told the contrast persona (persona sensitivity), the share of
@@ -24,8 +25,11 @@ cross a bar (:func:`pair_concerns`).
 one, ties half; 0.5 = blind), the score distribution (share of the
 most common score, rounded, and its entropy in bits), the Spearman correlation of
 score with reply length in words, the share of scores read from log-probabilities, the
-matched minus similar gap (the hard pair), and the weighted kappa of scores asked again on
-new seeds.
+matched minus similar gap (the hard pair), the weighted kappa of scores asked again on
+new seeds, P(higher score for the longer reply) on length-only pairs (the same reply with
+a neutral sentence added), the persona-flip gap (the matched reply scored for its persona
+minus scored for the contrast persona: 0 for a judge that rates general quality), its
+Brier score and reliability table (:mod:`aloe.judging.calibration`), and ``concerns``.
 
 Status, one word per judge:
 - ``unreadable``: at least :data:`UNREADABLE_SHARE` of its answers on planted pairs gave no
@@ -53,6 +57,7 @@ import numpy as np
 from scipy.stats import spearmanr
 from sklearn.metrics import cohen_kappa_score, roc_auc_score
 
+from aloe.judging.calibration import pair_reliability, score_brier, score_reliability
 from aloe.judging.labels import decide, order_p_first
 from aloe.stats import bootstrap, percentile_ci
 
@@ -109,6 +114,7 @@ def pair_card(pairs: list, labels: dict[str, list], min_accuracy: float, n_boot:
         "tie_rate": rate([lab.subject_won is None for lab in planted]),
         "unreadable_rate": rate(unreadable.mean(axis=1)),
         "brier": rate([np.nan if lab.p_subject is None else (1.0 - lab.p_subject) ** 2 for lab in planted]),
+        "reliability": pair_reliability(p_first.ravel(), np.tile([1.0, 0.0], len(pairs))),
         "prefers_longer": rate([np.nan if lab.p_subject is None else lab.p_subject for lab in labels["length"]]),
         "persona_flip_rate": rate(flips(planted, labels["swapped"])),
         "retest_agreement": rate(same_verdicts(orders, [p.readings("retest") for p in pairs])),
@@ -190,6 +196,7 @@ def score_card(pairs: list, n_boot: int, seed: int) -> dict:
         return np.array([np.nan if (s := p.scores[key].score) is None else s for p in scored])
 
     matched, mismatched = scores("matched"), scores("mismatched")
+    padded, swapped = scores("padded"), scores("matched_swapped")
 
     def auroc(rows: np.ndarray) -> float:
         truth = [1] * len(rows) + [0] * len(rows)
@@ -216,6 +223,10 @@ def score_card(pairs: list, n_boot: int, seed: int) -> dict:
         "entropy_bits": _round(float(-(shares * np.log2(shares)).sum()) + 0.0),  # + 0.0: no "-0.0"
         "length_spearman": _round(spearman(values, lengths)),  # None where scores or lengths are constant
         "retest_kappa": retest_kappa(first, again),
+        "prefers_longer": mean_with_ci(higher(padded, matched), clusters, n_boot, seed),
+        "persona_flip_gap": mean_with_ci(matched - swapped, clusters, n_boot, seed),
+        "brier": mean_with_ci(score_brier(matched, mismatched), clusters, n_boot, seed),
+        "reliability": score_reliability(matched, mismatched),
         "logprobs_share": _round(methods["logprobs"] / len(every)),
         "methods": dict(methods),
         "missing_reasons": reasons(every),
@@ -232,7 +243,26 @@ def score_card(pairs: list, n_boot: int, seed: int) -> dict:
         card["status"] = "blind"
     else:
         card["status"] = "sees"
+    card["concerns"] = score_concerns(card)
     return card
+
+
+def higher(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per pair: 1 where ``a`` scored higher than ``b``, 0 lower, 0.5 equal, NaN where either is missing."""
+    return np.where(np.isnan(a) | np.isnan(b), np.nan, 0.5 + 0.5 * np.sign(a - b))
+
+
+def score_concerns(card: dict) -> list[str]:
+    """The 1-5 card's figures in words, where they cross a bar (as :func:`pair_concerns`)."""
+    out = []
+    if (v := card["prefers_longer"]["value"]) is not None and v >= LONGER_BAR:
+        out.append(f"scores the longer of two otherwise identical replies higher ({v}; bar < {LONGER_BAR})")
+    flip = card["persona_flip_gap"]
+    if flip["ci95"] is not None and flip["ci95"][0] <= 0:
+        out.append(f"persona-insensitive: told another persona, the same reply scores {flip['value']} lower")
+    if flip["n"] == 0:
+        out.append("persona sensitivity unknown: no reply was scored under both personas")
+    return out
 
 
 def retest_kappa(first: np.ndarray, again: np.ndarray) -> dict:

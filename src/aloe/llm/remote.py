@@ -59,6 +59,7 @@ class OpenAIBackend:
                 "local servers such as vLLM accept any non-empty value)"
             )
         self._model_id: str | None = None
+        self.served_root: str | None = None  # what the server lists as the model's root (vLLM: its weights)
         self._async: tuple[asyncio.AbstractEventLoop, openai.AsyncOpenAI, asyncio.Semaphore] | None = None
 
     @property
@@ -108,6 +109,7 @@ class OpenAIBackend:
             )
             return "unlisted"
         served = {k: entry[k] for k in IDENTITY_FIELDS if entry.get(k) is not None}
+        self.served_root = served.get("root")
         return hashlib.sha256(json.dumps(served, sort_keys=True).encode()).hexdigest()[:12]
 
     def generate(self, requests: list[ChatRequest]) -> list[ChatResult]:

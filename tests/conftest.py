@@ -150,6 +150,7 @@ def tiny_run(tmp_path_factory, base_model_dir):
                         "concurrency": 16,
                         "timeout_s": 30,
                         "max_retries": 6,
+                        "continue_prefill": True,  # the judges fill their "Verdict:"/"Score:" slots
                     },
                 },
                 "roles": {r: "api" for r in API_ROLES},

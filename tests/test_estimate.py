@@ -27,7 +27,10 @@ def test_estimated_calls_are_within_ten_percent_of_the_committed_run(monkeypatch
     for row in estimate(setup("params.yaml")):
         if row.stage in measured:
             done = measured[row.stage][row.role]["calls"]
-            assert abs(row.calls - done) <= 0.1 * done, (row, done)
+            if row.role == "judge":  # plus the re-asks of answers not read, which the estimate leaves out
+                assert row.calls <= done <= 1.15 * row.calls, (row, done)
+            else:
+                assert abs(row.calls - done) <= 0.1 * done, (row, done)
             compared += 1
     assert compared == 4 * 2 + 3 * 3 - 1  # judge_check: user, responder, judge; trees: 4 roles; eval: 3 x 3
 

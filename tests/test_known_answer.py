@@ -57,7 +57,7 @@ def test_the_rule_judge_answers_our_prompts_like_an_endpoint():
     from aloe.roles.pairwise_judge import PairAsk, PairwiseJudge
     from aloe.roles.score_judge import ScoreAsk, ScoreJudge
 
-    pairwise, scoring = PairwiseJudge(JudgeParams()), ScoreJudge(JudgeParams(), continues_prefill=False)
+    pairwise, scoring = PairwiseJudge(JudgeParams(), False), ScoreJudge(JudgeParams(), continues_prefill=False)
     judge = RuleJudge()
     profile = "I grow tomatoes in Leeds."
     pair = pairwise.messages(PairAsk(profile, "Calm.", "How are the tomatoes?", "Nice weather.", ()))[0]["content"]

@@ -146,7 +146,8 @@ def test_trees_judge_check_and_benchmark_on_transformers_serve(transformers_serv
     assert pairs["dpo_pairs"] > 0
     # the 1-5 judge wrote list openings only: not one was read as a score, in the check or the benchmark
     scoring = json.loads((tmp_path / "metrics/judge.json").read_text())["scoring"]
-    assert scoring["n"] == 0 and set(scoring["methods"]) == {"missing"} and scoring["status"] == "blind", scoring
+    assert scoring["n"] == 0 and set(scoring["methods"]) == {"missing"} and scoring["status"] == "unreadable", scoring
+    assert max(scoring["missing_reasons"], key=scoring["missing_reasons"].get) == "list"
     assert "the judge gave no usable score" in stderr["aloe_eval"]
     assert not (tmp_path / "metrics/aloe/served.json").exists()
     print(f"transformers serve: four stages in {time.perf_counter() - t0:.0f} s")

@@ -1,8 +1,9 @@
 """What a params file will cost before it runs: LLM calls, tokens, time and money per stage and role.
 
-Calls follow the stages' loops exactly (retries of unusable outputs not counted), so
+Calls follow the stages' loops exactly (re-asks of unusable outputs not counted), so
 on the defaults they match the ``calls`` that ``dvc repro`` reports in ``metrics/``
-within a few per cent. Persona generation stops when its pool reaches the target;
+within a few per cent for every role but the judge, whose answers not given where they
+were asked are asked again (a weak judge's re-asks add up to about a tenth). Persona generation stops when its pool reaches the target;
 the estimate assumes ``acceptance`` of the asked-for candidates join the pool.
 
 Tokens are estimated from the prompt templates (4 characters a token): every reply as

@@ -3,8 +3,9 @@
 Calls follow the stages' loops exactly (re-asks of unusable outputs not counted), so
 on the defaults they match the ``calls`` that ``dvc repro`` reports in ``metrics/``
 within a few per cent for every role but the judge, whose answers not given where they
-were asked are asked again (a weak judge's re-asks add up to about a tenth). Persona generation stops when its pool reaches the target;
-the estimate assumes ``acceptance`` of the asked-for candidates join the pool.
+were asked are asked again (a weak judge's re-asks add up to about a tenth). Persona
+generation stops when its pool reaches the target; the estimate assumes ``acceptance``
+of the asked-for candidates join the pool.
 
 Tokens are estimated from the prompt templates (4 characters a token): every reply as
 long as its ``max_tokens`` (an upper bound for completions), every persona text in the

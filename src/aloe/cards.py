@@ -22,6 +22,21 @@ def upstream(base_source: str) -> str:
     return EMBEDDED if base_source == "embedded" else base_source
 
 
+TRAINING_DATA = {
+    "sft": "`{data}` (trl conversational format): {train} training and {validation} validation examples, "
+    "split by conversation.",
+    "dpo": "`{data}` (trl conversational format): {train} training and {validation} validation examples, "
+    "split by conversation.",
+    "grpo": "episodes with the user simulator, playing the personas of `{data}`: {train} trained turns "
+    "(the conversations in `data/grpo/episodes.jsonl`).",
+}
+METHOD = {
+    "sft": "SFTTrainer (loss on completions only)",
+    "dpo": "DPOTrainer",
+    "grpo": "GRPOTrainer, its completions sampled in conversations with the simulated user (`rollout_func`)",
+}
+
+
 def model_card(
     stage: str, base_source: str, start: str, data: str, sizes: dict, trainer_args: dict, lora: dict, metrics: dict
 ) -> ModelCard:
@@ -43,9 +58,8 @@ A {stage.upper()} checkpoint of the ALOE pipeline, reproducing {PAPER}: personal
 from multi-turn conversations with simulated personas.
 
 - **Base model:** `{upstream(base_source)}` (`base_model.source: {base_source}`); this run started from `{start}`.
-- **Training data:** `{data}` (trl conversational format): {sizes.get("train", 0)} training and
-  {sizes.get("validation", 0)} validation examples, split by conversation.
-- **Method:** trl {"SFTTrainer (loss on completions only)" if stage == "sft" else "DPOTrainer"}; LoRA
+- **Training data:** {TRAINING_DATA[stage].format(data=data, **sizes)}
+- **Method:** trl {METHOD[stage]}; LoRA
   {
         "r="
         + str(lora.get("r"))

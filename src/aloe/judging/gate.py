@@ -68,3 +68,31 @@ def enforce_pairwise(card: JudgeCard | None, cfg: PairwiseJudgeParams, path: str
     if cfg.on_weak == "fail":
         raise AloeError(message + " (or set judge.pairwise.on_weak: warn to build trees anyway)")
     log.warning("trees: %s", message)
+
+
+def enforce_reward_judges(
+    card: JudgeCard | None, judge_id: str, judged: list[str], on_blind: str, pairwise: PairwiseJudgeParams, path: str
+) -> None:
+    """The grpo gate: a judge reward (``judge_score``, ``judge_pairwise``) from a judge the check
+    calls blind (1-5) or weak (pairwise) is noise the optimiser will still climb. An error, or a
+    warning under ``grpo.on_blind_judge: warn``; nothing where no judge reward is asked for, and
+    only for the judge the card measured (any other is unknown: said in one line)."""
+    if not judged:
+        return
+    if card is None or card.judge != judge_id:
+        log.warning("grpo: no judge check of %s (%s): its rewards are not known to see anything", judge_id, path)
+        return
+    faults = []
+    if "judge_score" in judged and card.blind:
+        faults.append(f"the 1-5 judge is {card.scoring['status']} ({blind_reason(card.scoring)})")
+    if "judge_pairwise" in judged and card.weak(pairwise.min_accuracy):
+        faults.append(f"the pairwise judge is weak (accuracy {card.accuracy} {card.accuracy_ci95}, 0.5 = chance)")
+    if not faults:
+        return
+    message = (
+        f"grpo: {'; '.join(faults)} ({path}): a reward from it is noise the policy would learn to climb. "
+        "Point llm.roles.judge at a stronger model"
+    )
+    if on_blind == "fail":
+        raise AloeError(message + " (or set grpo.on_blind_judge: warn to train on it anyway)")
+    log.warning(message)

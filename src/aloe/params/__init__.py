@@ -45,6 +45,7 @@ from aloe.params.personas import (
 from aloe.params.training import (
     OURS,
     DPOParams,
+    GRPOParams,
     LoraParams,
     SFTParams,
     TrainingParams,
@@ -58,6 +59,7 @@ __all__ = [
     "BackendParams",
     "BaseModelParams",
     "DPOParams",
+    "GRPOParams",
     "Decoding",
     "EvalParams",
     "EvalRoleFloats",
@@ -115,6 +117,7 @@ class Params(Strict):
     wandb: WandbParams = WandbParams()
     sft: SFTParams = SFTParams()
     dpo: DPOParams = DPOParams()
+    grpo: GRPOParams = GRPOParams()
     eval: EvalParams = EvalParams()
 
     @model_validator(mode="after")

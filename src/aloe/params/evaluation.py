@@ -48,6 +48,6 @@ class EvalParams(RoleSection):
     temperature: EvalRoleFloats = EvalRoleFloats()
     max_tokens: EvalRoleTokens = EvalRoleTokens()
     variants: dict[str, EvalVariant] = doc(
-        {v: EvalVariant(model=f"models/{v}", track=f"models/{v}") for v in ("base", "sft", "dpo")},
+        {v: EvalVariant(model=f"models/{v}", track=f"models/{v}") for v in ("base", "sft", "dpo", "grpo")},
         "one `aloe_eval` stage each: `{model: DIR, track: DIR}` or `{backend: NAME, track: params.yaml}`",
     )

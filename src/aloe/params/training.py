@@ -22,7 +22,19 @@ class LoraParams(Strict):
 
 
 # our keys; every other training key is the trainer's
-OURS = frozenset({"lora", "recompute_activations", "init", "label_noise"})
+OURS = frozenset(
+    {
+        "lora",
+        "recompute_activations",
+        "init",
+        "label_noise",
+        "personas",
+        "episodes",
+        "turns",
+        "rewards",
+        "on_blind_judge",
+    }
+)
 # Our training keys that once had another name. The old name of one that shared a trainer
 # field's name would pass through to the trainer, so it is refused with its new name.
 RENAMED = {"gradient_checkpointing": "recompute_activations"}
@@ -43,7 +55,6 @@ class TrainParams(BaseModel):
     learning_rate: float = doc(2e-4, "peak learning rate", gt=0, lt=1)
     per_device_train_batch_size: PositiveInt = doc(4, "batch per process (also the eval batch)")
     gradient_accumulation_steps: PositiveInt = doc(1, "steps accumulated per update")
-    max_length: PositiveInt = doc(1024, "tokens per example (longer is truncated)")
     warmup_steps: float = doc(0, "warm-up steps; below 1, a share of all steps", ge=0)
     logging_steps: PositiveInt = doc(1, "log every N steps")
     save_steps: PositiveInt = doc(50, "checkpoint every N steps (kept outside DVC's outputs; a rerun resumes)")
@@ -88,6 +99,8 @@ class TrainParams(BaseModel):
 class SFTParams(TrainParams):
     trl_config: ClassVar[str] = "SFTConfig"
 
+    max_length: PositiveInt = doc(1024, "tokens per example (longer is truncated)")
+
 
 def dpo_losses() -> tuple[str, ...]:
     """The loss types the installed trl computes: the names ``DPOTrainer``'s loss loop compares
@@ -123,6 +136,8 @@ def _dpo_trainer_source() -> str:
 
 class DPOParams(TrainParams):
     trl_config: ClassVar[str] = "DPOConfig"
+
+    max_length: PositiveInt = doc(1024, "tokens per example (longer is truncated)")
 
     init: Literal["sft", "base"] = doc("sft", "the starting (and reference) policy")
     beta: float = doc(0.1, "DPO beta (the paper's code: 0.9)", gt=0)
@@ -168,3 +183,55 @@ class TrainingParams(Strict):
     accelerate: Literal["single", "cpu_ddp", "ddp", "deepspeed_zero3", "fsdp"] = doc(
         "single", "launcher config in `src/aloe/configs/accelerate/`"
     )
+
+
+REWARDS = ("judge_score", "judge_pairwise", "persona_recovery", "persona_copy")
+
+
+class GRPOParams(TrainParams):
+    """Online training against the simulated user (stage ``grpo``, :mod:`aloe.training.episodes`):
+    trl's GRPOConfig fields under their own names, plus the episodes and the rewards."""
+
+    trl_config: ClassVar[str] = "GRPOConfig"
+
+    init: Literal["sft", "base"] = doc("sft", "start (and reference) policy: models/sft or models/base")
+    personas: PositiveInt | None = doc(8, "the first N training personas play episodes; null = all")
+    episodes: PositiveInt = doc(1, "episodes per persona")
+    turns: int = doc(2, "turns per episode before the recovery question", ge=1, le=50)
+    rewards: dict[str, float] = doc(
+        {"persona_recovery": 1.0, "persona_copy": 0.0},
+        "reward name: weight; judge_score | judge_pairwise | persona_recovery | persona_copy (weight 0: logged only)",
+    )
+    on_blind_judge: Literal["fail", "warn"] = doc(
+        "fail", "a judge reward whose judge the card calls blind (1-5) or weak (pairwise): stop, or train anyway"
+    )
+    num_generations: int = doc(4, "completions per prompt (the GRPO group)", ge=2)
+    max_completion_length: PositiveInt = doc(48, "tokens per completion")
+    beta: float = doc(0.04, "KL coefficient to the start policy (0: no reference, no KL logged)", ge=0)
+    learning_rate: float = doc(5e-5, "peak learning rate", gt=0, lt=1)
+
+    @field_validator("rewards")
+    @classmethod
+    def _known_rewards(cls, v: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(v) - set(REWARDS))
+        if unknown:
+            raise ValueError(f"unknown reward {', '.join(unknown)}; known: {', '.join(REWARDS)}")
+        if not any(w for w in v.values()):
+            raise ValueError("no reward with a weight: give one of them a weight other than 0")
+        return v
+
+    @model_validator(mode="after")
+    def _pairwise_needs_a_start_policy(self) -> GRPOParams:
+        if self.rewards.get("judge_pairwise") and not self.lora.enabled:
+            raise ValueError("rewards.judge_pairwise compares with the start policy, which needs lora.enabled: true")
+        if self.per_device_train_batch_size % self.num_generations:
+            raise ValueError(
+                f"per_device_train_batch_size ({self.per_device_train_batch_size}) must be a multiple of "
+                f"num_generations ({self.num_generations}): each batch holds whole groups"
+            )
+        return self
+
+    def trainer_args(self) -> dict:
+        """Everything the trainer takes, under its own names; reward weights in ``rewards``' order
+        and the rows in episode order (a turn's conversation is played before it is trained)."""
+        return {**super().trainer_args(), "reward_weights": list(self.rewards.values()), "shuffle_dataset": False}

@@ -1,4 +1,4 @@
-"""Run a trl trainer the way both training stages do.
+"""Run a trl trainer the way every training stage does (sft, dpo, grpo).
 
 - Checkpoints live in ``$ALOE_CACHE_DIR/checkpoints/<stage>-<key>``, outside DVC's outputs
   (which DVC deletes before a rerun); the key hashes the stage's inputs (its params, the
@@ -76,27 +76,32 @@ class TrainingJob:
     scripts each build one and call :meth:`run`, so how a trl trainer is wired, resumed and
     saved is written once, and the job says in plain fields what training depends on."""
 
-    stage: str  # "sft" or "dpo": names the checkpoints, the W&B run and the model card
-    cfg: TrainParams  # the stage's params section (params.sft or params.dpo)
+    stage: str  # "sft", "dpo" or "grpo": names the checkpoints, the W&B run and the model card
+    cfg: TrainParams  # the stage's params section (params.sft, params.dpo or params.grpo)
     seed: int
     wandb: WandbParams
     base_source: str  # params.base_model.source, named in the model card
-    data: str
-    model_dir: str  # the starting policy (for DPO also the reference)
+    data: str  # the training data (for grpo the personas the episodes are played with)
+    model_dir: str  # the starting policy (for DPO and GRPO also the reference)
     out: str
     metrics: str
     curve: str
     run_log: str  # speed and peak memory (logs/<stage>.json), apart from the metrics
-    config_class: type  # trl's SFTConfig or DPOConfig
-    trainer_class: type  # trl's SFTTrainer or DPOTrainer
+    config_class: type  # trl's SFTConfig, DPOConfig or GRPOConfig
+    trainer_class: type  # trl's SFTTrainer, DPOTrainer or GRPOTrainer
     config_extra: dict = field(default_factory=dict)  # arguments of this stage's config only
     extra_metrics: Callable[[Any], dict] = lambda trainer: {}  # added to the metrics file
+    datasets: tuple | None = None  # (train, validation or None) made by the stage; else read from ``data``
+    trainer_extra: dict = field(default_factory=dict)  # arguments of this stage's trainer only (GRPO's rewards)
+    callbacks: list = field(default_factory=list)  # this stage's own trainer callbacks
+    curve_keys: tuple[str, ...] = ("loss",)  # what the curve file holds per logged step
+    llm: Any = None  # the LLM layer the stage asks (GRPO's simulator and judges): its calls go to the run log
 
     def run(self) -> None:
         """``cfg`` into a trl config, the trainer on the data's splits with LoRA and our
         callbacks, then :meth:`train_and_save`."""
         report_to, run_name = configure_wandb(self.wandb, self.stage)
-        train, validation = load_splits(self.data)
+        train, validation = self.datasets or load_splits(self.data)
         checkpoints = checkpoint_dir(self.stage, self.cfg.model_dump(), self.model_dir, self.data, world_size())
         wandb_run_id(checkpoints)
         args = self.config_class(
@@ -113,7 +118,8 @@ class TrainingJob:
             eval_dataset=validation,
             processing_class=tokenizer,
             peft_config=lora_config(self.cfg),
-            callbacks=[PeakMemory(), StepRange()],
+            callbacks=[PeakMemory(), StepRange(), *self.callbacks],
+            **self.trainer_extra,
         )
         sizes = {"train": len(train), "validation": len(validation) if validation is not None else 0}
         self.train_and_save(trainer, tokenizer, sizes)
@@ -122,7 +128,14 @@ class TrainingJob:
         """Train (resuming if a checkpoint exists), then write the metrics, the merged model and its card."""
         result = trainer.train(resume_from_checkpoint=resume_point(trainer.args.output_dir))
         report = write_training_metrics(
-            trainer, result, self.metrics, self.curve, self.run_log, self.extra_metrics(trainer)
+            trainer,
+            result,
+            self.metrics,
+            self.curve,
+            self.run_log,
+            self.extra_metrics(trainer),
+            self.curve_keys,
+            self.llm,
         )
         staging = f"{self.out}.staging"
         trainer.save_model(staging)  # every rank: gathers sharded weights (or the LoRA adapter)

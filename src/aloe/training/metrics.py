@@ -41,8 +41,17 @@ class PeakMemory(TrainerCallback):
 
 
 def write_training_metrics(
-    trainer, result, path: str, curve_path: str, run_log: str, extra: dict | None = None
+    trainer,
+    result,
+    path: str,
+    curve_path: str,
+    run_log: str,
+    extra: dict | None = None,
+    curve_keys: tuple[str, ...] = ("loss",),
+    llm=None,
 ) -> dict:
+    """The metrics file, the run log (with the LLM calls of ``llm``, if the stage asked one)
+    and the curve: ``curve_keys`` of every logged step, and the eval loss."""
     if not trainer.accelerator.is_main_process:
         return {}
     logs = trainer.state.log_history
@@ -57,11 +66,12 @@ def write_training_metrics(
     write_json(path, metrics)
     write_run_log(
         run_log,
+        llm,
         runtime_s=round(result.metrics["train_runtime"], 2),
         samples_per_s=round(result.metrics["train_samples_per_second"], 3),
         peak_memory_mb=round(PeakMemory.peak_mb(), 1),
     )
-    curve = [{"step": e["step"], "loss": e["loss"]} for e in logs if "loss" in e]
+    curve = [{"step": e["step"], **{k: e[k] for k in curve_keys if k in e}} for e in logs if "loss" in e]
     curve += [{"step": e["step"], "eval_loss": e["eval_loss"]} for e in evals]
     write_json(curve_path, sorted(curve, key=lambda r: r["step"]))
     return metrics
@@ -77,3 +87,21 @@ def preference_metrics(trainer) -> dict:
         "rewards_margin": last.get(f"{prefix}rewards/margins"),
         "rewards_measured_on": "validation" if prefix else "train",
     }
+
+
+def online_metrics(trainer, rewards: dict) -> dict:
+    """GRPO's first and last logged step: the mean reward, each reward on its own, the spread of
+    rewards within groups, KL to the start policy and the reply length in tokens."""
+    logs = [e for e in trainer.state.log_history if "reward" in e]
+
+    def step(e: dict) -> dict:
+        return {
+            "step": e.get("step"),
+            "reward": e.get("reward"),
+            "reward_std": e.get("reward_std"),  # the spread of rewards within a group
+            "kl": e.get("kl"),
+            "length": e.get("completions/mean_length"),  # tokens per completion
+            "rewards": {r: e.get(f"rewards/{r}/mean") for r in rewards},
+        }
+
+    return {"first_step": step(logs[0]), "last_step": step(logs[-1])} if logs else {}

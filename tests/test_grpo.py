@@ -1,0 +1,147 @@
+"""Online training (stage grpo): episodes with the simulated user, rewards by name, the judge
+gate, and a kill that resumes. The end-to-end runs train the embedded model against a
+scripted simulator on a loopback server."""
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from aloe.errors import AloeError
+from aloe.llm.base import ChatResult
+from aloe.params import load_params
+from aloe.personas.rows import Persona
+from aloe.prompts import render
+from aloe.training.episodes import episode_rows
+from aloe.training.rewards import persona_copy, persona_recovery
+from conftest import REPO
+from scripted import role_of
+
+PERSONAS = [
+    {"persona_id": f"p{i}", "profile_id": f"a{i}", "profile": profile, "personality_id": f"b{i}", "personality": mood}
+    for i, (profile, mood) in enumerate(
+        [("I keep bees in Wales and sell honey at the market.", "Calm."), ("I race bicycles in Lyon.", "Blunt.")]
+    )
+]
+PROFILE, MOOD = PERSONAS[0]["profile"], PERSONAS[0]["personality"]
+
+
+def test_persona_recovery_pays_for_the_persona_not_for_the_question_or_a_list_of_everything():
+    question = render("recovery_question")
+    traits = "chess sailing opera cooking painting hiking poetry football jazz knitting pottery surfing cycling"
+    everything = f"You like {traits.replace(' ', ', ')}, bees, honey, Wales and markets; you are shy and bold."
+    right = "You keep bees in Wales, sell your honey at the market, and you are calm."
+    got = persona_recovery([question, everything, right], ["recovery"] * 3, [PROFILE] * 3, [MOOD] * 3)
+    assert got[0] < 0.1 and got[1] < 0.4 < 0.8 < got[2]  # the list names every persona word, and 13 more
+    assert persona_recovery([right], ["reply"], [PROFILE], [MOOD]) == [None]  # only the closing question is paid
+    assert persona_copy([PROFILE, "Hello there, how are you today?"], [PROFILE] * 2, [MOOD] * 2) == [1.0, 0.0]
+
+
+def test_rows_come_in_the_order_the_conversations_need():
+    people = [
+        Persona(p["persona_id"], p["profile_id"], p["profile"], p["personality_id"], p["personality"]) for p in PERSONAS
+    ]
+    keys = [r["prompt"] for r in episode_rows(people, episodes=2, turns=2, reply_turns=True, recovery=True)]
+    assert keys[:4] == ["p0/0/0", "p1/0/0", "p0/0/1", "p1/0/1"] and keys[4:6] == ["p0/0/2", "p1/0/2"]
+    assert len(keys) == 12 and keys[6] == "p0/1/0"
+    only_recovery = episode_rows(people, episodes=1, turns=3, reply_turns=False, recovery=True)
+    assert [r["prompt"] for r in only_recovery] == ["p0/0/3", "p1/0/3"]
+
+
+def test_an_unknown_reward_is_an_error_that_lists_the_known_ones(tmp_path):
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["grpo"]["rewards"] = {"helpfulness": 1.0}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    with pytest.raises(AloeError, match="grpo.rewards: .*unknown reward helpfulness; known: judge_score, "):
+        load_params(str(tmp_path / "params.yaml"))
+
+
+class Simulator:
+    """Opens with a line of its persona; later, quotes the start of the reply it got. Keeps
+    every follow-up it was sent, to show which policy replies the user answered."""
+
+    def __init__(self):
+        self.follow_ups = []
+
+    def __call__(self, requests):
+        out = []
+        for r in requests:
+            assert role_of(r) == "user", r.messages[-1][1][:200]
+            if len(r.messages) == 1:
+                out.append(ChatResult(text="Hi there, I keep bees.", prompt_tokens=5, completion_tokens=5))
+            else:
+                reply = r.messages[-1][1].split("\n\n(Reply as the person", 1)[0]
+                self.follow_ups.append(reply)
+                out.append(
+                    ChatResult(text=f"You said {len(reply.split())} words.", prompt_tokens=5, completion_tokens=5)
+                )
+        return out
+
+
+def grpo_argv(tmp_path, base_model_dir, url: str, **grpo) -> list[str]:
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    api = {"type": "openai", "model": "scripted", "base_url": url, "api_key_env": "ALOE_SCRIPTED_KEY"}
+    params["llm"]["backends"]["api"] = api
+    params["llm"]["roles"]["user"] = params["llm"]["roles"]["judge"] = "api"
+    small = dict(personas=2, turns=2, num_generations=2, per_device_train_batch_size=2, max_completion_length=12)
+    params["grpo"].update(**small, save_steps=1, **grpo)
+    params["wandb"]["mode"] = "disabled"
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    pd.DataFrame(PERSONAS).to_parquet(tmp_path / "train.parquet")
+    argv = [sys.executable, str(REPO / "stages/grpo.py"), "--params", "params.yaml", "--personas", "train.parquet"]
+    argv += ["--judge-metrics", str(REPO / "metrics/judge.json"), "--model", str(base_model_dir), "--out", "grpo"]
+    return argv + ["--metrics", "m.json", "--curve", "c.json", "--episodes", "e.jsonl", "--run-log", "log.json"]
+
+
+@pytest.mark.slow
+def test_grpo_plays_episodes_logs_each_reward_and_resumes_after_a_kill(tmp_path, base_model_dir, serve, aloe_env):
+    simulator = Simulator()
+    srv = serve(generate=simulator, model_name="scripted")
+    env = {**aloe_env, "ALOE_SCRIPTED_KEY": "k"}
+    argv = grpo_argv(tmp_path, base_model_dir, srv.base_url)
+    killed = subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    checkpoints, deadline = Path(aloe_env["ALOE_CACHE_DIR"]) / "checkpoints", time.time() + 600
+    while not any(checkpoints.glob("grpo-*/checkpoint-1/episodes.json")):
+        assert killed.poll() is None and time.time() < deadline, killed.stderr.read()[-3000:]
+        time.sleep(0.5)
+    killed.kill()
+    killed.wait()
+    done = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "resuming from" in done.stderr and "training steps 2-2 of 2" in done.stderr
+    metrics = json.loads((tmp_path / "m.json").read_text())
+    assert metrics["steps"] == 2 and metrics["episodes_stopped"] == 0
+    assert set(metrics["last_step"]["rewards"]) == {"persona_recovery", "persona_copy"}
+    curve = json.loads((tmp_path / "c.json").read_text())
+    assert all({"reward", "reward_std", "kl", "rewards/persona_recovery/mean"} <= set(row) for row in curve)
+    episodes = [json.loads(line) for line in (tmp_path / "e.jsonl").read_text().splitlines()]
+    assert [e["persona_id"] for e in episodes] == ["p0", "p1"]  # one from the checkpoint, one played after
+    for e in episodes:  # the user's second message answered the policy's first reply
+        first, second = e["turns"]
+        assert first["reply"] in simulator.follow_ups
+        assert second["user"] == f"You said {len(first['reply'].split())} words."
+        assert e["recovery_answer"] is not None
+    assert (tmp_path / "grpo" / "config.json").exists() and (tmp_path / "grpo" / "adapter").is_dir()
+
+
+@pytest.mark.slow
+def test_a_judge_reward_from_a_blind_judge_refuses_to_train(tmp_path, base_model_dir, serve, aloe_env, monkeypatch):
+    from aloe.llm.client import LLM
+
+    srv = serve(generate=Simulator(), model_name="scripted")
+    monkeypatch.setenv("ALOE_SCRIPTED_KEY", "k")
+    argv = grpo_argv(tmp_path, base_model_dir, srv.base_url, rewards={"judge_score": 1.0})
+    card = json.loads((REPO / "metrics/judge.json").read_text())  # the embedded judge's: blind
+    card["judge"] = LLM(load_params(str(tmp_path / "params.yaml")).llm, roles=("judge",)).model_id("judge")
+    (tmp_path / "judge.json").write_text(json.dumps(card))
+    argv[argv.index("--judge-metrics") + 1] = "judge.json"
+    done = subprocess.run(
+        argv, cwd=tmp_path, env={**aloe_env, "ALOE_SCRIPTED_KEY": "k"}, capture_output=True, text=True
+    )
+    assert done.returncode != 0 and "the 1-5 judge is blind" in done.stderr and "grpo.on_blind_judge" in done.stderr
+    assert not (tmp_path / "grpo").exists()

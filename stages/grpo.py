@@ -72,7 +72,11 @@ def main(params_path, personas, judge_metrics, model_dir, out, metrics, curve, e
         callbacks=[EpisodeCheckpoint(episodes)],
         curve_keys=("loss", "reward", "reward_std", "kl", "completions/mean_length")
         + tuple(f"rewards/{r}/mean" for r in cfg.rewards),
-        extra_metrics=lambda t: {**online_metrics(t, cfg.rewards), "episodes_stopped": len(episodes.stopped)},
+        extra_metrics=lambda t: {
+            **online_metrics(t, cfg.rewards),
+            "episodes_stopped": len(episodes.stopped),
+            "calls": llm.report(),  # the simulator's and judges' workload, cached or not
+        },
         llm=llm,
     ).run()
     write_jsonl(episodes_out, episodes.records())

@@ -15,8 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def committed_calls() -> dict[str, dict]:
     """The calls per role in the committed metrics (the lock check ties them to this params.yaml)."""
-    calls = {"judge_check": "metrics/judge.json", "trees": "metrics/trees.json"}
-    calls |= {f"aloe_eval@{v}": f"metrics/aloe/{v}.json" for v in ("base", "sft", "dpo")}
+    calls = {"judge_check": "metrics/judge.json", "trees": "metrics/trees.json", "grpo": "metrics/train_grpo.json"}
+    calls |= {f"aloe_eval@{v}": f"metrics/aloe/{v}.json" for v in ("base", "sft", "dpo", "grpo")}
     return {stage: json.loads((ROOT / path).read_text())["calls"] for stage, path in calls.items()}
 
 
@@ -32,7 +32,7 @@ def test_estimated_calls_are_within_ten_percent_of_the_committed_run(monkeypatch
             else:
                 assert abs(row.calls - done) <= 0.1 * done, (row, done)
             compared += 1
-    assert compared == 4 * 2 + 3 * 3 - 1  # judge_check: user, responder, judge; trees: 4 roles; eval: 3 x 3
+    assert compared == 3 + 4 + 1 + 4 * 3  # judge_check: user, responder, judge; trees: 4; grpo: user; eval: 4 x 3
 
 
 def test_paper_config_prints_calls_tokens_time_and_cost(monkeypatch):

@@ -39,7 +39,23 @@ def test_persona_recovery_pays_for_the_persona_not_for_the_question_or_a_list_of
     got = persona_recovery([question, everything, right], ["recovery"] * 3, [PROFILE] * 3, [MOOD] * 3)
     assert got[0] < 0.1 and got[1] < 0.4 < 0.8 < got[2]  # the list names every persona word, and 13 more
     assert persona_recovery([right], ["reply"], [PROFILE], [MOOD]) == [None]  # only the closing question is paid
-    assert persona_copy([PROFILE, "Hello there, how are you today?"], [PROFILE] * 2, [MOOD] * 2) == [1.0, 0.0]
+    copied = persona_copy(
+        [PROFILE, "Hello there, how are you?", PROFILE], ["reply", "reply", "stopped"], [PROFILE] * 3, [MOOD] * 3
+    )
+    assert copied == [1.0, 0.0, None]
+
+
+def test_a_weight_0_reward_is_a_monitor_logged_beside_the_rewards_never_summed_into_them():
+    """trl sums every reward function's number: a weight-0 one would turn a completion no
+    weighted reward read into a reward of 0. So it is logged, not returned."""
+    from aloe.params import JudgeParams
+    from aloe.training.rewards import reward_functions
+
+    [recovery] = reward_functions({"persona_recovery": 1.0, "persona_copy": 0.0}, None, JudgeParams(), 0)
+    logged = {}
+    fields = dict(kind=["recovery", "reply"], profile=[PROFILE] * 2, personality=[MOOD] * 2)
+    got = recovery(completions=[PROFILE, PROFILE], log_metric=logged.__setitem__, **fields)
+    assert recovery.__name__ == "persona_recovery" and got[1] is None and logged == {"monitor/persona_copy": 1.0}
 
 
 def test_rows_come_in_the_order_the_conversations_need():

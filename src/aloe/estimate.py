@@ -186,6 +186,29 @@ def eval_rows(params: Params) -> list[Row]:
     return rows
 
 
+def grpo_rows(params: Params) -> list[Row]:
+    """Per episode (:mod:`aloe.training.episodes`): one simulator message per turn; per trained
+    reply turn, ``num_generations`` replies each scored by the 1-5 judge (``judge_score``) and
+    judged against the start policy's reply in both orders (``judge_pairwise``). The policy's
+    own generation is local training work, not an LLM call."""
+    cfg = params.grpo
+    episodes = min(cfg.personas or params.personas.split.train_personas, params.personas.split.train_personas)
+    episodes *= cfg.episodes
+    user, reply = params.trees.max_tokens.user, cfg.max_completion_length
+    history = mean_history(cfg.turns, user + reply)
+    persona = persona_tokens(params)
+    n = episodes * cfg.turns
+    rows = [Row("grpo", "user", "", n, round(n * (template_tokens("user_simulator") + persona + history)), n * user)]
+    scores = n * cfg.num_generations if cfg.rewards.get("judge_score") else 0
+    pairs = 2 * n * cfg.num_generations if cfg.rewards.get("judge_pairwise") else 0
+    if scores or pairs:
+        prompt = scores * (template_tokens("judge_score") + persona + user + reply)
+        prompt += pairs * (template_tokens("judge_pair") + persona + 2 * reply)
+        completion = scores * params.judge.scoring.max_tokens + pairs * params.judge.pairwise.max_tokens
+        rows.append(Row("grpo", "judge", "", scores + pairs, prompt, completion))
+    return rows
+
+
 def measured_seconds_per_call(logs: Path) -> dict[tuple[str, str], float]:
     """Seconds per call by (stage, role) from the run logs a previous ``dvc repro`` left."""
     out = {}
@@ -207,7 +230,8 @@ def estimate(
     logs: str = "logs",
 ) -> list[Row]:
     """One row per stage and role; ``prices`` maps a backend name to $ per 1M (input, output) tokens."""
-    rows = persona_rows(params, acceptance) + judge_check_rows(params) + tree_rows(params) + eval_rows(params)
+    rows = persona_rows(params, acceptance) + judge_check_rows(params) + tree_rows(params)
+    rows += grpo_rows(params) + eval_rows(params)
     measured = measured_seconds_per_call(Path(logs))
     for row in rows:
         row.backend = row.backend or params.llm.backend_of(row.role)

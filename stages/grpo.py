@@ -23,7 +23,7 @@ from aloe.training.arguments import world_size
 from aloe.training.episodes import EpisodeCheckpoint, Episodes, episode_rows
 from aloe.training.fit import TrainingJob
 from aloe.training.metrics import online_metrics
-from aloe.training.rewards import JUDGED, reward_functions
+from aloe.training.rewards import JUDGED, ON_REPLIES, reward_functions
 
 
 @click.command()
@@ -41,15 +41,17 @@ def main(params_path, personas, judge_metrics, model_dir, out, metrics, curve, e
     if world_size() > 1:  # trl spreads a prompt's group over processes; the episodes are kept per process
         raise AloeError("grpo runs in one process for now: use the accelerate config `cpu` or `single_gpu`")
     cfg = params.grpo
-    judged = [r for r in JUDGED if cfg.rewards.get(r)]
-    llm = LLM(params.llm, roles=("user", "judge") if judged else ("user",))
-    card = JudgeCard.read(judge_metrics)
-    judge_id = llm.model_id("judge") if judged else ""
-    enforce_reward_judges(card, judge_id, judged, cfg.on_blind_judge, params.judge.pairwise, judge_metrics)
+    weighted = {name for name, weight in cfg.rewards.items() if weight}  # the rest are monitors
+    judges = [r for r in JUDGED if r in cfg.rewards]
+    llm = LLM(params.llm, roles=("user", "judge") if judges else ("user",))
+    card, judge_id = JudgeCard.read(judge_metrics), llm.model_id("judge") if judges else ""
+    gated = [r for r in judges if r in weighted]
+    enforce_reward_judges(card, judge_id, gated, cfg.on_blind_judge, params.judge.pairwise, judge_metrics)
     rows = read_personas(personas)[: cfg.personas]
     simulator = UserSimulator(params.trees.decoding("user"))
-    episodes = Episodes(llm, rows, cfg.turns, simulator, params.seed, reference="judge_pairwise" in judged)
-    data = episode_rows(rows, cfg.episodes, cfg.turns, bool(judged), "persona_recovery" in cfg.rewards)
+    episodes = Episodes(llm, rows, cfg.turns, simulator, params.seed, reference="judge_pairwise" in judges)
+    replies = bool(weighted & set(ON_REPLIES))
+    data = episode_rows(rows, cfg.episodes, cfg.turns, replies, "persona_recovery" in weighted)
     TrainingJob(
         stage="grpo",
         cfg=cfg,
@@ -71,13 +73,19 @@ def main(params_path, personas, judge_metrics, model_dir, out, metrics, curve, e
         },
         callbacks=[EpisodeCheckpoint(episodes)],
         curve_keys=("loss", "reward", "reward_std", "kl", "completions/mean_length")
-        + tuple(f"rewards/{r}/mean" for r in cfg.rewards),
+        + tuple(f"rewards/{r}/mean" if r in weighted else f"monitor/{r}" for r in cfg.rewards),
         extra_metrics=lambda t: {
             **online_metrics(t, cfg.rewards),
             "episodes_stopped": len(episodes.stopped),
             "calls": llm.report(),  # the simulator's and judges' workload, cached or not
         },
         llm=llm,
+        key_extra={  # what else the episodes depend on: a changed simulator or judge never resumes
+            "seed": params.seed,
+            "llm": params.llm.model_dump(),
+            "judge": params.judge.model_dump(),
+            "user": params.trees.decoding("user"),
+        },
     ).run()
     write_jsonl(episodes_out, episodes.records())
     llm.close()

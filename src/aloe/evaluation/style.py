@@ -12,8 +12,11 @@ as they are, so a judge whose score grows linearly with length is corrected exac
 (headers, list items, bold spans). ``delta`` is the difference expected between two
 replies of the same length and markdown use; its interval resamples profiles (examples
 that share one are not independent). A style feature that does not vary cannot be held fixed apart from the
-intercept: where it is constant and non-zero (A always longer by the same share), no
-controlled difference is reported, and the reason says so.
+intercept: where it is constant and non-zero (A always longer by the same amount), no
+controlled difference is reported, and the reason says so; a resample in which that happens
+is counted (``bootstrap_undefined``), never silently dropped. ``AL_mean_pooled`` is the
+uncontrolled mean difference over the same turns, the figure ``delta`` is to be compared with
+(``AL_mean`` of :func:`aloe.evaluation.metrics.compare` averages per turn first).
 """
 
 from __future__ import annotations
@@ -54,31 +57,40 @@ def style_controlled(
     raw = np.array(xs, dtype=float).reshape(-1, 4)
     x = np.column_stack([(raw[:, k] - raw[:, k + 2]) / SCALE[k] for k in range(2)])
     out = {"AL_mean": None, "AL_mean_ci95": None, "AL_mean_p": None, "coef": None, "turns": int(len(y))}
-    varies = [k for k in range(2) if np.ptp(x[:, k]) > 0] if len(y) else []
-    fixed = [FEATURES[k] for k in range(2) if k not in varies and len(y) and x[0, k] != 0]
-    if not len(y) or fixed:
-        return {**out, "reason": f"{', '.join(fixed)} differ by the same share in every turn" if fixed else "no turn"}
+    out["AL_mean_pooled"] = round(float(y.mean()), 4) if len(y) else None  # the same turns, no control
+    if not len(y):
+        return {**out, "bootstrap_undefined": 0, "reason": "no turn"}
+    fixed = [FEATURES[k] for k in range(2) if np.ptp(x[:, k]) == 0 and x[0, k] != 0]
+    if fixed:
+        return {
+            **out,
+            "bootstrap_undefined": 0,
+            "reason": f"{', '.join(fixed)} differ by the same amount in every turn",
+        }
 
-    def fit(sample: np.ndarray) -> np.ndarray | None:
+    def fit(sample: np.ndarray) -> tuple[float, dict] | None:
+        """(delta, coefficients) on these turns; a feature constant at 0 there is held fixed already."""
+        varies = [k for k in range(2) if np.ptp(x[sample, k]) > 0]
+        if any(np.ptp(x[sample, k]) == 0 and x[sample[0], k] != 0 for k in range(2)):
+            return None  # a constant non-zero style gap: not separable from delta in this resample
         design = np.column_stack([np.ones(len(sample)), x[sample][:, varies]])
-        if np.linalg.matrix_rank(design) < design.shape[1]:
-            return None
-        return np.linalg.lstsq(design, y[sample], rcond=None)[0]
+        solved = np.linalg.lstsq(design, y[sample], rcond=None)[0]
+        return float(solved[0]), {FEATURES[k]: round(float(c), 4) for k, c in zip(varies, solved[1:], strict=True)}
 
     def delta(examples: np.ndarray) -> float | None:
-        sample = np.concatenate([np.flatnonzero(rows == e) for e in examples]) if len(examples) else examples
-        got = fit(sample.astype(int))
-        return None if got is None else float(got[0])
+        sample = np.concatenate([np.flatnonzero(rows == e) for e in examples]).astype(int)
+        got = fit(sample) if len(sample) else None
+        return None if got is None else got[0]
 
-    point = fit(np.arange(len(y)))
-    if point is None:
-        return {**out, "reason": "the style differences are collinear"}
-    boot = [d for d in bootstrap(delta, clusters, n_boot, seed) if d is not None]
+    point, coef = fit(np.arange(len(y)))
+    boot = bootstrap(delta, clusters, n_boot, seed)
+    kept = [d for d in boot if d is not None]
     return {
         **out,
-        "AL_mean": round(float(point[0]), 4),
-        "AL_mean_ci95": percentile_ci(boot),
-        "AL_mean_p": two_sided_p(boot),
-        "coef": {FEATURES[k]: round(float(c), 4) for k, c in zip(varies, point[1:], strict=True)},
+        "AL_mean": round(point, 4),
+        "AL_mean_ci95": percentile_ci(kept),
+        "AL_mean_p": two_sided_p(kept),
+        "coef": coef,
+        "bootstrap_undefined": len(boot) - len(kept),  # resamples with no turn or an inseparable style gap
         "reason": None,
     }

@@ -153,9 +153,10 @@ def kappa(per_pair: list[list[tuple]], clusters: list, weights: str | None, para
         both = [(x, y) for r in rows for x, y in per_pair[r] if x is not None and y is not None]
         if weights:
             both = [(round(x), round(y)) for x, y in both]
-        labels = sorted({v for pair in both for v in pair})
-        if len(both) < 2 or len(labels) < 2:
+        seen = {v for pair in both for v in pair}
+        if len(both) < 2 or len(seen) < 2:
             return None
+        labels = sorted(seen | set(range(1, 6))) if weights else sorted(seen)  # scores weigh by value, 1-5
         return float(cohen_kappa_score(*zip(*both, strict=True), labels=labels, weights=weights)) + 0.0
 
     n_boot, seed = params.judge_check.bootstrap, params.seed

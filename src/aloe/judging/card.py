@@ -272,11 +272,11 @@ def retest_kappa(first: np.ndarray, again: np.ndarray) -> dict:
     Scores off the 1-5 scale (``judge.scoring.read: int`` keeps them) count as their own values."""
     both = ~np.isnan(first) & ~np.isnan(again)
     a, b = np.rint(first[both]).astype(int), np.rint(again[both]).astype(int)
-    values = sorted(set(a) | set(b))
-    if len(a) < 2 or len(values) < 2:
+    if len(a) < 2 or len(set(a) | set(b)) < 2:
         return {"value": None, "n": int(both.sum())}
+    scale = sorted(set(range(1, 6)) | set(a) | set(b))  # weights by value: 1 against 5 is the worst miss
     return {
-        "value": _round(float(cohen_kappa_score(a, b, labels=values, weights="quadratic")) + 0.0),
+        "value": _round(float(cohen_kappa_score(a, b, labels=scale, weights="quadratic")) + 0.0),
         "n": int(both.sum()),
     }
 

@@ -195,12 +195,13 @@ class GRPOParams(TrainParams):
     trl_config: ClassVar[str] = "GRPOConfig"
 
     init: Literal["sft", "base"] = doc("sft", "start (and reference) policy: models/sft or models/base")
-    personas: PositiveInt | None = doc(8, "the first N training personas play episodes; null = all")
+    personas: PositiveInt | None = doc(6, "the first N training personas play episodes; null = all")
     episodes: PositiveInt = doc(1, "episodes per persona")
     turns: int = doc(2, "turns per episode before the recovery question", ge=1, le=50)
     rewards: dict[str, float] = doc(
         {"persona_recovery": 1.0, "persona_copy": 0.0},
-        "reward name: weight; judge_score | judge_pairwise | persona_recovery | persona_copy (weight 0: logged only)",
+        "reward name: weight; judge_score | judge_pairwise | persona_recovery | persona_copy "
+        "(weight 0: a monitor, logged only)",
     )
     on_blind_judge: Literal["fail", "warn"] = doc(
         "fail", "a judge reward whose judge the card calls blind (1-5) or weak (pairwise): stop, or train anyway"
@@ -234,4 +235,5 @@ class GRPOParams(TrainParams):
     def trainer_args(self) -> dict:
         """Everything the trainer takes, under its own names; reward weights in ``rewards``' order
         and the rows in episode order (a turn's conversation is played before it is trained)."""
-        return {**super().trainer_args(), "reward_weights": list(self.rewards.values()), "shuffle_dataset": False}
+        weights = [w for w in self.rewards.values() if w]  # weight 0: a monitor, not a reward function
+        return {**super().trainer_args(), "reward_weights": weights, "shuffle_dataset": False}

@@ -25,10 +25,11 @@ from aloe.roles.slots import answer_text, last_line, opens_list
 from aloe.roles.tokens import mass, position_of
 
 PREFILL = "Score:"  # the assistant turn the 1-5 judge completes, where the backend continues one
-NUMBER = r"(\d+(?:[.,]\d+)?)(\s*(?:-|–|to|or)\s*\d+)?(?:\s*(?:/|out\s+of|of)\s*(\d+))?"  # value, range, scale
-LABEL = r"(?:(?:the|my)\s+)?(?:(?:final|overall)\s+)?(?:score|rating|grade)\s*(?:is\b)?\s*[:=-]?"
-SLOT = re.compile(rf"^[\W_]*{LABEL}[^\w\n]*(?:an?\s+)?{NUMBER}", re.I | re.M)  # re.M: a last line may open it
-WHOLE = re.compile(rf"^[\W_]*{NUMBER}[\W_]*$", re.I)
+NUMBER = r"(-?\d+(?:[.,]\d+)?)(\s*(?:-|–|to|or|,)\s*\d+)?(?:\s*(?:/|out\s+of|of)\s*(\d+))?"  # value, range, scale
+SEP = r"[^\w\n-]*+(?:-(?!\d)[^\w\n-]*+)?"  # markup, colons, spaces, a dash on one line (not a minus sign)
+LABEL = rf"(?:(?:the|my)\s+)?(?:(?:final|overall)\s+)?(?:score|rating|grade)(?:[^\S\n]++is\b)?+{SEP}"
+SLOT = re.compile(rf"^{SEP}(?:{LABEL})+(?:an?\s+)?{NUMBER}", re.I | re.M)  # re.M: or a last line
+WHOLE = re.compile(rf"^[^\w-]*+{NUMBER}[\W_]*+$", re.I)  # no "-" before it: "-1" is no 1
 LIST_CUT = re.compile(r"\s*1\s*[.)]\s*")  # "1." and nothing more: a list's first item, cut
 DIGITS = {str(k): k for k in range(1, 6)}
 
@@ -41,10 +42,10 @@ def parse_score(text: str) -> tuple[int | None, int | None, str | None]:
         m = pattern.match(text, start)
         if m:
             number, range_, scale = m.group(1, 2, 3)
-            if range_ or not number.isdigit():
-                return None, None, "ambiguous"  # "3-4", "3 or 4", "1.5"
+            if range_ or not number.lstrip("-").isdigit():
+                return None, None, "ambiguous"  # "3-4", "3 or 4", "4, 5", "1.5"
             if number not in DIGITS or scale not in (None, "5"):
-                return None, None, "off_scale"  # "10", "0", "4/10"
+                return None, None, "off_scale"  # "10", "0", "-1", "4/10"
             return DIGITS[number], m.start(1), None
     if opens_list(text):
         return None, None, "list"

@@ -36,11 +36,15 @@ VERDICT = (
     rf"(?:(?:the\s+)?{LABEL}\s*#?\s*(?:(1|one)|(2|two))|(?:the\s+)?(?:(first|1st)|(second|2nd))"
     rf"(?:\s+(?:one|{LABEL}))?|(1)|(2))"
 )
-SLOT_LABEL = r"(?:verdict|answer|choice|preference)\s*(?:is\b)?\s*[:=-]?"
-SLOT = re.compile(rf"^[\W_]*{SLOT_LABEL}[\W_]*{VERDICT}(?![\w/-])", re.I | re.M)  # re.M: a last line may open it
-WHOLE = re.compile(rf"^[\W_]*{VERDICT}[\W_]*$", re.I)
-ONE = rf"(?:first|second|1st|2nd|{LABEL}\s*#?\s*(?:[12]|one|two)|\b[12]\b)"
-JOINED = re.compile(rf"{ONE}[\s*_]*(?:or|and|/|,|vs\.?)[\s*_]*(?:the\s+)?{ONE}", re.I)  # "first or second"
+SEP = r"[^\w\n]*+"  # markup, colons and spaces on one line: a slot never runs on into a list below it
+SLOT_LABEL = rf"(?:verdict|answer|choice|preference)(?:[^\S\n]++is\b)?+{SEP}"
+SLOT = re.compile(rf"^{SEP}(?:{SLOT_LABEL})+(?P<v>{VERDICT})(?![\w/-]|\.\d)", re.I | re.M)  # re.M: or a last line
+WHOLE = re.compile(rf"^[\W_]*+(?P<v>{VERDICT})[\W_]*+$", re.I)
+ONE = (  # any one verdict, in full ("the first one", "message 2"), for telling "X or Y" apart
+    rf"(?:(?:the\s+)?{LABEL}\s*#?\s*(?:[12]|one|two)\b"
+    rf"|(?:the\s+)?(?:first|1st|second|2nd)\b(?:\s+(?:one|{LABEL})\b)?|\b[12]\b)"
+)
+JOINED = re.compile(rf"{ONE}[\s*_]*(?:,\s*)?(?:or|and|/|,|vs\.?)[\s*_]*{ONE}", re.I)  # "the first or the second one"
 UNDECIDED = re.compile(r"\b(both|neither|tie|equal(ly)?|cannot decide|can't decide|either)\b", re.I)
 MENTION = re.compile(rf"\b(?:first|second|1st|2nd)\b|\b{LABEL}\s*#?\s*(?:[12]|one|two)\b|\b[12]\b", re.I)
 FIRST_WORDS = {"1", "1st", "first", "one"}
@@ -54,10 +58,10 @@ def parse_verdict(text: str) -> tuple[str | None, int | None, str | None]:
     for pattern, start in ((SLOT, 0), (WHOLE, 0), (SLOT, last)):
         m = pattern.match(text, start)
         if m:
-            group = next(i for i, g in enumerate(m.groups()) if g)
-            if UNDECIDED.search(text, start, m.start(group + 1)) or JOINED.match(text, m.start(group + 1)):
-                return None, None, "ambiguous"  # "Verdict: both, but first", "Verdict: first or second"
-            return ("first" if group % 2 == 0 else "second"), m.start(group + 1), None
+            group = next(i for i, g in enumerate(m.groups()[1:]) if g)  # after the whole verdict, group "v"
+            if UNDECIDED.search(text, start, m.start("v")) or JOINED.match(text, m.start("v")):
+                return None, None, "ambiguous"  # "Verdict: both, but first", "Verdict: the first or the second"
+            return ("first" if group % 2 == 0 else "second"), m.start(group + 2), None
     if opens_list(text):
         return None, None, "list"
     if UNDECIDED.search(text) or JOINED.search(text):

@@ -74,32 +74,34 @@ class Episodes:
         self.stopped: dict[str, str] = {}  # episode -> why the simulator stopped it
 
     def __call__(self, prompts: list[str], trainer) -> dict:
-        """trl hands over each prompt ``num_generations`` times in a row (one process)."""
+        """trl hands over each prompt ``num_generations`` times in a row (one process); the
+        completions come back in the prompts' order, played turn by turn."""
         rows = [Row.parse(p) for p in prompts[:: trainer.num_generations]]
-        out = {k: [] for k in ("prompt_ids", "completion_ids", "kind", "profile", "personality")}
-        out |= {"user_message": [], "reference_reply": [], "row": [], "logprobs": None}
+        groups: list = [None] * len(rows)  # per row: its fields, one entry per completion
         for turn in sorted({r.turn for r in rows}):
-            wave = [r for r in rows if r.turn == turn]
-            self.advance(wave, turn, trainer)
-            chats = [self.chat(r, turn) for r in wave]
+            wave = [i for i, r in enumerate(rows) if r.turn == turn]
+            self.advance([rows[i] for i in wave], turn, trainer)
+            chats = [self.chat(rows[i], turn) for i in wave]
             samples = generate(trainer, chats, trainer.num_generations)
             references = generate(trainer, chats, 1, start_policy=True) if self.reference else None
-            for i, (r, group) in enumerate(zip(wave, samples, strict=True)):
-                if self.kind(r) == "reply":  # the conversation goes on from the first sample
+            for n, (i, group) in enumerate(zip(wave, samples, strict=True)):
+                r, kind = rows[i], self.kind(rows[i])
+                if kind == "reply":  # the conversation goes on from the first sample
                     self.played[self.episode(r)][turn]["reply"] = group[0][2]
-                elif self.kind(r) == "recovery":
+                elif kind == "recovery":
                     self.recovered[self.episode(r)] = group[0][2]
                 persona = self.personas[r.persona_id]
-                for prompt_ids, completion_ids, _ in group:
-                    out["prompt_ids"].append(prompt_ids)
-                    out["completion_ids"].append(completion_ids)
-                    out["kind"].append(self.kind(r))
-                    out["profile"].append(persona.profile)
-                    out["personality"].append(persona.personality)
-                    out["user_message"].append(chats[i][-1]["content"])
-                    out["reference_reply"].append(references[i][0][2] if references else None)
-                    out["row"].append(r.key)
-        return out
+                shared = {
+                    "kind": kind,
+                    "profile": persona.profile,
+                    "personality": persona.personality,
+                    "user_message": chats[n][-1]["content"],
+                    "reference_reply": references[n][0][2] if references else None,
+                    "row": r.key,
+                }
+                groups[i] = [{"prompt_ids": p, "completion_ids": c, **shared} for p, c, _ in group]
+        completions = [c for group in groups for c in group]
+        return {"logprobs": None, **{k: [c[k] for c in completions] for k in completions[0]}}
 
     def episode(self, row: Row) -> str:
         return f"{row.persona_id}/{row.episode}"

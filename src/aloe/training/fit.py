@@ -96,13 +96,15 @@ class TrainingJob:
     callbacks: list = field(default_factory=list)  # this stage's own trainer callbacks
     curve_keys: tuple[str, ...] = ("loss",)  # what the curve file holds per logged step
     llm: Any = None  # the LLM layer the stage asks (GRPO's simulator and judges): its calls go to the run log
+    key_extra: dict = field(default_factory=dict)  # more inputs that name the checkpoints (GRPO's simulator, judge)
 
     def run(self) -> None:
         """``cfg`` into a trl config, the trainer on the data's splits with LoRA and our
         callbacks, then :meth:`train_and_save`."""
         report_to, run_name = configure_wandb(self.wandb, self.stage)
         train, validation = self.datasets or load_splits(self.data)
-        checkpoints = checkpoint_dir(self.stage, self.cfg.model_dump(), self.model_dir, self.data, world_size())
+        recipe = {**self.cfg.model_dump(), **self.key_extra}
+        checkpoints = checkpoint_dir(self.stage, recipe, self.model_dir, self.data, world_size())
         wandb_run_id(checkpoints)
         args = self.config_class(
             **trainer_arguments(self.cfg, self.seed, str(checkpoints), validation is not None),

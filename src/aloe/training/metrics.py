@@ -90,8 +90,8 @@ def preference_metrics(trainer) -> dict:
 
 
 def online_metrics(trainer, rewards: dict) -> dict:
-    """GRPO's first and last logged step: the mean reward, each reward on its own, the spread of
-    rewards within groups, KL to the start policy and the reply length in tokens."""
+    """GRPO's first and last logged step: the mean reward, each reward (or monitor, weight 0) on
+    its own, the spread of rewards within groups, KL to the start policy and the reply length."""
     logs = [e for e in trainer.state.log_history if "reward" in e]
 
     def step(e: dict) -> dict:
@@ -101,7 +101,7 @@ def online_metrics(trainer, rewards: dict) -> dict:
             "reward_std": e.get("reward_std"),  # the spread of rewards within a group
             "kl": e.get("kl"),
             "length": e.get("completions/mean_length"),  # tokens per completion
-            "rewards": {r: e.get(f"rewards/{r}/mean") for r in rewards},
+            "rewards": {r: e.get(f"rewards/{r}/mean" if w else f"monitor/{r}") for r, w in rewards.items()},
         }
 
     return {"first_step": step(logs[0]), "last_step": step(logs[-1])} if logs else {}

@@ -2,7 +2,11 @@
 
 Every reward gets the rollout's fields for each completion (:mod:`aloe.training.episodes`)
 and returns one number per completion, or None where it does not apply (trl leaves a None
-out of that completion's weighted sum and logs each reward on its own):
+out of that completion's weighted sum, and a completion no reward applies to out of its
+group's baseline; each reward is logged on its own). A reward of weight 0 is a *monitor*:
+computed on the same completions and logged as ``monitor/<name>``, never summed into the
+reward (trl would count a weight-0 number as a reward of 0 for a completion no other reward
+read):
 
 - ``judge_score``: the 1-5 judge's score of a reply (:class:`aloe.roles.score_judge.ScoreJudge`,
   the benchmark's reader and prefill), on reply turns;
@@ -14,8 +18,8 @@ out of that completion's weighted sum and logs each reward on its own):
   user against the hidden profile and personality. Recall alone would pay a reply that lists
   every trait under the sun; precision alone a reply that names one safe word. Repeating
   the question scores near 0 (its words are not the persona's);
-- ``persona_copy``: the share of the reply's word trigrams found in the hidden persona: how
-  much a reply parrots the profile. Logged to catch a reward being gamed; weight it 0.
+- ``persona_copy``: the share of a completion's word trigrams found in the hidden persona: how
+  much the policy parrots the profile. A monitor by default, to catch a reward being gamed.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from aloe.roles.pairwise_judge import PairAsk, PairwiseJudge
 from aloe.roles.score_judge import ScoreAsk, ScoreJudge
 
 JUDGED = ("judge_score", "judge_pairwise")
+ON_REPLIES = ("judge_score", "judge_pairwise", "persona_copy")  # rewards that need reply turns trained
 
 
 def text_of(completion) -> str:
@@ -54,11 +59,11 @@ def trigrams(text: str) -> set[tuple[str, ...]]:
     return {tuple(words[i : i + 3]) for i in range(len(words) - 2)}
 
 
-def persona_copy(completions, profile, personality, **_) -> list[float]:
-    out = []
-    for c, p, q in zip(completions, profile, personality, strict=True):
+def persona_copy(completions, kind, profile, personality, **_) -> list[float | None]:
+    out: list[float | None] = []
+    for c, k, p, q in zip(completions, kind, profile, personality, strict=True):
         grams = trigrams(text_of(c))
-        out.append(len(grams & trigrams(f"{p} {q}")) / len(grams) if grams else 0.0)
+        out.append(None if k == "stopped" else len(grams & trigrams(f"{p} {q}")) / len(grams) if grams else 0.0)
     return out
 
 
@@ -108,12 +113,30 @@ class JudgePairwise:
         return out
 
 
-def reward_functions(names: dict[str, float], llm: LLM | None, cfg: JudgeParams, seed: int) -> list:
-    """The reward callables for ``grpo.rewards`` in its order (the names are checked by the params)."""
+class Monitored:
+    """A reward that also logs the monitors (weight-0 rewards) of the same completions."""
+
+    def __init__(self, reward, monitors: dict):
+        self.reward, self.monitors = reward, monitors
+        self.__name__ = reward.__name__
+
+    def __call__(self, log_metric=None, **fields) -> list[float | None]:
+        for name, monitor in self.monitors.items():
+            values = [v for v in monitor(**fields) if v is not None]
+            if values and log_metric is not None:
+                log_metric(f"monitor/{name}", sum(values) / len(values))
+        return self.reward(log_metric=log_metric, **fields)
+
+
+def reward_functions(rewards: dict[str, float], llm: LLM | None, cfg: JudgeParams, seed: int) -> list:
+    """The callables for the weighted rewards of ``grpo.rewards``, in its order, the first one
+    also logging the monitors (the names are checked by the params)."""
     made = {
         "persona_recovery": lambda: persona_recovery,
         "persona_copy": lambda: persona_copy,
         "judge_score": lambda: JudgeScore(llm, cfg, seed),
         "judge_pairwise": lambda: JudgePairwise(llm, cfg, seed),
     }
-    return [made[name]() for name in names]
+    weighted = [made[name]() for name, weight in rewards.items() if weight]
+    monitors = {name: made[name]() for name, weight in rewards.items() if not weight}
+    return [Monitored(weighted[0], monitors), *weighted[1:]] if monitors else weighted

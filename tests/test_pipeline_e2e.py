@@ -97,7 +97,7 @@ def test_repro_writes_every_declared_output(project):
     pairs = json.loads((proj / "metrics/pairs.json").read_text())
     assert pairs["labels_above_chance"] is judge["above_chance"]
     compare = json.loads((proj / "metrics/aloe/compare.json").read_text())
-    pairs_compared = ("sft-base", "dpo-base", "dpo-sft")
+    pairs_compared = ("sft-base", "dpo-base", "grpo-base", "dpo-sft", "grpo-sft", "grpo-dpo")
     assert set(compare) == {*pairs_compared, "judge_blind", "judge_card"}
     assert all({"AL_mean", "AL_mean_ci95", "IR", "IR_ci95", "n"} <= set(compare[k]) for k in pairs_compared)
     assert compare["judge_card"] == judge["scoring"]  # the same judge the check measured

@@ -58,7 +58,9 @@ A {stage.upper()} checkpoint of the ALOE pipeline, reproducing {PAPER}: personal
 from multi-turn conversations with simulated personas.
 
 - **Base model:** `{upstream(base_source)}` (`base_model.source: {base_source}`); this run started from `{start}`.
-- **Training data:** {TRAINING_DATA[stage].format(data=data, **sizes)}
+- **Training data:** {
+        TRAINING_DATA[stage].format(data=data, train=sizes.get("train", 0), validation=sizes.get("validation", 0))
+    }
 - **Method:** trl {METHOD[stage]}; LoRA
   {
         "r="

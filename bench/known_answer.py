@@ -204,10 +204,10 @@ def chosen_feature(project: Path, sign: int) -> dict:
     return {"dpo_pairs": len(rows), "chosen_carries_the_preferred_feature": ok}
 
 
-def reply_feature(project: Path) -> dict:
+def reply_feature(project: Path, variants: tuple[str, ...] = ("base", "sft", "dpo")) -> dict:
     """Mean persona words per benchmark reply, per variant: the rule's feature before and after training."""
     out = {}
-    for variant in ("base", "sft", "dpo"):
+    for variant in variants:
         path = project / f"data/eval/{variant}.jsonl"
         if path.exists():
             records = load_records(path)

@@ -1,8 +1,8 @@
-"""The README's parameter table, generated from the params models (src/aloe/params/),
+"""The parameter table of docs/parameters.md, generated from the params models (src/aloe/params/),
 so a default or a description is written once.
 
     python scripts/params_table.py            # print the table
-    python scripts/params_table.py --write    # replace it in README.md between the markers
+    python scripts/params_table.py --write    # replace it in docs/parameters.md between the markers
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from aloe.params import OpenAIBackendParams, Params, TransformersBackendParams
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+PAGE = Path(__file__).resolve().parents[1] / "docs" / "parameters.md"
 START, END = "<!-- params-table:start -->", "<!-- params-table:end -->"
 EXPAND = {"llm.backends": {"…type: transformers": TransformersBackendParams, "…type: openai": OpenAIBackendParams}}
 
@@ -72,10 +72,10 @@ def main() -> None:
     if "--write" not in sys.argv:
         print(generated)
         return
-    text = README.read_text()
+    text = PAGE.read_text()
     head, rest = text.split(START, 1)
     _, tail = rest.split(END, 1)
-    README.write_text(f"{head}{START}\n{generated}\n{END}{tail}")
+    PAGE.write_text(f"{head}{START}\n{generated}\n{END}{tail}")
 
 
 if __name__ == "__main__":

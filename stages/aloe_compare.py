@@ -1,11 +1,13 @@
 """Stage aloe_compare: paired differences between benchmark variants, the numbers a
-paper reports ("DPO beats the base model by ... [interval]")."""
+paper reports ("DPO beats the base model by ... [interval]"). The last stage of a run, so it
+ends the run with what it found, in one screen (:mod:`aloe.evaluation.findings`)."""
 
 from pathlib import Path
 
 import click
 
-from aloe.evaluation.comparison import paired_comparison, summary
+from aloe.evaluation.comparison import paired_comparison
+from aloe.evaluation.findings import findings
 from aloe.evaluation.records import load_records
 from aloe.files import write_json
 from aloe.judging.gate import enforce, judge_gate
@@ -22,15 +24,17 @@ def main(params_path: str, records_dir: str, judge_metrics: str, out: str) -> No
     params = setup(params_path)
     names = list(params.eval.variants)
     runs = {v: load_records(Path(records_dir) / f"{v}.jsonl") for v in names}
-    gate = judge_gate(JudgeCard.read(judge_metrics), runs[names[0]][0].models["judge"])
+    card = JudgeCard.read(judge_metrics)
+    gate = judge_gate(card, runs[names[0]][0].models["judge"])
     enforce(gate, params.judge.scoring.on_blind, "aloe_compare")
     report = {}
     for i, b in enumerate(names):  # every later variant against every earlier one: sft-base, dpo-base, dpo-sft
         for a in names[i + 1 :]:
             report[f"{a}-{b}"] = paired_comparison(runs[a], runs[b], (a, b), params.eval.bootstrap, params.seed)
     write_json(out, {**report, **gate})
-    for pair, r in report.items():
-        click.echo(summary(pair, r) + ("; the 1-5 judge is blind" if gate["judge_blind"] else ""))
+    measured = card if gate["judge_blind"] is not None else None  # the card of this run's judge
+    blind = bool(gate["judge_blind"])
+    click.echo(findings(runs, report, measured, blind, judge_metrics, params.eval.bootstrap, params.seed))
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ from aloe.training.rewards import JUDGED, ON_REPLIES, reward_functions
 def main(params_path, personas, judge_metrics, model_dir, out, metrics, curve, episodes_out, run_log) -> None:
     params = setup(params_path)
     if world_size() > 1:  # trl spreads a prompt's group over processes; the episodes are kept per process
-        raise AloeError("grpo runs in one process for now: use the accelerate config `cpu` or `single_gpu`")
+        raise AloeError("grpo runs in one process for now: set train.accelerate: single")
     cfg = params.grpo
     weighted = {name for name, weight in cfg.rewards.items() if weight}  # the rest are monitors
     judges = [r for r in JUDGED if r in cfg.rewards]
@@ -68,7 +68,7 @@ def main(params_path, personas, judge_metrics, model_dir, out, metrics, curve, e
         trainer_class=GRPOTrainer,
         datasets=(Dataset.from_list(data), None),
         trainer_extra={
-            "reward_funcs": reward_functions(cfg.rewards, llm, params.judge, params.seed),
+            "reward_funcs": reward_functions(cfg.rewards, llm, params.judge, params.seed, episodes.note),
             "rollout_func": episodes,
         },
         callbacks=[EpisodeCheckpoint(episodes)],

@@ -20,6 +20,7 @@ TINY = {
     "trees": {"personas": 3, "turns": 2},
     "sft": {"max_steps": 2, "per_device_train_batch_size": 2},
     "dpo": {"max_steps": 2, "per_device_train_batch_size": 2},
+    "grpo": {"personas": 2, "turns": 1, "num_generations": 2, "per_device_train_batch_size": 2},
     "eval": {"examples": 2, "turns": 2, "bootstrap": 50},
 }
 

@@ -20,7 +20,7 @@ from aloe.prompts import render
 from aloe.training.episodes import episode_rows
 from aloe.training.rewards import persona_copy, persona_recovery
 from conftest import REPO
-from scripted import role_of
+from scripted import role_of, tokens_result
 
 PERSONAS = [
     {"persona_id": f"p{i}", "profile_id": f"a{i}", "profile": profile, "personality_id": f"b{i}", "personality": mood}
@@ -56,6 +56,36 @@ def test_a_weight_0_reward_is_a_monitor_logged_beside_the_rewards_never_summed_i
     fields = dict(kind=["recovery", "reply"], profile=[PROFILE] * 2, personality=[MOOD] * 2)
     got = recovery(completions=[PROFILE, PROFILE], log_metric=logged.__setitem__, **fields)
     assert recovery.__name__ == "persona_recovery" and got[1] is None and logged == {"monitor/persona_copy": 1.0}
+
+
+def test_every_sampled_reply_is_kept_with_each_of_its_rewards_in_the_episode_records():
+    from aloe.params import JudgeParams
+    from aloe.training.episodes import Episodes
+    from aloe.training.rewards import reward_functions
+
+    people = [Persona("p0", "a0", PROFILE, "b0", MOOD)]
+    episodes = Episodes(None, people, turns=1, user=None, seed=0, reference=False)
+    episodes.played = {"p0/0": [{"user": "Hi, I keep bees.", "reply": PROFILE}]}
+    texts = [PROFILE, "Hello there, how are you?", "You keep bees in Wales.", "Nice weather."]
+    rows = ["p0/0/0", "p0/0/0", "p0/0/1", "p0/0/1"]
+    episodes.sampled = {
+        key: [{"text": t, "rewards": {}} for t in texts[i : i + 2]] for i, key in ((0, rows[0]), (2, rows[2]))
+    }
+    [recovery] = reward_functions(
+        {"persona_recovery": 1.0, "persona_copy": 0.0}, None, JudgeParams(), 0, note=episodes.note
+    )
+    fields = dict(kind=["reply", "reply", "recovery", "recovery"], profile=[PROFILE] * 4, personality=[MOOD] * 4)
+    recovery(completions=texts, row=rows, **fields)
+    [record] = episodes.records()
+    [turn] = record["turns"]
+    assert [s["rewards"] for s in turn["samples"]] == [
+        {"persona_copy": 1.0, "persona_recovery": None},
+        {"persona_copy": 0.0, "persona_recovery": None},
+    ]
+    first, second = record["recovery_samples"]
+    assert (
+        first["text"] == texts[2] and first["rewards"]["persona_recovery"] > 0 == second["rewards"]["persona_recovery"]
+    )
 
 
 def test_rows_come_in_the_order_the_conversations_need():
@@ -105,7 +135,7 @@ def grpo_argv(tmp_path, base_model_dir, url: str, **grpo) -> list[str]:
     params["llm"]["backends"]["api"] = api
     params["llm"]["roles"]["user"] = params["llm"]["roles"]["judge"] = "api"
     small = dict(personas=2, turns=2, num_generations=2, per_device_train_batch_size=2, max_completion_length=12)
-    params["grpo"].update(**small, save_steps=1, **grpo)
+    params["grpo"].update({**small, "save_steps": 1, **grpo})
     params["wandb"]["mode"] = "disabled"
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     pd.DataFrame(PERSONAS).to_parquet(tmp_path / "train.parquet")
@@ -141,8 +171,44 @@ def test_grpo_plays_episodes_logs_each_reward_and_resumes_after_a_kill(tmp_path,
         first, second = e["turns"]
         assert first["reply"] in simulator.follow_ups
         assert second["user"] == f"You said {len(first['reply'].split())} words."
-        assert e["recovery_answer"] is not None
+        assert e["recovery_answer"] == e["recovery_samples"][0]["text"]  # every sample kept, with its rewards
+        assert [set(s["rewards"]) for s in e["recovery_samples"]] == [{"persona_recovery", "persona_copy"}] * 2
     assert (tmp_path / "grpo" / "config.json").exists() and (tmp_path / "grpo" / "adapter").is_dir()
+
+
+def length_judge(requests) -> list[ChatResult]:
+    """A user who says one line, and a 1-5 judge that pays for a reply's length alone: a reward
+    a policy can game without being any more tailored to the user."""
+    out = []
+    for r in requests:
+        if role_of(r) == "judge_score":
+            reply = r.messages[-1][1].split("Chatbot's reply: ", 1)[1].split("\n\nCriteria:", 1)[0]
+            out.append(tokens_result([str(min(5, 1 + len(reply.split()) // 5))]))
+        else:
+            out.append(ChatResult(text="Hi there, I keep bees.", prompt_tokens=5, completion_tokens=5))
+    return out
+
+
+@pytest.mark.slow
+def test_a_reward_that_pays_for_length_is_caught_by_the_length_logged_beside_it(
+    tmp_path, base_model_dir, serve, aloe_env
+):
+    srv = serve(generate=length_judge, model_name="scripted")
+    rewards = {"judge_score": 1.0, "persona_copy": 0.0}
+    sizes = dict(episodes=4, num_generations=4, per_device_train_batch_size=4, max_completion_length=32)
+    argv = grpo_argv(
+        tmp_path, base_model_dir, srv.base_url, rewards=rewards, learning_rate=2e-3, save_steps=50, **sizes
+    )
+    done = subprocess.run(
+        argv, cwd=tmp_path, env={**aloe_env, "ALOE_SCRIPTED_KEY": "k"}, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    curve = json.loads((tmp_path / "c.json").read_text())
+    length = [row["completions/mean_length"] for row in curve]
+    reward = [row["rewards/judge_score/mean"] for row in curve]
+    assert len(curve) == 16 and sum(length[-4:]) > sum(length[:4]) + 4 * 4, length  # 4+ tokens longer
+    assert sum(reward[-4:]) > sum(reward[:4]), reward  # the judge pays for it
+    assert all("monitor/persona_copy" in row for row in curve)
 
 
 @pytest.mark.slow

@@ -105,14 +105,14 @@ def test_every_params_key_a_stage_declares_is_in_the_file(params_file):
                     node = node[part]
 
 
-def test_the_readme_names_every_difference_between_the_presets_once():
-    """The README table "The paper as released, and corrected" has one row per params key in which
-    the two presets differ, and no other row."""
+def test_the_docs_name_every_difference_between_the_presets_once():
+    """The table of docs/presets-and-ablation.md ("The paper as released, and corrected") has one row
+    per params key in which the two presets differ, and no other row."""
     faithful = load_params(REPO / "configs/paper_faithful.yaml").model_dump()
     corrected = load_params(REPO / "configs/corrected.yaml").model_dump()
     differ = sorted(leaf_differences(faithful, corrected))
-    readme = (REPO / "README.md").read_text().split("## The paper as released, and corrected", 1)[1]
-    table = readme.split("\n\n| ", 1)[1].split("\n\n", 1)[0]
+    page = (REPO / "docs/presets-and-ablation.md").read_text().split("# The paper as released, and corrected", 1)[1]
+    table = page.split("\n\n| ", 1)[1].split("\n\n", 1)[0]
     rows = [line.split("|")[1].strip().strip("`") for line in ("| " + table).splitlines()[2:]]
     assert sorted(rows) == differ
 
@@ -139,12 +139,12 @@ def test_params_yaml_differs_from_the_code_defaults_only_where_it_says_so(tmp_pa
     assert set(leaf_differences(defaults, ours)) == documented
 
 
-def test_readme_parameter_table_is_generated_from_the_models():
+def test_docs_parameter_table_is_generated_from_the_models():
     sys.path.insert(0, str(REPO / "scripts"))
     from params_table import END, START, table
 
-    readme = (REPO / "README.md").read_text()
-    assert readme.split(START, 1)[1].split(END, 1)[0].strip() == table().strip(), (
+    page = (REPO / "docs/parameters.md").read_text()
+    assert page.split(START, 1)[1].split(END, 1)[0].strip() == table().strip(), (
         "run `python scripts/params_table.py --write`"
     )
 

@@ -7,6 +7,7 @@ import json
 import re
 
 import pytest
+import yaml
 
 from e2e import sh
 
@@ -113,6 +114,40 @@ def test_repro_writes_every_declared_output(project):
     assert "train_loss" in sft and {"train_loss", "rewards_accuracy", "rewards_margin"} <= set(dpo)
     assert not timings & (set(sft) | set(dpo))  # what the machine did is a log, not a metric
     assert all(timings <= set(json.loads((proj / f"logs/{s}.json").read_text())) for s in ("sft", "dpo"))
+
+
+def test_the_run_ends_with_what_it_found_in_one_screen(project):
+    """The last stage prints every variant's figures (those of its metrics file), each paired
+    difference with what limits it in words, and the judge card's verdicts."""
+    from aloe.evaluation.findings import interval
+
+    proj, _, log, _ = project
+    screen = log[log.index("ALOE benchmark: ") : log.index("Plots: `dvc plots show`")].splitlines()
+    assert len(screen) <= 24
+    for variant in ("base", "sft", "dpo", "grpo"):
+        m = json.loads((proj / f"metrics/aloe/{variant}.json").read_text())
+        row = next(line for line in screen if line.split()[:1] == [variant])
+        assert f"{interval(m['AL_mean'], m['AL_mean_ci95'])}" in row and f"{m['AL'][0]:.2f}" in row, row
+        assert interval(m["IR"], m["IR_ci95"], "+") in row, row
+    judge = json.loads((proj / "metrics/judge.json").read_text())
+    blind = judge["scoring"]["status"] in ("blind", "unreadable")
+    for pair in ("sft-base", "dpo-base", "grpo-dpo"):
+        line = next(line for line in screen if line.split()[:1] == [pair])
+        assert ("the 1-5 judge is blind" in line) is blind and "profiles, under 12" in line, line
+    assert any(line.strip().startswith(f"pairwise: {judge['pairwise']['status']}") for line in screen)
+
+
+def test_every_registered_plot_renders_with_data(project):
+    """`dvc plots show` fills each plot of dvc.yaml with its data; a curve file whose rows
+    differ in their keys (a last row with only the eval loss) comes back empty, with an error."""
+    proj, env, _, _ = project
+    shown = json.loads(sh("dvc plots show --json", proj, env).stdout)
+    assert not shown.get("errors"), shown["errors"]
+    names = [next(iter(p)) for p in yaml.safe_load((proj / "dvc.yaml").read_text())["plots"]]
+    assert "training_loss" in names and "grpo_rewards" in names
+    for name in names:
+        [plot] = shown["data"][name]
+        assert plot["content"]["data"]["values"], name
 
 
 def test_dpo_pairs_end_with_a_user_turn_and_differ(project):

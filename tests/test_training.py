@@ -210,3 +210,15 @@ def test_the_merge_loads_whole_weights_after_zero3_training(tmp_path, base_model
     export(str(tmp_path / "saved"), str(base_model_dir), tmp_path / "out")
     AutoTokenizer.from_pretrained(base_model_dir).save_pretrained(tmp_path / "out")
     assert_merged_equals_base_plus_adapter(tmp_path / "out", base_model_dir)
+
+
+def test_every_row_of_a_training_curve_has_the_same_keys():
+    """DVC's plots refuse a file whose rows differ in their keys: the eval loss joins its step's
+    row, and a step without a value holds None."""
+    from aloe.training.metrics import curve_rows
+
+    logs = [{"step": 1, "loss": 0.9}, {"step": 2, "loss": 0.7, "kl": 0.1}, {"step": 2, "eval_loss": 0.8}]
+    assert curve_rows(logs, ("loss", "kl", "eval_loss")) == [
+        {"step": 1, "loss": 0.9, "kl": None, "eval_loss": None},
+        {"step": 2, "loss": 0.7, "kl": 0.1, "eval_loss": 0.8},
+    ]

@@ -72,6 +72,7 @@ class Episodes:
         self.played: dict[str, list[dict]] = {}  # episode -> [{"user": ..., "reply": ...}] per turn
         self.recovered: dict[str, str] = {}  # episode -> the first of its answers to the recovery question
         self.stopped: dict[str, str] = {}  # episode -> why the simulator stopped it
+        self.sampled: dict[str, list[dict]] = {}  # row -> its completions, each with its rewards
 
     def __call__(self, prompts: list[str], trainer) -> dict:
         """trl hands over each prompt ``num_generations`` times in a row (one process); the
@@ -86,6 +87,7 @@ class Episodes:
             references = generate(trainer, chats, 1, start_policy=True) if self.reference else None
             for n, (i, group) in enumerate(zip(wave, samples, strict=True)):
                 r, kind = rows[i], self.kind(rows[i])
+                self.sampled[r.key] = [{"text": text, "rewards": {}} for _, _, text in group]
                 if kind == "reply":  # the conversation goes on from the first sample
                     self.played[self.episode(r)][turn]["reply"] = group[0][2]
                 elif kind == "recovery":
@@ -102,6 +104,14 @@ class Episodes:
                 groups[i] = [{"prompt_ids": p, "completion_ids": c, **shared} for p, c, _ in group]
         completions = [c for group in groups for c in group]
         return {"logprobs": None, **{k: [c[k] for c in completions] for k in completions[0]}}
+
+    def note(self, name: str, rows: list[str], values: list[float | None]) -> None:
+        """Reward ``name`` of each completion (given in the rollout's order, a row's group
+        together), kept beside its text for the episode records."""
+        seen: dict[str, int] = {}
+        for key, value in zip(rows, values, strict=True):
+            i = seen[key] = seen.get(key, -1) + 1
+            self.sampled[key][i]["rewards"][name] = value
 
     def episode(self, row: Row) -> str:
         return f"{row.persona_id}/{row.episode}"
@@ -163,24 +173,31 @@ class Episodes:
         return chat
 
     def state(self) -> dict:
-        return {"played": self.played, "recovered": self.recovered, "stopped": self.stopped}
+        return {"played": self.played, "recovered": self.recovered, "stopped": self.stopped, "sampled": self.sampled}
 
     def restore(self, state: dict) -> None:
         self.played, self.recovered, self.stopped = state["played"], state["recovered"], state["stopped"]
+        self.sampled = state["sampled"]
 
     def records(self) -> list[dict]:
-        """One line per episode played: its turns (the user's message and the reply the
-        conversation went on from), its answer to the recovery question, why it stopped early."""
-        return [
-            {
-                "episode": name,
-                "persona_id": name.rsplit("/", 1)[0],
-                "turns": turns,
-                "recovery_answer": self.recovered.get(name),
-                "stopped": self.stopped.get(name),
-            }
-            for name, turns in sorted(self.played.items())
-        ]
+        """One line per episode played: its turns (the user's message, the reply the
+        conversation went on from and, on a trained turn, every sampled reply with each of its
+        rewards), its answer to the recovery question (and its samples), why it stopped early."""
+        out = []
+        for name, turns in sorted(self.played.items()):
+            persona_id = name.rsplit("/", 1)[0]
+            samples = [self.sampled.get(f"{name}/{k}") for k in range(self.turns + 1)]
+            out.append(
+                {
+                    "episode": name,
+                    "persona_id": persona_id,
+                    "turns": [{**t, "samples": samples[k]} for k, t in enumerate(turns)],
+                    "recovery_answer": self.recovered.get(name),
+                    "recovery_samples": samples[self.turns],
+                    "stopped": self.stopped.get(name),
+                }
+            )
+        return out
 
 
 def generate(trainer, chats: list[list[dict]], n: int, start_policy: bool = False) -> list[list[tuple]]:

@@ -71,10 +71,18 @@ def write_training_metrics(
         samples_per_s=round(result.metrics["train_samples_per_second"], 3),
         peak_memory_mb=round(PeakMemory.peak_mb(), 1),
     )
-    curve = [{"step": e["step"], **{k: e[k] for k in curve_keys if k in e}} for e in logs if "loss" in e]
-    curve += [{"step": e["step"], "eval_loss": e["eval_loss"]} for e in evals]
-    write_json(curve_path, sorted(curve, key=lambda r: r["step"]))
+    write_json(curve_path, curve_rows(logs, (*curve_keys, *(("eval_loss",) if evals else ()))))
     return metrics
+
+
+def curve_rows(logs: list[dict], keys: tuple[str, ...]) -> list[dict]:
+    """One row per logged step, every row with the same keys (None where a step logged no such
+    value): DVC's plots refuse a file whose rows differ in their keys."""
+    by_step: dict[int, dict] = {}
+    for e in logs:
+        if "loss" in e or "eval_loss" in e:
+            by_step.setdefault(e["step"], {}).update({k: e[k] for k in keys if k in e})
+    return [{"step": step, **{k: row.get(k) for k in keys}} for step, row in sorted(by_step.items())]
 
 
 def preference_metrics(trainer) -> dict:

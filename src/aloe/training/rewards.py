@@ -113,6 +113,19 @@ class JudgePairwise:
         return out
 
 
+class Noted:
+    """A reward that also hands each completion's value to ``note(name, rows, values)`` (the
+    episode records keep every sampled reply with its rewards)."""
+
+    def __init__(self, reward, note):
+        self.reward, self.note, self.__name__ = reward, note, reward.__name__
+
+    def __call__(self, row, **fields) -> list[float | None]:
+        values = self.reward(row=row, **fields)
+        self.note(self.__name__, row, values)
+        return values
+
+
 class Monitored:
     """A reward that also logs the monitors (weight-0 rewards) of the same completions."""
 
@@ -128,15 +141,20 @@ class Monitored:
         return self.reward(log_metric=log_metric, **fields)
 
 
-def reward_functions(rewards: dict[str, float], llm: LLM | None, cfg: JudgeParams, seed: int) -> list:
+def reward_functions(rewards: dict[str, float], llm: LLM | None, cfg: JudgeParams, seed: int, note=None) -> list:
     """The callables for the weighted rewards of ``grpo.rewards``, in its order, the first one
-    also logging the monitors (the names are checked by the params)."""
+    also logging the monitors (the names are checked by the params); each value also goes to
+    ``note`` where one is given (:meth:`aloe.training.episodes.Episodes.note`)."""
     made = {
         "persona_recovery": lambda: persona_recovery,
         "persona_copy": lambda: persona_copy,
         "judge_score": lambda: JudgeScore(llm, cfg, seed),
         "judge_pairwise": lambda: JudgePairwise(llm, cfg, seed),
     }
-    weighted = [made[name]() for name, weight in rewards.items() if weight]
-    monitors = {name: made[name]() for name, weight in rewards.items() if not weight}
+
+    def make(name: str):
+        return Noted(made[name](), note) if note else made[name]()
+
+    weighted = [make(name) for name, weight in rewards.items() if weight]
+    monitors = {name: make(name) for name, weight in rewards.items() if not weight}
     return [Monitored(weighted[0], monitors), *weighted[1:]] if monitors else weighted

@@ -1,0 +1,190 @@
+"""Known answer, online: GRPO against the simulated user learns the planted preference, and
+the opposite one when the rule is reversed.
+
+The setting is the DPO headline's (bench/known_answer.py, ``--dpo``): the same rule judge over
+HTTP, the same personas, the same benchmark (``--eval-examples`` dialogues of ``--turns``
+turns, each reply scored by the rule's 1-5 score), every other role the embedded model. Stage
+``grpo`` starts from the base model and is rewarded by ``judge_pairwise`` alone: the rule's
+verdict, both orders, on the policy's reply against the start policy's reply to the same
+conversation, as DPO's labels were the same rule's verdicts on two responders' replies.
+
+    planted   the rule prefers the reply with more of the persona's own words;
+    reversed  the rule prefers fewer (the 1-5 score the benchmark reads is unchanged).
+
+Judge calls are matched to DPO's by default: the headline's trees asked the judge about 400
+turns in both orders (800 calls); GRPO asks both orders for each of ``num_generations``
+replies per trained turn, so 50 personas x 2 turns x 4 replies x 2 orders = 800.
+
+Each arm runs in its own throwaway project (``--workdir``/ARM) with its rule judge on a fixed
+port (``--port``, +1 for reversed): the judge's address is part of its model id, which keys
+the response cache and grpo's checkpoints, so rerunning this script resumes a cut-off arm
+where it stopped. An arm whose JSON is in ``--out-dir`` is not run again.
+
+    python bench/known_answer_grpo.py
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import click
+
+from aloe.evaluation.comparison import paired_comparison
+from aloe.evaluation.records import load_records
+from aloe.llm.server import BackgroundServer
+from common import git_describe, merge, project_env, sh, throwaway_project, write_result
+from known_answer import label_direction_effect, overrides, reply_feature
+from rule_judge import RuleJudge, rule_judge_server
+
+STAGES = ("judge_check", "grpo", "aloe_eval@base", "aloe_eval@grpo")
+KEPT = ("data/eval/base.jsonl", "data/eval/grpo.jsonl", "data/grpo/episodes.jsonl", "metrics/train_grpo_curve.json")
+
+
+def grpo_params(args: dict) -> dict:
+    return {
+        "init": "base",
+        "personas": args["personas"],
+        "turns": args["turns"],
+        "rewards": {"judge_pairwise": 1.0, "persona_copy": 0.0},
+        # the rule judges its own rule without fault; the card's planted pairs test the responders
+        # as much as the judge (8 pairs: too few to call it able), so its verdict is recorded, not enforced
+        "on_blind_judge": "warn",
+        "num_generations": args["num_generations"],
+        "per_device_train_batch_size": args["num_generations"],
+        "max_completion_length": args["max_completion_length"],
+        "temperature": 0.7,  # the benchmark samples the model at eval.temperature.model 0.7, not trl's 1.0
+        "learning_rate": args["lr"],
+        "beta": args["beta"],
+        "save_steps": 10,
+        "lora": {"r": args["lora_r"], "alpha": 2 * args["lora_r"]},
+    }
+
+
+def project_for(root: Path, env: dict, url: str, args: dict, headline: dict) -> Path:
+    """The arm's throwaway project: made once, reused by a rerun made with the same settings."""
+    project, recorded = root / "project", root / "settings.json"
+    if (project / ".git").exists():
+        if json.loads(recorded.read_text()) != args:
+            raise click.ClickException(f"{project} was made with other settings ({recorded}); remove {root}")
+        return project
+    shutil.rmtree(root, ignore_errors=True)
+    params = merge(overrides(url, headline), {"grpo": grpo_params(args)})
+    throwaway_project(project, env, params)
+    recorded.write_text(json.dumps(args, indent=2) + "\n")
+    return project
+
+
+def run_arm(name: str, port: int, root: Path, args: dict, headline: dict, arm_dir: Path) -> dict:
+    judge = rule_judge_server(RuleJudge(reverse_pairs=name == "reversed"))
+    env = {**project_env(), "ALOE_RULE_JUDGE_KEY": "rule"}
+    times = {}
+    with BackgroundServer(judge, port=port) as srv:
+        project = project_for(root / name, env, srv.base_url, args, headline)
+        for stage in STAGES:
+            t0 = time.perf_counter()
+            sh(f"dvc repro {stage}", project, env)
+            times[stage] = round(time.perf_counter() - t0, 1)
+            click.echo(f"{name}: {stage} {times[stage]} s", err=True)
+    for rel in KEPT:
+        (arm_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(project / rel, arm_dir / rel)
+    return {"judge": judge.root, "stage_wall_s": times, **summarise(project, args["bootstrap"])}
+
+
+def summarise(project: Path, n_boot: int) -> dict:
+    """GRPO against base on the benchmark (paired, by profile), the rule's feature in the
+    replies, what training logged, and the judge card the gate read."""
+    base, grpo = (load_records(project / f"data/eval/{v}.jsonl") for v in ("base", "grpo"))
+    card = json.loads((project / "metrics/judge.json").read_text())
+    return {
+        "grpo-base": paired_comparison(grpo, base, ("grpo", "base"), n_boot, 0),
+        "AL_mean": {
+            v: json.loads((project / f"metrics/aloe/{v}.json").read_text())["AL_mean"] for v in ("base", "grpo")
+        },
+        "reply_feature": reply_feature(project, ("base", "grpo")),
+        "train_grpo": json.loads((project / "metrics/train_grpo.json").read_text()),
+        "run": json.loads((project / "logs/grpo.json").read_text()),
+        "judge_card": {k: card[k] for k in ("accuracy", "accuracy_ci95", "above_chance", "n", "clusters")},
+    }
+
+
+def dpo_beside(headline: dict) -> dict:
+    """The DPO headline's result, judge calls and wall time, as bench/known_answer.py measured them."""
+    out = {"commit": headline["commit"]}
+    for arm in ("planted", "reversed"):
+        r = headline[arm]
+        walls = r["stage_wall_s"]
+        out[arm] = {
+            "dpo-base": r["compare"]["dpo-base"],
+            "judge_calls": 2 * r["labels"]["turns"],  # both orders of every tree turn
+            "wall_s": round(sum(walls[s] for s in ("trees", "pairs", "sft", "dpo")), 1),
+            "train_steps": r["train_dpo"]["steps"],
+        }
+    out["planted-reversed"] = headline["planted-reversed"]["dpo"]
+    return out
+
+
+@click.command()
+@click.option("--dpo", "dpo_path", default="bench/results/known_answer.json", show_default=True)
+@click.option("--workdir", type=click.Path(file_okay=False), default="/tmp/aloe-known-answer-grpo", show_default=True)
+@click.option("--out-dir", default="bench/results/known_answer_grpo", show_default=True)
+@click.option("--out", default="bench/results/known_answer_grpo.json", show_default=True)
+@click.option("--port", default=8031, show_default=True, help="the planted arm's rule judge; reversed: +1")
+@click.option("--personas", default=50, show_default=True, help="training personas that play an episode")
+@click.option("--turns", default=2, show_default=True, help="turns per episode (and per benchmark dialogue)")
+@click.option("--eval-examples", default=60, show_default=True)
+@click.option("--num-generations", default=4, show_default=True)
+@click.option("--max-completion-length", default=64, show_default=True)
+@click.option("--lr", default=1e-4, show_default=True, help="GRPO learning rate (LoRA), DPO's")
+@click.option("--beta", default=0.04, show_default=True)
+@click.option("--lora-r", default=16, show_default=True)
+@click.option("--bootstrap", default=1000, show_default=True)
+@click.option("--arms", default="planted,reversed", show_default=True)
+def main(dpo_path, workdir, out_dir, out, port, arms, **args) -> None:
+    dpo = json.loads(Path(dpo_path).read_text())
+    headline = {**dpo["settings"], "eval_examples": args["eval_examples"], "turns": args["turns"]}
+    result = {"commit": git_describe(), "settings": args, "arms": {}}
+    for name in arms.split(","):
+        arm_dir, path = Path(out_dir) / name, Path(out_dir) / f"{name}.json"
+        if not path.exists():
+            arm = run_arm(name, port + (name == "reversed"), Path(workdir), args, headline, arm_dir)
+            write_result(str(path), {"commit": git_describe(), "settings": args, **arm})
+        result["arms"][name] = json.loads(path.read_text())
+    if {"planted", "reversed"} <= set(result["arms"]):
+        dirs = [Path(out_dir) / n for n in ("planted", "reversed")]
+        result["planted-reversed"] = label_direction_effect(*dirs, "grpo", args["bootstrap"])
+    result["dpo"] = dpo_beside(dpo)
+    write_result(out, result)
+    Path(out).with_suffix(".md").write_text(markdown(result))
+
+
+def interval(r: dict) -> str:
+    return f"{r['AL_mean']:+.3f} [{r['AL_mean_ci95'][0]:+.2f}, {r['AL_mean_ci95'][1]:+.2f}]"
+
+
+def markdown(result: dict) -> str:
+    """One row per method and direction: the benchmark difference from base (profile-clustered
+    95% interval), the judge calls and wall time training cost, and the steps taken."""
+    lines = [
+        "| method | rule | AL_mean − base [95% CI] | judge calls | wall s (data + training) | steps |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, arm in result["arms"].items():
+        judge = arm["train_grpo"]["calls"].get("judge", {}).get("calls", 0)
+        lines.append(
+            f"| GRPO | {name} | {interval(arm['grpo-base'])} | {judge} | {arm['stage_wall_s']['grpo']} | "
+            f"{arm['train_grpo']['steps']} |"
+        )
+    for name in ("planted", "reversed"):
+        d = result["dpo"][name]
+        lines.append(
+            f"| DPO | {name} | {interval(d['dpo-base'])} | {d['judge_calls']} | {d['wall_s']} | {d['train_steps']} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 # where the CPU torch wheel comes from: local wheel dirs if pip is told of some, else PyTorch's index
 links=(--extra-index-url https://download.pytorch.org/whl/cpu)
 [ -n "${PIP_FIND_LINKS:-}" ] && links=() && for d in $PIP_FIND_LINKS; do links+=(--find-links "$d"); done
-.venv/bin/uv pip compile setup.cfg --extra test --generate-hashes \
+.venv/bin/uv pip compile setup.cfg --extra test --extra docs --generate-hashes \
   --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
   "${links[@]}" --index-strategy unsafe-best-match \
   --constraint <(echo "torch==${ALOE_TORCH_VERSION:-2.13.0}+cpu") --no-emit-package torch \

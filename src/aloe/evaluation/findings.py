@@ -84,6 +84,6 @@ def findings(
             *comparison_lines(report, judge_blind),
             f"The judge check ({judge_path}):",
             *judge_lines(card, judge_path),
-            "Plots: `dvc plots show`, then open dvc_plots/index.html.",
+            "Plots: `dvc plots show`, then open dvc_plots/index.html; as PNGs: `python scripts/render_plots.py`.",
         ]
     )

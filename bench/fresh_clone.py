@@ -57,10 +57,12 @@ def main(out: str, workdir: str | None, keep: bool) -> None:
     if COMMAND not in (REPO / "README.md").read_text():
         raise click.ClickException(f"README.md no longer says `{COMMAND}`: update COMMAND here")
     root = Path(workdir or tempfile.mkdtemp(prefix="aloe-fresh-"))
+    if root.exists() and any(root.iterdir()):
+        raise click.ClickException(f"{root} is not empty: give a new or empty --workdir")
     clone, cache = root / "clone", root / "cache"
-    shutil.rmtree(root, ignore_errors=True)
     cache.mkdir(parents=True)
     subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)
+    committed = outputs(clone / "dvc.lock")  # the cloned commit's lock, before the run rewrites it
     env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
     env |= {"ALOE_CACHE_DIR": str(cache), "DVC_NO_ANALYTICS": "1"}
     rc, seconds, log = run(clone, env)
@@ -68,7 +70,7 @@ def main(out: str, workdir: str | None, keep: bool) -> None:
     (root / "repro.log").write_text(log)
     if rc != 0:
         raise click.ClickException(f"the command exited {rc}; its output is in {root / 'repro.log'}:\n{log[-3000:]}")
-    committed, made = outputs(REPO / "dvc.lock"), outputs(clone / "dvc.lock")
+    made = outputs(clone / "dvc.lock")
     differ = sorted(p for p in committed.keys() | made.keys() if committed.get(p) != made.get(p))
     result = {
         "commit": subprocess.run(

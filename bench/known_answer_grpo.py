@@ -27,13 +27,16 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
 import yaml
 
 from aloe.evaluation.comparison import paired_comparison
+from aloe.evaluation.findings import interval
 from aloe.evaluation.records import load_records
 from aloe.llm.server import BackgroundServer
 from common import git_describe, merge, project_env, sh, throwaway_project, write_result
@@ -64,37 +67,75 @@ def grpo_params(args: dict) -> dict:
     }
 
 
-def project_for(root: Path, env: dict, url: str, args: dict, headline: dict) -> Path:
-    """The arm's throwaway project: made once, reused by a rerun made with the same settings."""
+def project_for(root: Path, env: dict, url: str, made_with: dict) -> Path:
+    """The arm's throwaway project: made once (``settings.json``, written last, marks it made),
+    reused by a rerun made with the same settings."""
     project, recorded = root / "project", root / "settings.json"
-    if (project / ".git").exists():
-        if json.loads(recorded.read_text()) != args:
+    if recorded.exists():
+        if json.loads(recorded.read_text()) != made_with:
             raise click.ClickException(f"{project} was made with other settings ({recorded}); remove {root}")
         return project
     shutil.rmtree(root, ignore_errors=True)
+    args, headline = made_with["args"], made_with["headline"]
     throwaway_project(project, env, merge(overrides(url, headline), {"grpo": grpo_params(args)}))
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["grpo"]["rewards"] = grpo_params(args)["rewards"]  # these rewards only, not merged into the default's
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    recorded.write_text(json.dumps(args, indent=2) + "\n")
+    recorded.write_text(json.dumps(made_with, indent=2) + "\n")
     return project
 
 
-def run_arm(name: str, port: int, root: Path, args: dict, headline: dict, arm_dir: Path) -> dict:
+class StageClock:
+    """Seconds per stage over every run of an arm, a cut-off run included (saved every 30 s),
+    so a resumed arm reports what it cost in all."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.spent = json.loads(path.read_text()) if path.exists() else {}
+
+    @contextmanager
+    def timing(self, stage: str):
+        before, t0, done = self.spent.get(stage, 0.0), time.perf_counter(), threading.Event()
+
+        def save() -> None:
+            self.spent[stage] = round(before + time.perf_counter() - t0, 1)
+            self.path.write_text(json.dumps(self.spent, indent=2) + "\n")
+
+        beat = threading.Thread(target=lambda: [save() for _ in iter(lambda: done.wait(30), True)], daemon=True)
+        beat.start()
+        try:
+            yield
+        finally:
+            done.set()
+            beat.join()
+            save()
+
+
+def run_arm(name: str, port: int, root: Path, made_with: dict, arm_dir: Path) -> dict:
     judge = rule_judge_server(RuleJudge(reverse_pairs=name == "reversed"))
     env = {**project_env(), "ALOE_RULE_JUDGE_KEY": "rule"}
-    times = {}
+    clock = StageClock(root / name / "stage_seconds.json")
     with BackgroundServer(judge, port=port) as srv:
-        project = project_for(root / name, env, srv.base_url, args, headline)
+        project = project_for(root / name, env, srv.base_url, made_with)
         for stage in STAGES:
-            t0 = time.perf_counter()
-            sh(f"dvc repro {stage}", project, env)
-            times[stage] = round(time.perf_counter() - t0, 1)
-            click.echo(f"{name}: {stage} {times[stage]} s", err=True)
+            with clock.timing(stage):
+                sh(f"dvc repro {stage}", project, env)
+            click.echo(f"{name}: {stage} {clock.spent[stage]} s in all", err=True)
     for rel in KEPT:
         (arm_dir / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(project / rel, arm_dir / rel)
-    return {"judge": judge.root, "stage_wall_s": times, **summarise(project, args["bootstrap"])}
+    return {"judge": judge.root, "stage_wall_s": clock.spent, **summarise(project, made_with["args"]["bootstrap"])}
+
+
+def judge_calls(episodes: Path) -> int:
+    """The pairwise judge's calls the rewards made: both orders for every rewarded reply (from
+    the episode records, so a resumed run's calls before its checkpoint count too; re-asks of
+    an unread verdict aside, which the rule judge never needs)."""
+    rewarded = 0
+    for line in episodes.read_text().splitlines():
+        for turn in json.loads(line)["turns"]:
+            rewarded += sum(s["rewards"].get("judge_pairwise") is not None for s in turn["samples"] or [])
+    return 2 * rewarded
 
 
 def summarise(project: Path, n_boot: int) -> dict:
@@ -109,13 +150,15 @@ def summarise(project: Path, n_boot: int) -> dict:
         },
         "reply_feature": reply_feature(project, ("base", "grpo")),
         "train_grpo": json.loads((project / "metrics/train_grpo.json").read_text()),
+        "judge_calls": judge_calls(project / "data/grpo/episodes.jsonl"),
         "run": json.loads((project / "logs/grpo.json").read_text()),
         "judge_card": {k: card[k] for k in ("accuracy", "accuracy_ci95", "above_chance", "n", "clusters")},
     }
 
 
 def dpo_beside(headline: dict) -> dict:
-    """The DPO headline's result, judge calls and wall time, as bench/known_answer.py measured them."""
+    """The DPO headline's result and wall time as bench/known_answer.py measured them; its judge
+    calls counted from its tree turns (both orders of each)."""
     out = {"commit": headline["commit"]}
     for arm in ("planted", "reversed"):
         r = headline[arm]
@@ -158,7 +201,8 @@ def main(dpo_path, workdir, out_dir, out, port, arms, **args) -> None:
     for name in arms.split(","):
         arm_dir, path = Path(out_dir) / name, Path(out_dir) / f"{name}.json"
         if not path.exists():
-            arm = run_arm(name, port + (name == "reversed"), Path(workdir), args, headline, arm_dir)
+            made_with = {"args": args, "headline": headline}
+            arm = run_arm(name, port + (name == "reversed"), Path(workdir), made_with, arm_dir)
             write_result(str(path), {"commit": git_describe(), "settings": args, **arm})
         result["arms"][name] = json.loads(path.read_text())
     if {"planted", "reversed"} <= set(result["arms"]):
@@ -169,10 +213,6 @@ def main(dpo_path, workdir, out_dir, out, port, arms, **args) -> None:
     Path(out).with_suffix(".md").write_text(markdown(result))
 
 
-def interval(r: dict) -> str:
-    return f"{r['AL_mean']:+.3f} [{r['AL_mean_ci95'][0]:+.2f}, {r['AL_mean_ci95'][1]:+.2f}]"
-
-
 def markdown(result: dict) -> str:
     """One row per method and direction: the benchmark difference from base (profile-clustered
     95% interval), the judge calls and wall time training cost, and the steps taken."""
@@ -181,15 +221,17 @@ def markdown(result: dict) -> str:
         "|---|---|---|---|---|---|",
     ]
     for name, arm in result["arms"].items():
-        judge = arm["train_grpo"]["calls"].get("judge", {}).get("calls", 0)
+        d = arm["grpo-base"]
         lines.append(
-            f"| GRPO | {name} | {interval(arm['grpo-base'])} | {judge} | {arm['stage_wall_s']['grpo']} | "
+            f"| GRPO | {name} | {interval(d['AL_mean'], d['AL_mean_ci95'], '+.2f')} | {arm['judge_calls']} | "
+            f"{arm['stage_wall_s']['grpo']} | "
             f"{arm['train_grpo']['steps']} |"
         )
     for name in ("planted", "reversed"):
         d = result["dpo"][name]
         lines.append(
-            f"| DPO | {name} | {interval(d['dpo-base'])} | {d['judge_calls']} | {d['wall_s']} | {d['train_steps']} |"
+            f"| DPO | {name} | {interval(d['dpo-base']['AL_mean'], d['dpo-base']['AL_mean_ci95'], '+.2f')} | "
+            f"{d['judge_calls']} | {d['wall_s']} | {d['train_steps']} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -43,10 +43,11 @@ def filled_specs(root: Path) -> dict[str, dict]:
 
 @click.command()
 @click.option("--out-dir", default=str(ROOT / "docs" / "figures"), show_default=True)
-def main(out_dir: str) -> None:
+@click.option("--project", default=str(ROOT), show_default=True, help="the DVC project whose plots to render")
+def main(out_dir: str, project: str) -> None:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    for name, spec in filled_specs(ROOT).items():
+    for name, spec in filled_specs(Path(project)).items():
         (out / f"{name}.png").write_bytes(vl_convert.vegalite_to_png(spec, scale=2))
         click.echo(f"{out / name}.png: {len(spec['data']['values'])} points")
 

@@ -34,7 +34,8 @@ def main(params_path: str, records_dir: str, judge_metrics: str, out: str) -> No
     write_json(out, {**report, **gate})
     measured = card if gate["judge_blind"] is not None else None  # the card of this run's judge
     blind = bool(gate["judge_blind"])
-    click.echo(findings(runs, report, measured, blind, judge_metrics, params.eval.bootstrap, params.seed))
+    turns, n_boot = params.eval.turns, params.eval.bootstrap
+    click.echo(findings(runs, report, measured, blind, judge_metrics, turns, n_boot, params.seed))
 
 
 if __name__ == "__main__":

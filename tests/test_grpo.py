@@ -75,7 +75,7 @@ def test_every_sampled_reply_is_kept_with_each_of_its_rewards_in_the_episode_rec
         {"persona_recovery": 1.0, "persona_copy": 0.0}, None, JudgeParams(), 0, note=episodes.note
     )
     fields = dict(kind=["reply", "reply", "recovery", "recovery"], profile=[PROFILE] * 4, personality=[MOOD] * 4)
-    recovery(completions=texts, row=rows, **fields)
+    recovery(completions=texts, row=rows, sample=[0, 1, 0, 1], **fields)
     [record] = episodes.records()
     [turn] = record["turns"]
     assert [s["rewards"] for s in turn["samples"]] == [
@@ -83,9 +83,10 @@ def test_every_sampled_reply_is_kept_with_each_of_its_rewards_in_the_episode_rec
         {"persona_copy": 0.0, "persona_recovery": None},
     ]
     first, second = record["recovery_samples"]
-    assert (
-        first["text"] == texts[2] and first["rewards"]["persona_recovery"] > 0 == second["rewards"]["persona_recovery"]
-    )
+    assert first["text"] == texts[2] and first["rewards"]["persona_recovery"] > 0
+    assert second["rewards"]["persona_recovery"] == 0
+    episodes.restore({"played": {}, "recovered": {}, "stopped": {}})  # a checkpoint from before samples were kept
+    assert episodes.sampled == {}
 
 
 def test_rows_come_in_the_order_the_conversations_need():
@@ -176,26 +177,36 @@ def test_grpo_plays_episodes_logs_each_reward_and_resumes_after_a_kill(tmp_path,
     assert (tmp_path / "grpo" / "config.json").exists() and (tmp_path / "grpo" / "adapter").is_dir()
 
 
-def length_judge(requests) -> list[ChatResult]:
-    """A user who says one line, and a 1-5 judge that pays for a reply's length alone: a reward
-    a policy can game without being any more tailored to the user."""
+def expected_score(value: float) -> ChatResult:
+    """A 1-5 answer whose expected score (the digits' probabilities at its token) is ``value``."""
+    low = min(int(value), 4)
+    top = {str(low): 1 + low - value, str(low + 1): value - low}
+    return tokens_result([str(round(value))], {0: {d: p for d, p in top.items() if p > 0}})
+
+
+def brevity_judge(requests) -> list[ChatResult]:
+    """A user who says one line, and a 1-5 judge that pays for short replies alone (5 for an
+    empty one, 1 from 40 words on): a reward a policy can game without being any more
+    tailored to the user."""
     out = []
     for r in requests:
         if role_of(r) == "judge_score":
             reply = r.messages[-1][1].split("Chatbot's reply: ", 1)[1].split("\n\nCriteria:", 1)[0]
-            out.append(tokens_result([str(min(5, 1 + len(reply.split()) // 5))]))
+            out.append(expected_score(5 - 4 * min(1.0, len(reply.split()) / 40)))
         else:
             out.append(ChatResult(text="Hi there, I keep bees.", prompt_tokens=5, completion_tokens=5))
     return out
 
 
 @pytest.mark.slow
-def test_a_reward_that_pays_for_length_is_caught_by_the_length_logged_beside_it(
+def test_a_reward_that_pays_for_brevity_is_caught_by_the_length_logged_beside_it(
     tmp_path, base_model_dir, serve, aloe_env
 ):
-    srv = serve(generate=length_judge, model_name="scripted")
+    """Reward hacking, measured: GRPO climbs a judge that pays for short replies, and the reply
+    length logged every step (trl's completions/mean_length, in the curve) shows how."""
+    srv = serve(generate=brevity_judge, model_name="scripted")
     rewards = {"judge_score": 1.0, "persona_copy": 0.0}
-    sizes = dict(episodes=4, num_generations=4, per_device_train_batch_size=4, max_completion_length=32)
+    sizes = dict(turns=1, episodes=4, num_generations=4, per_device_train_batch_size=4, max_completion_length=64)
     argv = grpo_argv(
         tmp_path, base_model_dir, srv.base_url, rewards=rewards, learning_rate=2e-3, save_steps=50, **sizes
     )
@@ -206,9 +217,9 @@ def test_a_reward_that_pays_for_length_is_caught_by_the_length_logged_beside_it(
     curve = json.loads((tmp_path / "c.json").read_text())
     length = [row["completions/mean_length"] for row in curve]
     reward = [row["rewards/judge_score/mean"] for row in curve]
-    assert len(curve) == 16 and sum(length[-4:]) > sum(length[:4]) + 4 * 4, length  # 4+ tokens longer
-    assert sum(reward[-4:]) > sum(reward[:4]), reward  # the judge pays for it
-    assert all("monitor/persona_copy" in row for row in curve)
+    assert len(curve) == 8 and sum(length[-3:]) < sum(length[:3]) - 3 * 8, length  # 8+ tokens shorter
+    assert sum(reward[-3:]) > sum(reward[:3]), reward  # and the judge pays for it
+    assert all(row["monitor/persona_copy"] is not None for row in curve)
 
 
 @pytest.mark.slow

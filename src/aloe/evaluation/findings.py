@@ -12,16 +12,15 @@ from aloe.judging.card import MIN_CLUSTERS
 from aloe.judging.judge_card import JudgeCard
 
 
-def interval(value: float | None, ci: list[float] | None, sign: str = "") -> str:
-    """ "0.53 [0.44, 0.62]" (``sign`` "+": signed, for differences)."""
+def interval(value: float | None, ci: list[float] | None, fmt: str = ".2f") -> str:
+    """A figure and its interval, "0.53 [0.44, 0.62]" (``fmt`` "+.2f" for a difference);
+    "-" where there is no value."""
     if value is None:
         return "-"
-    shown = f"{value:{sign}.2f}"
-    return shown + (f" [{ci[0]:{sign}.2f}, {ci[1]:{sign}.2f}]" if ci else "")
+    return f"{value:{fmt}}" + (f" [{ci[0]:{fmt}}, {ci[1]:{fmt}}]" if ci else "")
 
 
-def variant_table(runs: dict[str, list[DialogueRecord]], n_boot: int, seed: int) -> list[str]:
-    turns = max(t.turn for records in runs.values() for r in records for t in r.turns)
+def variant_table(runs: dict[str, list[DialogueRecord]], turns: int, n_boot: int, seed: int) -> list[str]:
     lines = [f"  {'variant':<8} {'AL per turn':<{5 * turns}}  {'AL_mean [95% CI]':<20}  IR [95% CI]"]
     for name, records in runs.items():
         scores, asked = score_table(records, turns)
@@ -29,7 +28,7 @@ def variant_table(runs: dict[str, list[DialogueRecord]], n_boot: int, seed: int)
         per_turn = " ".join("  -  " if al is None else f"{al:.2f}" for al in m["AL"])
         lines.append(
             f"  {name:<8} {per_turn:<{5 * turns}}  {interval(m['AL_mean'], m['AL_mean_ci95']):<20}  "
-            f"{interval(m['IR'], m['IR_ci95'], '+')}"
+            f"{interval(m['IR'], m['IR_ci95'], '+.3f')}"
         )
     return lines
 
@@ -47,8 +46,8 @@ def comparison_lines(report: dict[str, dict], judge_blind: bool) -> list[str]:
     for pair, r in report.items():
         held = r["style_controlled"]
         lines.append(
-            f"  {pair:<10} {interval(r['AL_mean'], r['AL_mean_ci95'], '+'):<22} "
-            f"style held fixed {interval(held['AL_mean'], held['AL_mean_ci95'], '+'):<22} {limits(r, judge_blind)}"
+            f"  {pair:<10} {interval(r['AL_mean'], r['AL_mean_ci95'], '+.2f'):<22} "
+            f"style held fixed {interval(held['AL_mean'], held['AL_mean_ci95'], '+.2f'):<22} {limits(r, judge_blind)}"
         )
     return lines
 
@@ -61,7 +60,7 @@ def judge_lines(card: JudgeCard | None, path: str) -> list[str]:
         f"  pairwise: {card.pairwise['status']} (accuracy on planted pairs "
         f"{interval(card.accuracy, card.accuracy_ci95)}; 0.50 is chance)",
         f"  1-5:      {card.scoring['status']} (score gap, planted reply minus the other "
-        f"{interval(gap.get('value'), gap.get('ci95'), '+')}; 0 is blind)",
+        f"{interval(gap.get('value'), gap.get('ci95'), '+.2f')}; 0 is blind)",
     ]
 
 
@@ -71,6 +70,7 @@ def findings(
     card: JudgeCard | None,
     judge_blind: bool,
     judge_path: str,
+    turns: int,
     n_boot: int,
     seed: int,
 ) -> str:
@@ -79,7 +79,7 @@ def findings(
     return "\n".join(
         [
             f"ALOE benchmark: {n} dialogues in {profiles} profiles, each reply scored 1-5 by the judge",
-            *variant_table(runs, n_boot, seed),
+            *variant_table(runs, turns, n_boot, seed),
             "Paired differences A - B on the same dialogues, 95% intervals over profiles:",
             *comparison_lines(report, judge_blind),
             f"The judge check ({judge_path}):",

@@ -87,7 +87,8 @@ class Episodes:
             references = generate(trainer, chats, 1, start_policy=True) if self.reference else None
             for n, (i, group) in enumerate(zip(wave, samples, strict=True)):
                 r, kind = rows[i], self.kind(rows[i])
-                self.sampled[r.key] = [{"text": text, "rewards": {}} for _, _, text in group]
+                if kind != "stopped":
+                    self.sampled[r.key] = [{"text": text, "rewards": {}} for _, _, text in group]
                 if kind == "reply":  # the conversation goes on from the first sample
                     self.played[self.episode(r)][turn]["reply"] = group[0][2]
                 elif kind == "recovery":
@@ -101,17 +102,18 @@ class Episodes:
                     "reference_reply": references[n][0][2] if references else None,
                     "row": r.key,
                 }
-                groups[i] = [{"prompt_ids": p, "completion_ids": c, **shared} for p, c, _ in group]
+                groups[i] = [
+                    {"prompt_ids": p, "completion_ids": c, "sample": j, **shared} for j, (p, c, _) in enumerate(group)
+                ]
         completions = [c for group in groups for c in group]
         return {"logprobs": None, **{k: [c[k] for c in completions] for k in completions[0]}}
 
-    def note(self, name: str, rows: list[str], values: list[float | None]) -> None:
-        """Reward ``name`` of each completion (given in the rollout's order, a row's group
-        together), kept beside its text for the episode records."""
-        seen: dict[str, int] = {}
-        for key, value in zip(rows, values, strict=True):
-            i = seen[key] = seen.get(key, -1) + 1
-            self.sampled[key][i]["rewards"][name] = value
+    def note(self, name: str, rows: list[str], samples: list[int], values: list[float | None]) -> None:
+        """Reward ``name`` of each completion (its row and its index in the row's group, as
+        the rollout handed them over), kept beside its text for the episode records."""
+        for key, j, value in zip(rows, samples, values, strict=True):
+            if key in self.sampled:  # a stopped episode's row is not kept
+                self.sampled[key][j]["rewards"][name] = value
 
     def episode(self, row: Row) -> str:
         return f"{row.persona_id}/{row.episode}"
@@ -177,7 +179,7 @@ class Episodes:
 
     def restore(self, state: dict) -> None:
         self.played, self.recovered, self.stopped = state["played"], state["recovered"], state["stopped"]
-        self.sampled = state["sampled"]
+        self.sampled = state.get("sampled", {})  # a checkpoint from before samples were kept
 
     def records(self) -> list[dict]:
         """One line per episode played: its turns (the user's message, the reply the

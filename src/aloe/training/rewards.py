@@ -120,9 +120,9 @@ class Noted:
     def __init__(self, reward, note):
         self.reward, self.note, self.__name__ = reward, note, reward.__name__
 
-    def __call__(self, row, **fields) -> list[float | None]:
-        values = self.reward(row=row, **fields)
-        self.note(self.__name__, row, values)
+    def __call__(self, row, sample, **fields) -> list[float | None]:
+        values = self.reward(row=row, sample=sample, **fields)
+        self.note(self.__name__, row, sample, values)
         return values
 
 

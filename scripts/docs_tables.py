@@ -11,7 +11,6 @@ under the table) and returns the markdown.
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from collections.abc import Callable
@@ -21,6 +20,7 @@ import click
 import yaml
 
 from aloe.evaluation.findings import interval as ci
+from aloe.files import read_json
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
@@ -28,7 +28,7 @@ BLOCK = re.compile(r"(<!-- table: (\w+) -->\n)(.*?)(<!-- /table -->)", re.S)
 
 
 def load(rel: str, root: Path) -> dict | list:
-    return json.loads((root / rel).read_text())
+    return read_json(root / rel, "the stage or bench script that writes it")
 
 
 def table(header: list[str], rows: list[list[str]], source: str) -> str:

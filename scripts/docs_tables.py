@@ -163,8 +163,223 @@ def ablation_labels(root: Path) -> str:
     return table(header, rows, "`bench/results/ablation_labels.json`")
 
 
+def fresh_clone(root: Path) -> str:
+    """README command 1 from a fresh clone: seconds of the set-up and of each stage, one column
+    per committed run (``bench/results/fresh_clone*.json``, a lever's run beside the one before)."""
+    runs = [
+        (p.stem, load(str(p.relative_to(root)), root))
+        for p in sorted((root / "bench/results").glob("fresh_clone*.json"))
+    ]
+    steps = list(dict.fromkeys(step for _, r in runs for step in r["seconds"]))
+    rows = [[f"`{s}`", *(f"{r['seconds'][s]:,.0f}" if s in r["seconds"] else "-" for _, r in runs)] for s in steps]
+    rows.append(["**in all**", *(f"**{r['wall_s']:,.0f}**" for _, r in runs)])
+    rows.append(["peak RSS (GB)", *(f"{r['peak_rss_gb']}" for _, r in runs)])
+    rows.append(
+        [
+            "outputs unlike the lock",
+            *(", ".join(f"`{o}`" for o in r["differ_from_lock"]) or f"none of {r['outputs']}" for _, r in runs),
+        ]
+    )
+    header = ["seconds", *(f"{r['commit']} ({r['cpus']} cores)" for _, r in runs)]
+    return table(header, rows, ", ".join(f"`bench/results/{name}.json`" for name, _ in runs))
+
+
+def persona_filter(root: Path) -> str:
+    """The persona filter's funnel at 20k, 100k and 1M candidates: seconds per step, what each
+    dropped, memory, and agreement with the exact greedy filter where it was computed."""
+    names = ("persona_filter_20k", "persona_filter_100k", "persona_filter_1m_static")
+    runs = [load(f"bench/results/{n}.json", root) for n in names]
+    rows = [["encoder", *(f"`{r['encoder']}`" for r in runs)]]
+    for step, label in (("exact_and_rules", "exact + rules"), ("minhash", "MinHash"), ("embedding", "near duplicates")):
+        rows.append([f"{label} (s)", *(f"{r['seconds'][step]:,.1f}" for r in runs)])
+    rows.append(["funnel (s)", *(f"**{r['seconds']['total']:,.1f}**" for r in runs)])
+    rows.append(
+        ["encoding, static (s)", *(f"{r['static_encode_s']:,.1f}" if "static_encode_s" in r else "-" for r in runs)]
+    )
+    rows.append(["kept", *(f"{r['funnel']['llm_check']['out']:,} of {r['candidates']:,}" for r in runs)])
+    rows.append(["peak RSS (GB)", *(f"{r['peak_rss_mb'] / 1024:.2f}" for r in runs)])
+    rows.append(["decisions unlike the exact filter", *(exact_agreement(r) for r in runs)])
+    paper = runs[0]["paper_method"]
+    rows.append(
+        [
+            "the paper's re-encode-the-pool loop",
+            f"{paper['sample_speedup']}x slower on the first {paper['sample']} candidates "
+            f"(about {paper['full_pool_speedup_estimated']:,.0f}x extrapolated)",
+            "-",
+            "-",
+        ]
+    )
+    rows.append(["machine", *(r["machine"]["note"] for r in runs)])
+    header = ["", *(f"{r['candidates']:,} ({r['commit']})" for r in runs)]
+    return table(header, rows, ", ".join(f"`bench/results/{n}.json`" for n in names))
+
+
+def exact_agreement(run: dict) -> str:
+    ref = run["exact_reference"]
+    if not ref["computed"]:
+        return f"not computed: {ref['why']}"
+    d = ref["funnel_vs_exact"]
+    return f"{d['differ']} of {d['decisions']:,}"
+
+
+def trees_throughput(root: Path) -> str:
+    """The trees builder's overhead on the local backend, and pipelining against an endpoint."""
+    r = load("bench/results/trees_throughput.json", root)
+    local, end = r["local"], r["endpoint"]
+    rows = [
+        [
+            f"local backend, {local['trees']} trees x {local['turns']} turns",
+            f"{local['tree_tokens_per_s']} tokens/s against {local['raw_tokens_per_s']} for raw batched `generate` "
+            f"on the same batches: efficiency {local['local_efficiency']} (same tokens: {local['same_tokens']})",
+        ]
+    ]
+    for mode in ("lockstep", "pipelined"):
+        m = end[mode]
+        rows.append(
+            [
+                f"endpoint, {end['trees']} trees x {end['turns']} turns, {mode}",
+                f"{m['wall_s']} s for {m['calls']:,} calls = {m['wall_over_ideal']} x the ideal {m['ideal_s']} s "
+                f"(concurrency {end['concurrency']}, mean latency {end['latency_mean_s']} s)",
+            ]
+        )
+    return table(["what", "measured"], rows, "`bench/results/trees_throughput.json`")
+
+
+def local_dtype(root: Path) -> str:
+    """The local backend in bf16 against fp32: seconds and tokens on the judge check's calls,
+    how far bf16's answers stray, and whether a trained model's margin survives bf16 weights."""
+    r = load("bench/results/local_dtype.json", root)
+    check, agree, margin = r["judge_check"], r["judge_check"]["bf16_against_fp32"], r["trained_margin"]
+    fp32, bf16 = check["float32"], check["bfloat16"]
+    rows = [
+        [
+            f"judge check, {check['pairs']} planted pairs: seconds",
+            f"{fp32['seconds']:,.1f}",
+            f"{bf16['seconds']:,.1f}",
+            f"**{check['bf16_speedup']}x**",
+        ],
+        [
+            "prompt / completion tokens",
+            *(f"{d['prompt_tokens']:,} / {d['completion_tokens']:,}" for d in (fp32, bf16)),
+            "",
+        ],
+        [
+            "bf16's answers against fp32's",
+            "",
+            f"openings {agree['same_opening']}, replies {agree['same_reply']}, "
+            f"verdicts {agree['same_verdicts']} ({agree['verdicts_compared']}) the same; "
+            f"scores {agree['score_abs_diff_mean']} apart on average ({agree['scores_compared']})",
+            "",
+        ],
+        [
+            f"`{margin['trained']}` − `{margin['start']}`: DPO's reward margin, {margin['pairs']} pairs",
+            *(
+                f"{margin['margin_gain_mean'][dt]:+.4f} (mean abs {margin['margin_gain_abs_mean'][dt]:.4f})"
+                for dt in ("float32", "bfloat16")
+            ),
+            f"same sign {margin['same_sign']}, correlation {margin['correlation']}",
+        ],
+    ]
+    machine = f"{r['machine']['cpus']} cores, bf16 kernels {r['machine']['bf16_kernels']}"
+    source = f"`bench/results/local_dtype.json` (at {r['commit']}, {machine})"
+    return table(["", "float32", "bfloat16", "bf16 against fp32"], rows, source)
+
+
+def ablation_downstream(root: Path) -> str:
+    """The label ablation carried through DPO and the benchmark: each judging's labels, pairs,
+    and the benchmark differences from base."""
+    rows = []
+    for arm in ("corrected", "faithful"):
+        a = load(f"bench/results/ablation_downstream/{arm}.json", root)
+        labels, compare, al = a["labels"], a["compare"], a["AL_mean"]
+        dpo, sft = compare["dpo-base"], compare["sft-base"]
+        rule_too = round(labels["labelled"] * labels["label_accuracy"])
+        rows.append(
+            [
+                f"{arm} ({a['commit']})",
+                f"{labels['labelled']} of {labels['turns']}",
+                f"{rule_too} ({labels['label_accuracy']:.2f})",
+                f"{a['pairs']['dpo_pairs']}",
+                " / ".join(f"{al[v]:.2f}" for v in ("base", "sft", "dpo")),
+                f"{ci(dpo['AL_mean'], dpo['AL_mean_ci95'], '+.2f')} ({p_value(dpo)})",
+                ci(sft["AL_mean"], sft["AL_mean_ci95"], "+.2f"),
+            ]
+        )
+    header = ["judging", "labelled turns", "labels the rule makes too", "DPO pairs", "AL_mean base / SFT / DPO"]
+    source = "`bench/results/ablation_downstream/{corrected,faithful}.json`"
+    return table(header + ["ΔAL_mean DPO − base", "SFT − base"], rows, source)
+
+
+def p_value(diff: dict) -> str:
+    """A bootstrap p of 0 says only that no resample crossed zero: p under one in their number."""
+    return (
+        f"p {diff['AL_mean_p']}"
+        if diff["AL_mean_p"]
+        else f"p < {1 / diff['bootstrap']:g}, {diff['bootstrap']:,} resamples"
+    )
+
+
+def static_encoder(root: Path) -> str:
+    """The static encoder's keep/drop decisions against MiniLM's on sets its threshold was not
+    chosen on."""
+    r = load("bench/results/static_encoder.json", root)
+    names = {
+        "synthetic_seed1": "synthetic, another seed",
+        "default_profile": "default run, profiles",
+        "default_personality": "default run, personalities",
+    }
+    rows = [
+        [
+            label,
+            f"{a['n']:,}",
+            f"{a['kappa']}",
+            f"{a['equal_decisions']:.1%}",
+            f"{a['minilm_kept']:,} / {a['static_kept']:,}",
+        ]
+        for key, label in names.items()
+        for a in [r["agreement"][key]]
+    ]
+    header = ["set", "candidates", "kappa", "equal decisions", "kept: MiniLM / static"]
+    return table(header, rows, f"`bench/results/static_encoder.json` (at {r['commit']})")
+
+
+PRICES = {"gpt": (0.15, 0.60), "gpt4o": (2.50, 10.00)}
+
+
+def preset_cost(root: Path) -> str:
+    """What each preset costs, from ``aloe estimate`` on its config (endpoint calls at 2 s and
+    their backend's concurrency; completions at their ``max_tokens``)."""
+    from aloe.estimate import estimate
+    from aloe.params import load_params
+
+    rows = []
+    for preset in ("paper_faithful", "corrected"):
+        est = estimate(load_params(root / "configs" / f"{preset}.yaml"), 2.0, PRICES, 0.5, str(root / "no-logs"))
+        writer = sum(r.cost or 0 for r in est if r.backend == "gpt4o")
+        cost = f"${sum(r.cost or 0 for r in est):,.0f}" + (f" (of which ${writer:,.2f} gpt-4o)" if writer else "")
+        rows.append(
+            [
+                f"`{preset}`",
+                f"{sum(r.calls for r in est):,}",
+                f"{sum(r.prompt_tokens for r in est) / 1e6:,.0f}M",
+                f"{sum(r.completion_tokens for r in est) / 1e6:,.1f}M",
+                f"{sum(r.seconds or 0 for r in est) / 3600:.1f} h",
+                cost,
+            ]
+        )
+    header = ["preset", "calls", "prompt tokens", "completion tokens (at most)", "endpoint time", "cost"]
+    return table(header, rows, "`aloe estimate` on `configs/paper_faithful.yaml` and `configs/corrected.yaml`")
+
+
 TABLES: dict[str, Callable[[Path], str]] = {
+    "ablation_downstream": ablation_downstream,
+    "static_encoder": static_encoder,
+    "preset_cost": preset_cost,
+    "local_dtype": local_dtype,
+    "persona_filter": persona_filter,
+    "trees_throughput": trees_throughput,
     "default_run": default_run,
+    "fresh_clone": fresh_clone,
     "known_answer": known_answer,
     "known_answer_grpo": known_answer_grpo,
     "ablation_labels": ablation_labels,

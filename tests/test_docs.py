@@ -49,7 +49,7 @@ def test_one_changed_figure_in_a_results_file_makes_the_check_fail(tmp_path):
     import shutil
 
     tables = load_tables()
-    for rel in ("README.md", "params.yaml", "docs", "metrics", "bench/results"):
+    for rel in ("README.md", "params.yaml", "configs", "docs", "metrics", "bench/results"):
         copy = shutil.copytree if (REPO / rel).is_dir() else shutil.copy2
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         copy(REPO / rel, tmp_path / rel)

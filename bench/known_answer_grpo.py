@@ -233,6 +233,14 @@ def markdown(result: dict) -> str:
             f"| DPO | {name} | {interval(d['dpo-base']['AL_mean'], d['dpo-base']['AL_mean_ci95'], '+.2f')} | "
             f"{d['judge_calls']} | {d['wall_s']} | {d['train_steps']} |"
         )
+    lines.append("")
+    both = [("GRPO", result.get("planted-reversed")), ("DPO", result["dpo"]["planted-reversed"])]
+    lines += [
+        f"{method} planted − reversed, on the same dialogues: "
+        f"{interval(d['AL_mean'], d['AL_mean_ci95'], '+.2f')} (p {d['AL_mean_p']})"
+        for method, d in both
+        if d
+    ]
     return "\n".join(lines) + "\n"
 
 

@@ -237,7 +237,8 @@ def markdown(result: dict) -> str:
     both = [("GRPO", result.get("planted-reversed")), ("DPO", result["dpo"]["planted-reversed"])]
     lines += [
         f"{method} planted − reversed, on the same dialogues: "
-        f"{interval(d['AL_mean'], d['AL_mean_ci95'], '+.2f')} (p {d['AL_mean_p']})"
+        f"{interval(d['AL_mean'], d['AL_mean_ci95'], '+.2f')} "
+        + (f"(p {d['AL_mean_p']})" if d["AL_mean_p"] else f"(p < {1 / d['bootstrap']:g}, {d['bootstrap']:,} resamples)")
         for method, d in both
         if d
     ]

@@ -59,3 +59,8 @@ def test_one_changed_figure_in_a_results_file_makes_the_check_fail(tmp_path):
     data["planted"]["compare"]["dpo-base"]["AL_mean"] = 0.5
     result.write_text(json.dumps(data))
     assert tables.stale(tmp_path) == ["docs/known-answer.md: known_answer"]
+    timing = tmp_path / "bench/results/fresh_clone.json"
+    data = json.loads(timing.read_text())
+    data["seconds"]["trees"] += 60
+    timing.write_text(json.dumps(data))
+    assert tables.stale(tmp_path) == ["docs/benchmarks.md: fresh_clone", "docs/known-answer.md: known_answer"]

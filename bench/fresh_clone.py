@@ -1,8 +1,8 @@
 """README command 1 as a newcomer runs it: a fresh clone of this commit, a new ``.venv``, an
 empty response cache, then the README's command verbatim. Records the seconds of the set-up
 and of each stage (from DVC announcing it to DVC announcing the next), the largest peak RSS of
-any process of the run, and which outputs differ from the committed ``dvc.lock`` (the run
-logs always do: they hold wall times).
+any process of the run, the load average before and after (was the machine idle?), and which
+outputs differ from the committed ``dvc.lock`` (the run logs always do: they hold wall times).
 
     python bench/fresh_clone.py --out bench/results/fresh_clone.json
 """
@@ -61,6 +61,7 @@ def main(out: str, workdir: str | None, keep: bool) -> None:
         raise click.ClickException(f"{root} is not empty: give a new or empty --workdir")
     clone, cache = root / "clone", root / "cache"
     cache.mkdir(parents=True)
+    load_before = os.getloadavg()[0]
     subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)
     committed = outputs(clone / "dvc.lock")  # the cloned commit's lock, before the run rewrites it
     env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
@@ -81,6 +82,7 @@ def main(out: str, workdir: str | None, keep: bool) -> None:
         "wall_s": round(sum(seconds.values()), 1),
         "seconds": seconds,
         "peak_rss_gb": round(peak_kb / 2**20, 2),
+        "loadavg_1m_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "outputs": len(committed),
         "differ_from_lock": [p for p in differ if not p.startswith("logs/")],
         "logs_differ": [p for p in differ if p.startswith("logs/")],

@@ -173,9 +173,15 @@ def fresh_clone(root: Path) -> str:
     rows = [[f"`{s}`", *(f"{r['seconds'][s]:,.0f}" if s in r["seconds"] else "-" for r in runs)] for s in steps]
     rows.append(["**in all (s)**", *(f"**{r['wall_s']:,.0f}**" for r in runs)])
     rows.append(["largest process's peak RSS (GiB)", *(f"{r['peak_rss_gb']}" for r in runs)])
+    rows.append(["load average before / after", *(machine_load(r) for r in runs)])
     rows.append(["outputs unlike the lock", *(unlike_lock(r) for r in runs)])
     header = ["", *(f"{r['commit']} ({r['cpus']} cores)" for r in runs)]
     return table(header, rows, ", ".join(f"`bench/results/{p.name}`" for p in paths))
+
+
+def machine_load(run: dict) -> str:
+    load = run.get("loadavg_1m_before_after")
+    return " / ".join(map(str, load)) if load else "not recorded"
 
 
 def unlike_lock(run: dict) -> str:

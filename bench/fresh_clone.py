@@ -1,14 +1,20 @@
 """README command 1 as a newcomer runs it: a fresh clone of this commit, a new ``.venv``, an
 empty response cache, then the README's command verbatim. Records the seconds of the set-up
 and of each stage (from DVC announcing it to DVC announcing the next), the largest peak RSS of
-any process of the run, the load average before and after (was the machine idle?), and which
-outputs differ from the committed ``dvc.lock`` (the run logs always do: they hold wall times).
+any process of the run, the load average before and after (was the machine idle?), each
+stage's own clock (``logs/<stage>.json``'s ``wall_s``: the rest of a stage's seconds is
+start-up and DVC), and which outputs differ from the committed ``dvc.lock`` (the run logs
+always do: they hold wall times). A JSON or JSONL output that differs is compared field by
+field with this checkout's copy, where that copy is the committed one: how many numbers
+moved and by how much, and how many other fields (texts, verdicts, labels) differ.
 
     python bench/fresh_clone.py --out bench/results/fresh_clone.json
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import resource
@@ -49,6 +55,44 @@ def outputs(lock_path: Path) -> dict[str, str | None]:
     return {o["path"]: o.get("md5") for stage in lock["stages"].values() for o in stage.get("outs", [])}
 
 
+def in_stage_seconds(clone: Path, stages: list[str]) -> dict[str, float]:
+    """Each stage's own clock, from the run log it wrote (stages that write none are left out)."""
+    logs = {s: clone / "logs" / f"{s.replace('@', '_')}.json" for s in stages}
+    return {s: json.loads(p.read_text())["wall_s"] for s, p in logs.items() if p.is_file()}
+
+
+def records(path: Path) -> list:
+    text = path.read_text()
+    return [json.loads(line) for line in text.splitlines()] if path.suffix == ".jsonl" else [json.loads(text)]
+
+
+def moved(a, b, out: dict) -> None:
+    """Tally how ``b`` differs from ``a``: numbers that moved (and the largest move), other fields."""
+    if isinstance(a, dict) and isinstance(b, dict) and a.keys() == b.keys():
+        for k in a:
+            moved(a[k], b[k], out)
+    elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for x, y in zip(a, b, strict=True):
+            moved(x, y, out)
+    elif isinstance(a, float | int) and isinstance(b, float | int) and not isinstance(a, bool):
+        if a != b:
+            out["numbers_moved"] += 1
+            out["largest_move"] = max(out["largest_move"], abs(a - b))
+    elif a != b:
+        out["other_fields"] += 1
+
+
+def field_diff(made: Path, committed: Path, md5: str | None) -> dict | None:
+    """``made`` against the committed version, where ``committed`` (this checkout's copy) is it."""
+    if made.suffix not in (".json", ".jsonl") or not committed.is_file():
+        return None
+    if hashlib.md5(committed.read_bytes()).hexdigest() != md5:
+        return None
+    out = {"numbers_moved": 0, "largest_move": 0.0, "other_fields": 0}
+    moved(records(committed), records(made), out)
+    return out
+
+
 @click.command()
 @click.option("--out", required=True, help="the result JSON")
 @click.option("--workdir", default=None, help="where to clone (default: a new temporary directory)")
@@ -73,6 +117,7 @@ def main(out: str, workdir: str | None, keep: bool) -> None:
         raise click.ClickException(f"the command exited {rc}; its output is in {root / 'repro.log'}:\n{log[-3000:]}")
     made = outputs(clone / "dvc.lock")
     differ = sorted(p for p in committed.keys() | made.keys() if committed.get(p) != made.get(p))
+    diffs = {p: field_diff(clone / p, REPO / p, committed.get(p)) for p in differ if not p.startswith("logs/")}
     result = {
         "commit": subprocess.run(
             ["git", "describe", "--always"], cwd=clone, capture_output=True, text=True
@@ -84,7 +129,9 @@ def main(out: str, workdir: str | None, keep: bool) -> None:
         "peak_rss_gb": round(peak_kb / 2**20, 2),
         "loadavg_1m_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "outputs": len(committed),
+        "in_stage_s": in_stage_seconds(clone, list(seconds)),
         "differ_from_lock": [p for p in differ if not p.startswith("logs/")],
+        "field_diff": {p: d for p, d in diffs.items() if d is not None},
         "logs_differ": [p for p in differ if p.startswith("logs/")],
     }
     if not keep:

@@ -39,12 +39,19 @@ from aloe.evaluation.comparison import paired_comparison
 from aloe.evaluation.findings import interval
 from aloe.evaluation.records import load_records
 from aloe.llm.server import BackgroundServer
+from aloe.personas.rows import read_personas
 from common import git_describe, merge, project_env, sh, throwaway_project, write_result
 from known_answer import label_direction_effect, overrides, reply_feature
-from rule_judge import RuleJudge, rule_judge_server
+from rule_judge import RuleJudge, rule_judge_server, words
 
 STAGES = ("judge_check", "grpo", "aloe_eval@base", "aloe_eval@grpo")
-KEPT = ("data/eval/base.jsonl", "data/eval/grpo.jsonl", "data/grpo/episodes.jsonl", "metrics/train_grpo_curve.json")
+KEPT = (
+    "data/eval/base.jsonl",
+    "data/eval/grpo.jsonl",
+    "data/grpo/episodes.jsonl",
+    "data/personas/train.parquet",
+    "metrics/train_grpo_curve.json",
+)
 
 
 def grpo_params(args: dict) -> dict:
@@ -156,6 +163,38 @@ def summarise(project: Path, n_boot: int) -> dict:
     }
 
 
+def persona_words_in_training(arm_dir: Path) -> dict:
+    """What the sampled replies did for the rule, by halves of the episodes: persona words per
+    sample, persona words in the simulated user's turn it answered, and the sample's persona
+    words that the user's turn had just said (echoed rather than drawn from the persona)."""
+    personas = {
+        p.persona_id: words(p.profile) | words(p.personality)
+        for p in read_personas(arm_dir / "data/personas/train.parquet")
+    }
+    episodes = [json.loads(line) for line in (arm_dir / "data/grpo/episodes.jsonl").read_text().splitlines()]
+    half = len(episodes) // 2
+    out = {}
+    for name, group in (("first_half", episodes[:half]), ("second_half", episodes[half:])):
+        sample, user, echoed = [], [], []
+        for e in group:
+            persona = personas[e["persona_id"]]
+            for turn in e["turns"]:
+                said = words(turn["user"]) & persona
+                for s in turn["samples"] or []:
+                    found = words(s["text"]) & persona
+                    sample.append(len(found))
+                    user.append(len(said))
+                    echoed.append(len(found & said))
+        mean = lambda xs: round(sum(xs) / len(xs), 2)  # noqa: E731
+        out[name] = {
+            "samples": len(sample),
+            "persona_words": mean(sample),
+            "in_user_turn": mean(user),
+            "echoed": mean(echoed),
+        }
+    return out
+
+
 def dpo_beside(headline: dict) -> dict:
     """The DPO headline's result and wall time as bench/known_answer.py measured them; its judge
     calls counted from its tree turns (both orders of each)."""
@@ -208,6 +247,7 @@ def main(dpo_path, workdir, out_dir, out, port, arms, **args) -> None:
     if {"planted", "reversed"} <= set(result["arms"]):
         dirs = [Path(out_dir) / n for n in ("planted", "reversed")]
         result["planted-reversed"] = label_direction_effect(*dirs, "grpo", args["bootstrap"])
+    result["training_samples"] = {n: persona_words_in_training(Path(out_dir) / n) for n in result["arms"]}
     result["dpo"] = dpo_beside(dpo)
     write_result(out, result)
     Path(out).with_suffix(".md").write_text(markdown(result))

@@ -46,6 +46,14 @@ def write_result(out: str, result: dict) -> None:
 REPO = Path(__file__).resolve().parents[1]
 
 
+def p_text(diff: dict) -> str:
+    """A paired difference's bootstrap p; a p of 0 says only that no resample crossed zero,
+    so it reads as under one in their number."""
+    if diff["AL_mean_p"] != 0:
+        return f"p {diff['AL_mean_p']}"
+    return f"p < {1 / diff['bootstrap']:g}, {diff['bootstrap']:,} resamples"
+
+
 def merge(base: dict, over: dict) -> dict:
     """``over`` laid onto ``base``, recursively for nested sections."""
     out = dict(base)

@@ -40,7 +40,7 @@ from aloe.evaluation.findings import interval
 from aloe.evaluation.records import load_records
 from aloe.llm.server import BackgroundServer
 from aloe.personas.rows import read_personas
-from common import git_describe, merge, project_env, sh, throwaway_project, write_result
+from common import git_describe, merge, p_text, project_env, sh, throwaway_project, write_result
 from known_answer import label_direction_effect, overrides, reply_feature
 from rule_judge import RuleJudge, rule_judge_server, words
 
@@ -277,8 +277,7 @@ def markdown(result: dict) -> str:
     both = [("GRPO", result.get("planted-reversed")), ("DPO", result["dpo"]["planted-reversed"])]
     lines += [
         f"{method} planted − reversed, on the same dialogues: "
-        f"{interval(d['AL_mean'], d['AL_mean_ci95'], '+.2f')} "
-        + (f"(p {d['AL_mean_p']})" if d["AL_mean_p"] else f"(p < {1 / d['bootstrap']:g}, {d['bootstrap']:,} resamples)")
+        f"{interval(d['AL_mean'], d['AL_mean_ci95'], '+.2f')} " + f"({p_text(d)})"
         for method, d in both
         if d
     ]

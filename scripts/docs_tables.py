@@ -25,6 +25,8 @@ from aloe.files import read_json
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
+from common import p_text  # noqa: E402
+
 BLOCK = re.compile(r"(<!-- table: (\w+) -->\n)(.*?)(<!-- /table -->)", re.S)
 
 
@@ -325,7 +327,7 @@ def ablation_downstream(root: Path) -> str:
                 f"{labels['label_accuracy']:.2f}",
                 f"{a['pairs']['dpo_pairs']} ({a['pairs']['chosen_carries_the_preferred_feature']})",
                 " / ".join(f"{al[v]:g}" for v in ("base", "sft", "dpo")),
-                f"{ci(dpo['AL_mean'], dpo['AL_mean_ci95'], '+.3f')} ({p_value(dpo)})",
+                f"{ci(dpo['AL_mean'], dpo['AL_mean_ci95'], '+.3f')} ({p_text(dpo)})",
                 ci(sft["AL_mean"], sft["AL_mean_ci95"], "+.3f"),
             ]
         )
@@ -333,15 +335,6 @@ def ablation_downstream(root: Path) -> str:
     header += ["AL_mean base / SFT / DPO"]
     source = "`bench/results/ablation_downstream/{corrected,faithful}.json`"
     return table(header + ["ΔAL_mean DPO − base", "SFT − base"], rows, source)
-
-
-def p_value(diff: dict) -> str:
-    """A bootstrap p of 0 says only that no resample crossed zero: p under one in their number."""
-    return (
-        f"p {diff['AL_mean_p']}"
-        if diff["AL_mean_p"]
-        else f"p < {1 / diff['bootstrap']:g}, {diff['bootstrap']:,} resamples"
-    )
 
 
 def static_encoder(root: Path) -> str:

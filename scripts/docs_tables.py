@@ -174,6 +174,7 @@ def fresh_clone(root: Path) -> str:
     steps = list(dict.fromkeys(step for r in runs for step in r["seconds"]))
     rows = [[f"`{s}`", *(f"{r['seconds'][s]:,.0f}" if s in r["seconds"] else "-" for r in runs)] for s in steps]
     rows.append(["**in all (s)**", *(f"**{r['wall_s']:,.0f}**" for r in runs)])
+    rows.append(["of which before the stages' own clocks (start-up, DVC)", *(start_up(r) for r in runs)])
     rows.append(["largest process's peak RSS (GiB)", *(f"{r['peak_rss_gb']}" for r in runs)])
     rows.append(["load average before / after", *(machine_load(r) for r in runs)])
     rows.append(["outputs unlike the lock", *(unlike_lock(r) for r in runs)])
@@ -186,9 +187,28 @@ def machine_load(run: dict) -> str:
     return " / ".join(map(str, load)) if load else "not recorded"
 
 
+def start_up(run: dict) -> str:
+    """The stages' seconds not on their own clocks (``logs/<stage>.json``), summed: training
+    stages apart, since each launches a process through accelerate."""
+    gaps = {s: run["seconds"][s] - own for s, own in run["in_stage_s"].items()}
+    training = sum(g for s, g in gaps.items() if s in ("sft", "dpo", "grpo"))
+    return f"{sum(gaps.values()):,.0f} ({training:,.0f} in `sft`, `dpo`, `grpo`)"
+
+
 def unlike_lock(run: dict) -> str:
-    differ = run["differ_from_lock"]
-    return f"{len(differ)} of {run['outputs']}" + (": " + ", ".join(f"`{o}`" for o in differ) if differ else "")
+    """How many outputs differ from the lock, and in what: for a JSON file, the numbers that
+    moved (and the largest move) and the other fields that changed."""
+    differ, fields = run["differ_from_lock"], run["field_diff"]
+
+    def what(path: str) -> str:
+        d = fields.get(path)
+        if d is None:
+            return f"`{path}`"
+        n = d["numbers_moved"]
+        moved = f"{n} number{'s' * (n != 1)}, at most {d['largest_move']:.2g}"
+        return f"`{path}` ({moved}; {d['other_fields']} other fields)"
+
+    return f"{len(differ)} of {run['outputs']}" + (": " + ", ".join(map(what, differ)) if differ else "")
 
 
 def persona_filter(root: Path) -> str:

@@ -3,10 +3,11 @@ empty response cache, then the README's command verbatim. Records the seconds of
 and of each stage (from DVC announcing it to DVC announcing the next), the largest peak RSS of
 any process of the run, the load average before and after (was the machine idle?), each
 stage's own clock (``logs/<stage>.json``'s ``wall_s``: the rest of a stage's seconds is
-start-up and DVC), and which outputs differ from the committed ``dvc.lock`` (the run logs
-always do: they hold wall times). A JSON or JSONL output that differs is compared field by
-field with this checkout's copy, where that copy is the committed one: how many numbers
-moved and by how much, and how many other fields (texts, verdicts, labels) differ.
+start-up and DVC) and its LLM calls' cache hits and seconds per role, and which outputs differ
+from the committed ``dvc.lock`` (the run logs always do: they hold wall times). A JSON or JSONL
+output that differs is compared field by field with this checkout's copy, where that copy is
+the committed one: how many numbers moved and by how much, and how many other fields (texts,
+verdicts, labels) differ.
 
     python bench/fresh_clone.py --out bench/results/fresh_clone.json
 """
@@ -55,10 +56,11 @@ def outputs(lock_path: Path) -> dict[str, str | None]:
     return {o["path"]: o.get("md5") for stage in lock["stages"].values() for o in stage.get("outs", [])}
 
 
-def in_stage_seconds(clone: Path, stages: list[str]) -> dict[str, float]:
-    """Each stage's own clock, from the run log it wrote (stages that write none are left out)."""
+def stage_logs(clone: Path, stages: list[str]) -> dict[str, dict]:
+    """The run log each stage wrote (stages that write none are left out): its own clock and,
+    per LLM role, the cache hits and seconds of its calls."""
     logs = {s: clone / "logs" / f"{s.replace('@', '_')}.json" for s in stages}
-    return {s: json.loads(p.read_text())["wall_s"] for s, p in logs.items() if p.is_file()}
+    return {s: json.loads(p.read_text()) for s, p in logs.items() if p.is_file()}
 
 
 def records(path: Path) -> list:
@@ -117,6 +119,7 @@ def main(out: str, workdir: str | None, keep: bool) -> None:
         raise click.ClickException(f"the command exited {rc}; its output is in {root / 'repro.log'}:\n{log[-3000:]}")
     made = outputs(clone / "dvc.lock")
     differ = sorted(p for p in committed.keys() | made.keys() if committed.get(p) != made.get(p))
+    logs = stage_logs(clone, list(seconds))
     diffs = {p: field_diff(clone / p, REPO / p, committed.get(p)) for p in differ if not p.startswith("logs/")}
     result = {
         "commit": subprocess.run(
@@ -129,7 +132,8 @@ def main(out: str, workdir: str | None, keep: bool) -> None:
         "peak_rss_gb": round(peak_kb / 2**20, 2),
         "loadavg_1m_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "outputs": len(committed),
-        "in_stage_s": in_stage_seconds(clone, list(seconds)),
+        "in_stage_s": {s: log["wall_s"] for s, log in logs.items()},
+        "llm_calls": {s: log["calls"] for s, log in logs.items() if "calls" in log},
         "differ_from_lock": [p for p in differ if not p.startswith("logs/")],
         "field_diff": {p: d for p, d in diffs.items() if d is not None},
         "logs_differ": [p for p in differ if p.startswith("logs/")],

@@ -277,7 +277,7 @@ def markdown(result: dict) -> str:
     both = [("GRPO", result.get("planted-reversed")), ("DPO", result["dpo"]["planted-reversed"])]
     lines += [
         f"{method} planted − reversed, on the same dialogues: "
-        f"{interval(d['AL_mean'], d['AL_mean_ci95'], '+.2f')} " + f"({p_text(d)})"
+        f"{interval(d['AL_mean'], d['AL_mean_ci95'], '+.2f')} ({p_text(d)})"
         for method, d in both
         if d
     ]

@@ -348,7 +348,9 @@ def compute_floor(root: Path) -> str:
         for s, w in work.items()
     ]
     rest = f"{r['rest_measured_s']:,.0f}"
-    rows.append(["the rest, as measured (set-up, start-up, training-model loads, training)", "", rest, rest, rest])
+    rows.append(
+        ["the rest, as measured (set-up, start-up, training-model loads, training)", "", rest, *(rest for _ in floor)]
+    )
     measured = r["rest_measured_s"] + sum(w["measured_s"] for w in work.values())
     totals = (f"**{t:,.0f}**" for t in r["total_floor_s"].values())
     rows.append(["**README command 1**", f"target {r['target_s']:,}", f"**{measured:,.0f}**", *totals])
@@ -359,7 +361,7 @@ def compute_floor(root: Path) -> str:
     clone = r["fresh_clone"]
     source = (
         f"`bench/results/compute_floor.json` (at {r['commit']}, {r['threads']} threads, load average before / after "
-        f"{' / '.join(map(str, r['loadavg_1m_before_after']))}), with the seconds of `bench/results/fresh_clone.json` "
+        f"{machine_load(r)}), with the seconds of `bench/results/fresh_clone.json` "
         f"(at {clone['commit']}); ≈: tokens pro rata to the calls the cache did not serve"
     )
     header = ["stage", "calls made: prompt / completion tokens", "measured s", *(f"floor s, {d}" for d in floor)]

@@ -484,6 +484,7 @@ TABLES: dict[str, Callable[[Path], str]] = {
     "known_answer": known_answer,
     "known_answer_grpo": known_answer_grpo,
     "known_answer_grpo_g8": partial(known_answer_grpo, name="known_answer_grpo_g8"),
+    "known_answer_grpo_g8_lr4": partial(known_answer_grpo, name="known_answer_grpo_g8_lr4"),
     "ablation_labels": ablation_labels,
 }
 

@@ -26,6 +26,7 @@ where it stopped. An arm whose JSON is in ``--out-dir`` is not run again.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import threading
 import time
@@ -193,6 +194,38 @@ def persona_words_in_training(arm_dir: Path) -> dict:
             "echoed": mean(echoed),
         }
     return out
+
+
+def five_word_runs(text: str) -> set[tuple[str, ...]]:
+    """Every run of five words in a row (lower-cased), to tell a reply that echoes its user."""
+    w = re.findall(r"\w+", text.lower())
+    return {tuple(w[i : i + 5]) for i in range(len(w) - 4)}
+
+
+def what_changed(arm_dir: Path) -> dict:
+    """What training did besides the benchmark score, from an arm's kept files: its curve (steps
+    whose group had no advantage, KL to the start policy, the share of reply trigrams copied from
+    the persona over the first and last 20 steps) and, for base and grpo's benchmark replies,
+    how many are mostly symbols (under 30% letters) and how many repeat five words in a row of
+    the user's turn they answer (an echo)."""
+    curve = json.loads((arm_dir / "metrics/train_grpo_curve.json").read_text())
+    mean = lambda rows, key: round(sum(r[key] for r in rows) / len(rows), 3)  # noqa: E731
+    replies = {}
+    for variant in ("base", "grpo"):
+        turns = [t for r in load_records(arm_dir / f"data/eval/{variant}.jsonl") for t in r.turns]
+        replies[variant] = {
+            "replies": len(turns),
+            "mostly_symbols": sum(len(re.findall(r"[^\W\d_]", t.reply)) < 0.3 * max(1, len(t.reply)) for t in turns),
+            "echo_user": sum(bool(five_word_runs(t.reply) & five_word_runs(t.user)) for t in turns),
+        }
+    return {
+        "steps": len(curve),
+        "no_advantage_steps": sum(r["reward_std"] == 0 for r in curve),
+        "kl_mean": mean(curve, "kl"),
+        "kl_max": round(max(r["kl"] for r in curve), 3),
+        "persona_copy": [mean(curve[:20], "monitor/persona_copy"), mean(curve[-20:], "monitor/persona_copy")],
+        "benchmark_replies": replies,
+    }
 
 
 def dpo_beside(headline: dict) -> dict:
